@@ -1,0 +1,103 @@
+#include "last_error.hpp"
+
+#include <string>
+
+namespace flume::capi {
+namespace {
+// A std::string per thread; reused, so steady-state failures do not allocate.
+thread_local std::string last_error;
+}  // namespace
+
+int fail(int code, std::string_view message) noexcept {
+  try {
+    last_error.assign(message);
+  } catch (...) {
+    last_error.clear();  // out of memory while reporting: the code still tells what failed
+  }
+  return code;
+}
+
+int error_code(FrameError error) noexcept {
+  switch (error) {
+    case FrameError::ok:
+      return FLUME_OK;
+    case FrameError::unknown_type:
+      return FLUME_EUNKNOWN_TYPE;
+    case FrameError::missing_topic:
+      return FLUME_EMISSING_TOPIC;
+    case FrameError::unexpected_topic:
+      return FLUME_EUNEXPECTED_TOPIC;
+    case FrameError::invalid_topic:
+      return FLUME_EINVALID_TOPIC;
+    case FrameError::payload_too_large:
+      return FLUME_EPAYLOAD_TOO_LARGE;
+    case FrameError::truncated:
+      return FLUME_ETRUNCATED;
+    case FrameError::buffer_too_small:
+      return FLUME_EBUFSIZE;
+    case FrameError::invalid_limit:
+      return FLUME_EINVAL;
+    case FrameError::property_truncated:
+    case FrameError::property_duplicate:
+    case FrameError::property_bad_length:
+      return FLUME_EPROPERTY;
+  }
+  return FLUME_EINVAL;
+}
+
+int fail(FrameError error) noexcept { return fail(error_code(error), describe(error)); }
+
+int fail_subject(int code, std::string_view what, std::string_view text,
+                 SubjectError error) noexcept {
+  try {
+    std::string message(what);
+    message += " '";
+    // Quote at most a screenful of the refused text; it may be long or contain anything.
+    message.append(text.substr(0, 64));
+    if (text.size() > 64) message += "...";
+    message += "': ";
+    message += describe(error);
+    return fail(code, message);
+  } catch (...) {
+    return fail(code, describe(error));
+  }
+}
+
+}  // namespace flume::capi
+
+extern "C" const char *flume_last_error(void) { return flume::capi::last_error.c_str(); }
+
+extern "C" const char *flume_error_name(int code) {
+  switch (code) {
+    case FLUME_OK:
+      return "FLUME_OK";
+    case FLUME_EINVAL:
+      return "FLUME_EINVAL";
+    case FLUME_ENOMEM:
+      return "FLUME_ENOMEM";
+    case FLUME_EBUFSIZE:
+      return "FLUME_EBUFSIZE";
+    case FLUME_EOPTIONS:
+      return "FLUME_EOPTIONS";
+    case FLUME_EUNKNOWN_TYPE:
+      return "FLUME_EUNKNOWN_TYPE";
+    case FLUME_EMISSING_TOPIC:
+      return "FLUME_EMISSING_TOPIC";
+    case FLUME_EUNEXPECTED_TOPIC:
+      return "FLUME_EUNEXPECTED_TOPIC";
+    case FLUME_EINVALID_TOPIC:
+      return "FLUME_EINVALID_TOPIC";
+    case FLUME_EPAYLOAD_TOO_LARGE:
+      return "FLUME_EPAYLOAD_TOO_LARGE";
+    case FLUME_ETRUNCATED:
+      return "FLUME_ETRUNCATED";
+    case FLUME_EPROPERTY:
+      return "FLUME_EPROPERTY";
+    case FLUME_EINVALID_SUBJECT:
+      return "FLUME_EINVALID_SUBJECT";
+    case FLUME_EINVALID_PATTERN:
+      return "FLUME_EINVALID_PATTERN";
+    default:
+      return "FLUME_E?";
+  }
+}
