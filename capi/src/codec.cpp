@@ -51,8 +51,9 @@ extern "C" int flume_decoder_new(flume_decoder **out, const flume_decoder_option
   if (options != nullptr) {
     // Accept any size that includes the fields this version knows: older callers pass less.
     if (options->struct_size < offsetof(flume_decoder_options, max_payload) + sizeof(uint32_t)) {
-      return fail(FLUME_EOPTIONS, "flume_decoder_options.struct_size is too small; use "
-                                  "FLUME_DECODER_OPTIONS_INIT");
+      return fail(FLUME_EOPTIONS,
+                  "flume_decoder_options.struct_size is too small; use "
+                  "FLUME_DECODER_OPTIONS_INIT");
     }
     max_payload = options->max_payload;
   }
@@ -65,7 +66,9 @@ extern "C" int flume_decoder_new(flume_decoder **out, const flume_decoder_option
   return FLUME_OK;
 }
 
-extern "C" void flume_decoder_free(flume_decoder *decoder) { delete decoder; }
+extern "C" void flume_decoder_free(flume_decoder *decoder) {
+  delete decoder;
+}
 
 extern "C" int flume_decoder_next(flume_decoder *decoder, const uint8_t *data, size_t length,
                                   size_t *consumed, flume_frame *frame) {

@@ -45,7 +45,9 @@ int error_code(FrameError error) noexcept {
   return FLUME_EINVAL;
 }
 
-int fail(FrameError error) noexcept { return fail(error_code(error), describe(error)); }
+int fail(FrameError error) noexcept {
+  return fail(error_code(error), describe(error));
+}
 
 int fail_subject(int code, std::string_view what, std::string_view text,
                  SubjectError error) noexcept {
@@ -65,7 +67,9 @@ int fail_subject(int code, std::string_view what, std::string_view text,
 
 }  // namespace flume::capi
 
-extern "C" const char *flume_last_error(void) { return flume::capi::last_error.c_str(); }
+extern "C" const char *flume_last_error(void) {
+  return flume::capi::last_error.c_str();
+}
 
 extern "C" const char *flume_error_name(int code) {
   switch (code) {

@@ -21,6 +21,7 @@ int error_code(FrameError error) noexcept;
 int fail(FrameError error) noexcept;
 
 // fail() with `code` and a message naming what was refused and why ("subject 'a..b': ...").
-int fail_subject(int code, std::string_view what, std::string_view text, SubjectError error) noexcept;
+int fail_subject(int code, std::string_view what, std::string_view text,
+                 SubjectError error) noexcept;
 
 }  // namespace flume::capi

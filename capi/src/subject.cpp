@@ -20,7 +20,8 @@ extern "C" int flume_subject_validate(const char *subject, size_t length) {
   std::string_view view;
   if (!view_of(subject, length, view)) return fail(FLUME_EINVAL, "subject is NULL");
   SubjectError error = flume::validate_subject(view);
-  if (error != SubjectError::ok) return fail_subject(FLUME_EINVALID_SUBJECT, "subject", view, error);
+  if (error != SubjectError::ok)
+    return fail_subject(FLUME_EINVALID_SUBJECT, "subject", view, error);
   return FLUME_OK;
 }
 
@@ -28,7 +29,8 @@ extern "C" int flume_pattern_validate(const char *pattern, size_t length) {
   std::string_view view;
   if (!view_of(pattern, length, view)) return fail(FLUME_EINVAL, "pattern is NULL");
   SubjectError error = flume::validate_pattern(view);
-  if (error != SubjectError::ok) return fail_subject(FLUME_EINVALID_PATTERN, "pattern", view, error);
+  if (error != SubjectError::ok)
+    return fail_subject(FLUME_EINVALID_PATTERN, "pattern", view, error);
   return FLUME_OK;
 }
 

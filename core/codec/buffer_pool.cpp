@@ -19,7 +19,9 @@ PooledBuffer &PooledBuffer::operator=(PooledBuffer &&other) noexcept {
   return *this;
 }
 
-PooledBuffer::~PooledBuffer() { release(); }
+PooledBuffer::~PooledBuffer() {
+  release();
+}
 
 void PooledBuffer::release() noexcept {
   if (pool_ != nullptr && bytes_) pool_->give_back(std::move(bytes_));

@@ -21,12 +21,12 @@ inline constexpr std::uint32_t kDefaultMaxPayload = 64 * 1024;
 inline constexpr std::uint32_t kHardMaxPayload = 16 * 1024 * 1024;
 
 enum class FrameType : std::uint8_t {
-  hello = 0x01,         // client -> broker, control stream, first frame: credentials, client info
-  ok = 0x02,            // broker -> client, control stream: a request succeeded
-  error = 0x03,         // broker -> client, control or subscription stream: a request or stream failed
-  ping = 0x04,          // either way, control stream: liveness and flush
-  pong = 0x05,          // answer to ping, same payload
-  subscribe = 0x06,     // client -> broker, control stream: topic is the pattern
+  hello = 0x01,      // client -> broker, control stream, first frame: credentials, client info
+  ok = 0x02,         // broker -> client, control stream: a request succeeded
+  error = 0x03,      // broker -> client, control or subscription stream: a request or stream failed
+  ping = 0x04,       // either way, control stream: liveness and flush
+  pong = 0x05,       // answer to ping, same payload
+  subscribe = 0x06,  // client -> broker, control stream: topic is the pattern
   unsubscribe = 0x07,   // client -> broker, control stream
   publish = 0x08,       // client -> broker, control or publish stream: topic is the subject
   message = 0x09,       // broker -> client, subscription stream: one delivered message

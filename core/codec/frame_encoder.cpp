@@ -4,9 +4,9 @@
 
 namespace flume {
 
-FrameError encode_frame_prefix(FrameType type, std::string_view topic,
-                               std::uint32_t payload_length, std::span<std::uint8_t> out,
-                               std::size_t &written, std::uint32_t max_payload) noexcept {
+FrameError encode_frame_prefix(FrameType type, std::string_view topic, std::uint32_t payload_length,
+                               std::span<std::uint8_t> out, std::size_t &written,
+                               std::uint32_t max_payload) noexcept {
   written = 0;
   if (!is_known_frame_type(static_cast<std::uint8_t>(type))) return FrameError::unknown_type;
   if (topic.size() > 255) return FrameError::invalid_topic;

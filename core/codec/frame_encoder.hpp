@@ -25,13 +25,13 @@ constexpr std::size_t max_frame_size(std::uint32_t max_payload) noexcept {
 // the frame type and the payload against `max_payload`. On success `written` is the frame size.
 FrameError encode_frame(FrameType type, std::string_view topic,
                         std::span<const std::uint8_t> payload, std::span<std::uint8_t> out,
-                        std::size_t &written, std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
+                        std::size_t &written,
+                        std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
 
 // Writes only the header and topic of a frame whose payload the caller sends separately (for
 // example by scatter/gather from a shared buffer, so a fan-out never copies the payload).
-FrameError encode_frame_prefix(FrameType type, std::string_view topic,
-                               std::uint32_t payload_length, std::span<std::uint8_t> out,
-                               std::size_t &written,
+FrameError encode_frame_prefix(FrameType type, std::string_view topic, std::uint32_t payload_length,
+                               std::span<std::uint8_t> out, std::size_t &written,
                                std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
 
 }  // namespace flume

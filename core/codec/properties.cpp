@@ -97,7 +97,8 @@ std::string_view Properties::string(PropertyId id) const noexcept {
 std::uint64_t Properties::integer(PropertyId id, std::uint64_t fallback) const noexcept {
   if (!has(id)) return fallback;
   std::uint64_t value = 0;
-  for (std::uint8_t byte : bytes(id)) value = (value << 8) | byte;
+  for (std::uint8_t byte : bytes(id))
+    value = (value << 8) | byte;
   return value;
 }
 

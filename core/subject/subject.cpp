@@ -70,7 +70,9 @@ SubjectError validate_subject(std::string_view subject) noexcept {
   return validate(subject, false);
 }
 
-SubjectError validate_pattern(std::string_view pattern) noexcept { return validate(pattern, true); }
+SubjectError validate_pattern(std::string_view pattern) noexcept {
+  return validate(pattern, true);
+}
 
 const char *describe(SubjectError error) noexcept {
   switch (error) {

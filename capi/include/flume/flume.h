@@ -51,19 +51,19 @@ FLUME_EXTERN int flume_version_number(void);
 
 typedef enum flume_error {
   FLUME_OK = 0,
-  FLUME_EINVAL = -1,            /* an argument is invalid (NULL handle, bad option value) */
-  FLUME_ENOMEM = -2,            /* out of memory */
-  FLUME_EBUFSIZE = -3,          /* an output buffer is too small */
-  FLUME_EOPTIONS = -4,          /* an option struct has an unknown struct_size */
-  FLUME_EUNKNOWN_TYPE = -10,    /* frame type byte is not a known type */
-  FLUME_EMISSING_TOPIC = -11,   /* frame type needs a topic, topic length is 0 */
-  FLUME_EUNEXPECTED_TOPIC = -12, /* frame type takes no topic, topic length is not 0 */
-  FLUME_EINVALID_TOPIC = -13,   /* topic is not a valid subject/pattern for the frame type */
+  FLUME_EINVAL = -1,              /* an argument is invalid (NULL handle, bad option value) */
+  FLUME_ENOMEM = -2,              /* out of memory */
+  FLUME_EBUFSIZE = -3,            /* an output buffer is too small */
+  FLUME_EOPTIONS = -4,            /* an option struct has an unknown struct_size */
+  FLUME_EUNKNOWN_TYPE = -10,      /* frame type byte is not a known type */
+  FLUME_EMISSING_TOPIC = -11,     /* frame type needs a topic, topic length is 0 */
+  FLUME_EUNEXPECTED_TOPIC = -12,  /* frame type takes no topic, topic length is not 0 */
+  FLUME_EINVALID_TOPIC = -13,     /* topic is not a valid subject/pattern for the frame type */
   FLUME_EPAYLOAD_TOO_LARGE = -14, /* payload length over the limit */
-  FLUME_ETRUNCATED = -15,       /* stream ended in the middle of a frame */
-  FLUME_EPROPERTY = -16,        /* a properties payload is malformed */
-  FLUME_EINVALID_SUBJECT = -20, /* not a valid subject (flume_last_error() says why) */
-  FLUME_EINVALID_PATTERN = -21  /* not a valid subscription pattern (likewise) */
+  FLUME_ETRUNCATED = -15,         /* stream ended in the middle of a frame */
+  FLUME_EPROPERTY = -16,          /* a properties payload is malformed */
+  FLUME_EINVALID_SUBJECT = -20,   /* not a valid subject (flume_last_error() says why) */
+  FLUME_EINVALID_PATTERN = -21    /* not a valid subscription pattern (likewise) */
 } flume_error;
 
 /* A message describing the last failure of a flume_ call on this thread, or "" if none failed.
@@ -104,8 +104,8 @@ FLUME_EXTERN int flume_pattern_matches(const char *pattern, size_t pattern_lengt
  * ------------------------------------------------------------------------------------------- */
 
 #define FLUME_FRAME_HEADER_SIZE 6
-#define FLUME_DEFAULT_MAX_PAYLOAD 65536u    /* 64 KiB */
-#define FLUME_HARD_MAX_PAYLOAD 16777216u    /* 16 MiB: no limit may be configured above this */
+#define FLUME_DEFAULT_MAX_PAYLOAD 65536u /* 64 KiB */
+#define FLUME_HARD_MAX_PAYLOAD 16777216u /* 16 MiB: no limit may be configured above this */
 
 #define FLUME_FRAME_HELLO 0x01
 #define FLUME_FRAME_OK 0x02
@@ -140,9 +140,8 @@ FLUME_EXTERN const char *flume_frame_type_name(uint8_t type);
  * (FLUME_EMISSING_TOPIC, FLUME_EUNEXPECTED_TOPIC, FLUME_EINVALID_TOPIC) and the payload against
  * `max_payload` (0 means FLUME_DEFAULT_MAX_PAYLOAD). Copies; keeps no reference. Since 0.1.0. */
 FLUME_EXTERN int flume_frame_encode(uint8_t *out, size_t capacity, size_t *written, uint8_t type,
-                                    const char *topic, size_t topic_length,
-                                    const uint8_t *payload, size_t payload_length,
-                                    uint32_t max_payload);
+                                    const char *topic, size_t topic_length, const uint8_t *payload,
+                                    size_t payload_length, uint32_t max_payload);
 
 /* Incremental decoder for one stream of frames. */
 typedef struct flume_decoder flume_decoder;
@@ -152,7 +151,8 @@ typedef struct flume_decoder_options {
   uint32_t max_payload; /* 1 .. FLUME_HARD_MAX_PAYLOAD; FLUME_DEFAULT_MAX_PAYLOAD by default */
 } flume_decoder_options;
 
-#define FLUME_DECODER_OPTIONS_INIT {sizeof(flume_decoder_options), FLUME_DEFAULT_MAX_PAYLOAD}
+#define FLUME_DECODER_OPTIONS_INIT \
+  { sizeof(flume_decoder_options), FLUME_DEFAULT_MAX_PAYLOAD }
 
 /* Creates a decoder; `options` may be NULL for the defaults. Free it with flume_decoder_free().
  * Since 0.1.0. */

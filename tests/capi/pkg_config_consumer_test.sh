@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the build into a scratch prefix and builds a C program against it with pkg-config.
+# Usage: pkg_config_consumer_test.sh BUILD_DIR CC EXTRA_CFLAGS SOURCE VERSION
+set -eu
+build_dir=$1 cc=$2 extra=$3 source=$4 version=$5
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+
+cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib64/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
+got=$(pkg-config --modversion flume)
+[ "$got" = "$version" ] || { echo "pkg-config says version $got, expected $version" >&2; exit 1; }
+
+# Shared: the run must find libflume.so in the prefix, not anywhere else.
+# shellcheck disable=SC2086  # the flags are word lists
+$cc $extra $(pkg-config --cflags flume) -o "$prefix/consumer-shared" "$source" $(pkg-config --libs flume)
+libdir=$(pkg-config --variable=libdir flume)
+LD_LIBRARY_PATH="$libdir" "$prefix/consumer-shared"
+
+# Static: libflume.a plus what pkg-config --static lists for it.
+# shellcheck disable=SC2086
+$cc $extra $(pkg-config --cflags flume) -o "$prefix/consumer-static" "$source" \
+  "$libdir/libflume.a" $(pkg-config --static --libs-only-l flume | sed 's/-lflume//')
+if ldd "$prefix/consumer-static" | grep -q libflume; then
+  echo "static consumer still links libflume.so" >&2; exit 1
+fi
+"$prefix/consumer-static"
