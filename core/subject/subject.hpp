@@ -39,6 +39,12 @@ const char *describe(SubjectError error) noexcept;
 // many patterns at once; this one-off form is the reference its tests compare against.
 bool pattern_matches(std::string_view pattern, std::string_view subject) noexcept;
 
+namespace detail {
+// The byte-at-a-time validation validate_subject() falls back to; exposed so a fuzzer can check
+// that the word-at-a-time fast path never accepts what this refuses.
+SubjectError validate_bytewise(std::string_view text, bool wildcards_allowed) noexcept;
+}  // namespace detail
+
 // Iterates the '.'-separated tokens of a string without allocating.
 class TokenCursor {
  public:
