@@ -1,0 +1,49 @@
+// Protocol constants from docs/protocol.md that both the broker and the client engines use.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "codec/frame.hpp"
+
+namespace flume {
+
+inline constexpr std::string_view kAlpn = "flume/1";
+inline constexpr std::uint16_t kDefaultPort = 7337;
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::size_t kMaxPingPayload = 64;
+inline constexpr std::int64_t kControlStreamId = 0;
+
+// docs/protocol.md section 11.1. Used in ERROR frames and as QUIC application error codes.
+enum class ErrorCode : std::uint16_t {
+  no_error = 0x00,
+  protocol_error = 0x01,
+  unknown_frame_type = 0x02,
+  missing_topic = 0x03,
+  unexpected_topic = 0x04,
+  invalid_topic = 0x05,
+  payload_too_large = 0x06,
+  truncated_frame = 0x07,
+  unsupported_version = 0x08,
+  authentication_failed = 0x09,
+  too_many_connections = 0x0A,
+  too_many_subscriptions = 0x0B,
+  duplicate_subscription = 0x0C,
+  unknown_subscription = 0x0D,
+  slow_consumer = 0x0E,
+  shutting_down = 0x0F,
+  internal_error = 0x10,
+  pending_limit = 0x11,
+};
+
+// docs/protocol.md section 8.3.
+enum class OverflowPolicy : std::uint8_t { drop_oldest = 1, drop_newest = 2, close = 3 };
+
+// Upper-case wire name ("SLOW_CONSUMER"); "INTERNAL_ERROR" for codes this version does not know
+// (section 11.1: unknown codes are treated like INTERNAL_ERROR).
+std::string_view error_code_name(std::uint64_t code) noexcept;
+
+// The protocol error for a codec error found while decoding a stream.
+ErrorCode error_code_for(FrameError error) noexcept;
+
+}  // namespace flume
