@@ -1,0 +1,159 @@
+// The broker engine: a sans-I/O state machine in the manner of ngtcp2. Bytes and events come in
+// through the methods below, actions go out through each session's SessionTransport; there are
+// no sockets, threads or clocks here (time is passed in), so it can be driven by a QUIC glue or
+// by a test with bytes alone.
+//
+// The path of one message: on_stream_data() decodes a PUBLISH (control or publish stream), the
+// router finds the matching subscriptions, the MESSAGE frame is encoded once into a SharedBuffer,
+// and every subscription gets a reference to that same buffer: written straight to its stream
+// when the stream has room, else queued in its DeliveryQueue where its overflow policy applies;
+// on_stream_writable() moves queued frames on as the stream drains.
+//
+// Not thread-safe: one Broker per loop thread. Nothing here throws; allocation failure closes the
+// affected connection with INTERNAL_ERROR and is counted.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker_config.hpp"
+#include "broker/broker_stats.hpp"
+#include "broker/session_transport.hpp"
+#include "codec/frame.hpp"
+#include "codec/frame_decoder.hpp"
+#include "codec/shared_buffer.hpp"
+#include "protocol/protocol.hpp"
+#include "router/subject_trie.hpp"
+
+namespace flume::broker {
+
+class Session;
+struct Subscription;
+
+class Broker {
+ public:
+  // Out-of-range settings are clamped (payload limit to [1, 16 MiB], queue limits to >= 1).
+  explicit Broker(BrokerConfig config);
+  ~Broker();
+  Broker(const Broker &) = delete;
+  Broker &operator=(const Broker &) = delete;
+
+  // A connection finished its handshake at `now_ns`. The returned session must be passed to
+  // close_session() once the connection is gone, even if the broker has closed it already (over
+  // the connection limit beyond the refusal backlog, or shutting down). nullptr only when memory
+  // ran out; the connection has then been closed with INTERNAL_ERROR.
+  Session *open_session(SessionTransport &transport, std::uint64_t now_ns, std::string peer);
+
+  // The connection is gone: frees its subscriptions, queues, router entries and the session.
+  void close_session(Session *session);
+
+  // Bytes from the client on the control stream (id 0) or on a publish stream (2, 6, 10, ...).
+  void on_stream_data(Session *session, std::int64_t stream_id, std::span<const std::uint8_t> data,
+                      bool fin);
+
+  // The peer reset a stream or sent STOP_SENDING: on a subscription stream this unsubscribes
+  // without an answer (6.3), on a publish stream it discards a partial frame, on the control
+  // stream it is a connection error.
+  void on_stream_closed(Session *session, std::int64_t stream_id, std::uint64_t app_error);
+
+  // The transport has room on a stream again: move queued frames into it.
+  void on_stream_writable(Session *session, std::int64_t stream_id);
+
+  // The peer granted stream credit: open the subscription streams that were waiting for it.
+  void on_streams_available(Session *session);
+
+  // Closes sessions whose HELLO deadline has passed.
+  void on_timer(std::uint64_t now_ns);
+  // When on_timer() next has work, if ever.
+  std::optional<std::uint64_t> next_timer() const;
+
+  // ERROR{SHUTTING_DOWN} on each control stream, then close; later sessions are closed at once.
+  void begin_shutdown();
+
+  BrokerStats stats() const;
+  // Zeroed stats (state closed) for a session the broker does not know.
+  SessionStats session_stats(const Session *session) const;
+
+  const BrokerConfig &config() const noexcept { return config_; }
+
+ private:
+  enum class StreamKind : std::uint8_t { control, publish };
+  class CallScope;
+
+  Session *find(const Session *session) const noexcept;
+
+  // Input (broker_input.cpp).
+  void feed_control(Session &s, std::span<const std::uint8_t> data, bool fin);
+  void feed_publish(Session &s, std::int64_t stream_id, std::span<const std::uint8_t> data,
+                    bool fin);
+  void decode_publish(Session &s, std::int64_t stream_id, std::span<const std::uint8_t> data,
+                      bool fin);
+  void replay_held_publishes(Session &s);
+  bool frame_allowed(const Session &s, StreamKind kind, FrameType type,
+                     const char *&why) const noexcept;
+  void on_decode_error(Session &s, StreamKind kind, const FrameDecoder &decoder,
+                       const Frame &frame);
+  void on_control_frame(Session &s, const Frame &frame);
+
+  // Requests on the control stream (broker_requests.cpp).
+  void handle_hello(Session &s, const Frame &frame);
+  void handle_subscribe(Session &s, const Frame &frame);
+  void handle_unsubscribe(Session &s, const Frame &frame);
+  void answer_invalid_topic(Session &s, const Frame &frame);
+  void request_error(Session &s, ErrorCode code, std::string_view message,
+                     std::optional<std::uint32_t> request_id,
+                     std::optional<std::uint32_t> subscription_id);
+  void send_control(Session &s, SharedBuffer frame);
+
+  // Fan-out and subscription streams (broker_delivery.cpp).
+  void route_publish(Session &s, std::string_view subject, std::span<const std::uint8_t> payload);
+  void deliver(Subscription &sub, const SharedBuffer &frame);
+  void pump(Subscription &sub);
+  bool send_dropped(Subscription &sub, std::uint64_t count);
+  void request_stream(Subscription &sub);
+  void open_waiting_streams(Session &s);
+  void stream_opened(Subscription &sub, std::int64_t stream_id);
+  void end_slow_consumer(Subscription &sub);
+  void write_slow_consumer_end(Subscription &sub);
+  void finish_stream(Subscription &sub);
+  void reset_stream(Subscription &sub, ErrorCode code);
+  void stop_routing(Subscription &sub) noexcept;
+  void account_queue(Subscription &sub, std::size_t count_before,
+                     std::size_t bytes_before) noexcept;
+  void note_ended_without_stream(Subscription &sub);
+  std::size_t discard_queue(Subscription &sub) noexcept;
+  void retire(Subscription &sub) noexcept;
+  std::size_t pending_room(const Session &s) const noexcept;
+
+  // Lifecycle (broker.cpp).
+  void fatal(Session &s, ErrorCode code, std::string_view message,
+             std::optional<std::uint32_t> request_id = std::nullopt,
+             bool send_error = true) noexcept;
+  void teardown(Session &s) noexcept;
+  void internal_failure(Session &s) noexcept;
+  void destroy(Session *session) noexcept;
+  void end_call() noexcept;
+
+  BrokerConfig config_;
+  SubjectTrie<Subscription *> router_;
+  std::unordered_map<const Session *, std::unique_ptr<Session>> sessions_;
+  std::multimap<std::uint64_t, Session *> hello_deadlines_;
+  std::vector<Subscription *> matched_;    // fan-out scratch, reused so routing does not allocate
+  std::list<Subscription> graveyard_;      // ended subscriptions, freed when the outer call ends
+  std::vector<Session *> deferred_close_;  // close_session() called from inside a transport call
+  int depth_ = 0;
+  bool shutting_down_ = false;
+  std::size_t active_ = 0;    // sessions counted against max_connections
+  std::size_t refusing_ = 0;  // over-limit sessions waiting to be refused
+  BrokerStats stats_;
+};
+
+}  // namespace flume::broker

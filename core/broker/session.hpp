@@ -1,0 +1,68 @@
+// The broker's state for one connection. Owned by the Broker; the glue holds a Session* only as
+// a name for the connection and never looks inside.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker_stats.hpp"
+#include "broker/session_transport.hpp"
+#include "broker/subscription.hpp"
+#include "codec/frame_decoder.hpp"
+
+namespace flume::broker {
+
+// A client unidirectional stream carrying PUBLISH frames.
+struct PublishStream {
+  explicit PublishStream(std::uint32_t max_payload) noexcept : decoder(max_payload) {}
+
+  FrameDecoder decoder;
+  // Bytes that arrived before HELLO was accepted, replayed once it is (section 6.2).
+  std::vector<std::uint8_t> held;
+  bool held_fin = false;
+};
+
+class Session {
+ public:
+  Session(SessionTransport &session_transport, std::string peer_name,
+          std::uint32_t max_payload) noexcept
+      : transport(session_transport), peer(std::move(peer_name)), control(max_payload) {}
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  SessionTransport &transport;
+  std::string peer;
+  std::string client_name;
+  SessionState state = SessionState::awaiting_hello;
+  bool over_limit = false;       // refused with TOO_MANY_CONNECTIONS when HELLO comes
+  bool control_opened = false;   // the client has sent on stream 0, so we can answer on it
+  bool control_writable = true;  // false once the control stream was reset or stopped
+
+  FrameDecoder control;
+  std::unordered_map<std::int64_t, PublishStream> publish_streams;
+  std::size_t held_bytes = 0;  // sum of PublishStream::held
+
+  // Every subscription object of this session, in any state but done.
+  std::list<Subscription> subscriptions;
+  std::unordered_map<std::uint32_t, Subscription *> by_id;     // live ones
+  std::unordered_map<std::int64_t, Subscription *> by_stream;  // with a stream not yet ended
+  std::deque<Subscription *> waiting_for_stream;               // in subscribe order
+  std::size_t ending_without_stream = 0;  // unsubscribed / slow before their stream opened
+
+  std::size_t queued_messages = 0;
+  std::size_t queued_bytes = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t dropped = 0;
+
+  bool has_deadline = false;
+  std::multimap<std::uint64_t, Session *>::iterator deadline;
+};
+
+}  // namespace flume::broker
