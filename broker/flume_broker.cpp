@@ -1,0 +1,293 @@
+// flume-broker: the reference broker. A thin main over BrokerServer (core/runtime): options from
+// the command line and an optional TOML file, start-up lines that say where it listens and how
+// clients trust it, graceful shutdown on SIGINT/SIGTERM.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "flume/version.hpp"
+#include "runtime/broker_server.hpp"
+
+namespace {
+
+constexpr const char *kUsage = R"(usage: flume-broker [options]
+
+Runs a Flume broker: publish/subscribe over QUIC (UDP), one stream per subscription.
+With no options it listens on 0.0.0.0:7337 with a self-signed certificate that it creates on the
+first start (in the data directory) and reuses afterwards.
+
+options:
+  -c, --config FILE           read options from a TOML file (keys below); command-line options
+                              override it
+  -l, --listen ADDRESS        address and UDP port to listen on: 0.0.0.0:7337 (default),
+                              127.0.0.1:7337, [::]:7337, :7337 (all IPv4 addresses)
+      --cert FILE             certificate chain (PEM); needs --key
+      --key FILE              private key (PEM) for --cert
+      --data-dir DIR          where the self-signed certificate lives when --cert is not given
+                              (default: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else
+                              ~/.local/share/flume)
+      --max-payload BYTES     largest message payload (default 65536, at most 16777216)
+      --max-connections N     clients at once (default 10000); more get TOO_MANY_CONNECTIONS
+      --max-subscriptions N   subscriptions per connection (default 10000)
+      --queue-limit N         messages queued per subscription when the client asks for no
+                              size (default 1024)
+      --max-queue-limit N     the most a client may ask for (default 65536)
+      --max-pending-bytes N   bytes queued for one connection before its subscriptions
+                              overflow (default 67108864 = 64 MiB)
+      --shutdown-grace MS     how long a shutdown waits for clients to hear about it
+                              (default 2000)
+      --stats-interval S      print counters every S seconds (default 0: never)
+  -V, --version               print the version
+  -h, --help                  show this help
+
+TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
+max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
+max_pending_bytes, shutdown_grace, stats_interval). Example:
+
+  listen = "127.0.0.1:7337"
+  max_payload = 131072
+
+SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second signal exits at once.
+)";
+
+struct Options {
+  flume::BrokerServerConfig server;
+  unsigned long stats_interval = 0;
+};
+
+[[noreturn]] void usage_error(const std::string &message) {
+  std::cerr << "flume-broker: " << message << "\n(see flume-broker --help)\n";
+  std::exit(2);
+}
+
+unsigned long long parse_count(const std::string &name, const std::string &text,
+                               unsigned long long min, unsigned long long max) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || errno != 0 || *end != '\0' || value < min || value > max) {
+    usage_error(name + " must be a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max) + ", not '" + text + "'");
+  }
+  return value;
+}
+
+// Applies one setting by its long name; shared by the command line and the TOML file so both
+// accept exactly the same things.
+void apply(Options &options, const std::string &name, const std::string &value) {
+  auto &engine = options.server.engine;
+  if (name == "listen") {
+    options.server.listen = value;
+  } else if (name == "cert") {
+    options.server.certificate_file = value;
+  } else if (name == "key") {
+    options.server.key_file = value;
+  } else if (name == "data-dir") {
+    options.server.data_dir = value;
+  } else if (name == "max-payload") {
+    engine.max_payload =
+        static_cast<std::uint32_t>(parse_count("--max-payload", value, 1, flume::kHardMaxPayload));
+  } else if (name == "max-connections") {
+    engine.max_connections = parse_count("--max-connections", value, 1, 1000000);
+  } else if (name == "max-subscriptions") {
+    engine.max_subscriptions_per_connection =
+        static_cast<std::uint32_t>(parse_count("--max-subscriptions", value, 1, UINT32_MAX));
+  } else if (name == "queue-limit") {
+    engine.default_queue_limit =
+        static_cast<std::uint32_t>(parse_count("--queue-limit", value, 1, UINT32_MAX));
+  } else if (name == "max-queue-limit") {
+    engine.max_queue_limit =
+        static_cast<std::uint32_t>(parse_count("--max-queue-limit", value, 1, UINT32_MAX));
+  } else if (name == "max-pending-bytes") {
+    engine.max_pending_bytes_per_connection =
+        parse_count("--max-pending-bytes", value, 1024, 1ULL << 40);
+  } else if (name == "shutdown-grace") {
+    options.server.shutdown_grace =
+        std::chrono::milliseconds(parse_count("--shutdown-grace", value, 0, 600000));
+  } else if (name == "stats-interval") {
+    options.stats_interval = parse_count("--stats-interval", value, 0, 86400);
+  } else {
+    usage_error("unknown option '" + name + "'");
+  }
+}
+
+void load_config_file(Options &options, const std::string &path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error &error) {
+    std::ostringstream where;
+    where << error.source().begin;
+    usage_error("cannot read " + path + ": " + std::string(error.description()) + " (" +
+                where.str() + ")");
+  }
+  for (const auto &[key, node] : table) {
+    std::string name(key.str());
+    for (char &c : name)
+      c = c == '_' ? '-' : c;
+    std::string value;
+    if (auto text = node.value<std::string>(); text && node.is_string()) {
+      value = *text;
+    } else if (auto number = node.value<std::int64_t>(); number && node.is_integer()) {
+      value = std::to_string(*number);
+    } else {
+      usage_error(path + ": '" + std::string(key.str()) + "' must be a string or an integer");
+    }
+    if (name == "config") usage_error(path + ": 'config' cannot be set inside a config file");
+    apply(options, name, value);
+  }
+}
+
+Options parse_options(int argc, char **argv) {
+  Options options;
+  // The config file comes first, wherever it is given, so that flags override it.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "-c") == 0 || std::strcmp(argv[i], "--config") == 0) {
+      load_config_file(options, argv[i + 1]);
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    if (arg == "-V" || arg == "--version") {
+      std::cout << "flume-broker " << flume::kVersion << "\n";
+      std::exit(0);
+    }
+    std::string name;
+    std::string value;
+    if (arg == "-c" || arg == "--config") {
+      ++i;  // already read
+      continue;
+    }
+    if (arg == "-l") {
+      name = "listen";
+    } else if (arg.rfind("--", 0) == 0) {
+      name = arg.substr(2);
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+        apply(options, name, value);
+        continue;
+      }
+    } else {
+      usage_error("unexpected argument '" + arg + "'");
+    }
+    static const char *const kNames[] = {"listen",
+                                         "cert",
+                                         "key",
+                                         "data-dir",
+                                         "max-payload",
+                                         "max-connections",
+                                         "max-subscriptions",
+                                         "queue-limit",
+                                         "max-queue-limit",
+                                         "max-pending-bytes",
+                                         "shutdown-grace",
+                                         "stats-interval"};
+    if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
+      usage_error("unknown option '" + arg + "'");
+    }
+    if (i + 1 >= argc) usage_error(arg + " needs a value");
+    apply(options, name, argv[++i]);
+  }
+  return options;
+}
+
+void print_stats(const flume::BrokerServer &server) {
+  const auto s = server.stats();
+  std::printf(
+      "stats: connections=%llu subscriptions=%llu messages_in=%llu messages_out=%llu "
+      "dropped=%llu queued=%llu\n",
+      static_cast<unsigned long long>(s.connections),
+      static_cast<unsigned long long>(s.subscriptions),
+      static_cast<unsigned long long>(s.messages_in),
+      static_cast<unsigned long long>(s.messages_out),
+      static_cast<unsigned long long>(s.dropped_oldest + s.dropped_newest +
+                                      s.dropped_slow_consumer + s.dropped_no_memory),
+      static_cast<unsigned long long>(s.queued_messages));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  Options options = parse_options(argc, argv);
+
+  // Signals arrive through a signalfd on the loop, never as asynchronous handlers.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    std::cerr << "flume-broker: signalfd: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+
+  flume::EventLoop loop;
+  flume::BrokerServer server(loop, options.server);
+  std::string message;
+  if (server.open(message)) {
+    std::cerr << "flume-broker: " << message << "\n";
+    return 1;
+  }
+
+  const auto &credentials = server.credentials();
+  std::printf("flume-broker %s listening on %s (QUIC over UDP, ALPN %s)\n",
+              std::string(flume::kVersion).c_str(), server.local_address().to_string().c_str(),
+              std::string(flume::kAlpn).c_str());
+  std::printf(
+      "certificate: %s%s\n", credentials.certificate_path().c_str(),
+      credentials.self_signed()
+          ? (credentials.generated_now() ? " (self-signed, created now)" : " (self-signed, reused)")
+          : "");
+  std::printf("  SHA-256 fingerprint %s\n", credentials.fingerprint().c_str());
+  std::printf("  %s\n", credentials.trust_hint().c_str());
+  std::fflush(stdout);
+
+  int signals_seen = 0;
+  loop.watch(signal_fd, flume::EventLoop::kReadable, [&](std::uint32_t) {
+    signalfd_siginfo info{};
+    while (read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      if (++signals_seen > 1) {
+        std::printf("second signal: exiting now\n");
+        std::fflush(stdout);
+        std::_Exit(1);
+      }
+      std::printf("%s: shutting down (clients get SHUTTING_DOWN; signal again to exit now)\n",
+                  strsignal(static_cast<int>(info.ssi_signo)));
+      std::fflush(stdout);
+      server.shutdown([&loop] { loop.stop(); });
+    }
+  });
+
+  flume::TimerId stats_timer;
+  if (options.stats_interval > 0) {
+    stats_timer = loop.add_timer([&] {
+      print_stats(server);
+      loop.arm_after(stats_timer, std::chrono::seconds(options.stats_interval));
+    });
+    loop.arm_after(stats_timer, std::chrono::seconds(options.stats_interval));
+  }
+
+  loop.run();
+  loop.unwatch(signal_fd);
+  close(signal_fd);
+  print_stats(server);
+  std::printf("flume-broker stopped\n");
+  return 0;
+}

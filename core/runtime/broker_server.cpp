@@ -1,0 +1,250 @@
+#include "runtime/broker_server.hpp"
+
+#include <cstdlib>
+
+#include "quic/connection.hpp"
+
+namespace flume {
+
+std::string default_data_dir() {
+  if (const char *dir = std::getenv("FLUME_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
+  if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/flume";
+  }
+  if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::string(home) + "/.local/share/flume";
+  }
+  return "/var/lib/flume";
+}
+
+std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error) {
+  std::string host = text;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos) {
+      error = "'" + text + "': missing ']' after an IPv6 address";
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') {
+        error = "'" + text + "': expected ':port' after ']'";
+        return std::nullopt;
+      }
+      port_text = text.substr(close + 2);
+    }
+  } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
+    if (text.find(':') != colon) {
+      host = text;  // a bare IPv6 address without brackets and without a port
+    } else {
+      host = text.substr(0, colon);
+      port_text = text.substr(colon + 1);
+    }
+  }
+  if (host.empty()) host = "0.0.0.0";
+  unsigned long port = kDefaultPort;
+  if (!port_text.empty()) {
+    char *end = nullptr;
+    port = std::strtoul(port_text.c_str(), &end, 10);
+    if (end == port_text.c_str() || *end != '\0' || port > 65535) {
+      error = "'" + text + "': the port must be a number from 0 to 65535";
+      return std::nullopt;
+    }
+  }
+  auto address = parse_address(host, static_cast<std::uint16_t>(port));
+  if (!address) {
+    error = "'" + text + "': '" + host +
+            "' is not a numeric IPv4 or IPv6 address (or localhost); host names are not resolved";
+  }
+  return address;
+}
+
+// One connection as the engine sees it. Owned by the BrokerServer through the connection's
+// user_data; freed in on_closed.
+class BrokerServer::Link final : public broker::SessionTransport {
+ public:
+  explicit Link(quic::Connection &connection) : connection_(connection) {}
+
+  std::int64_t open_uni_stream() override {
+    const std::int64_t id = connection_.open_uni_stream();
+    return id >= 0 ? id : -1;
+  }
+  void send(std::int64_t stream_id, SharedBuffer bytes, bool fin) override {
+    connection_.send(stream_id, std::move(bytes), fin);
+  }
+  std::size_t unsent_bytes(std::int64_t stream_id) const override {
+    return connection_.unsent_bytes(stream_id);
+  }
+  void reset_stream(std::int64_t stream_id, std::uint64_t code) override {
+    connection_.reset_stream(stream_id, code);
+  }
+  void close(std::uint64_t code, std::string_view reason) override {
+    // flush: the ERROR frame the engine just queued explains the close; let it arrive.
+    connection_.close(code, reason, quic::CloseMode::flush);
+  }
+
+  broker::Session *session = nullptr;
+
+ private:
+  quic::Connection &connection_;
+};
+
+BrokerServer::BrokerServer(EventLoop &loop, BrokerServerConfig config)
+    : loop_(loop), config_(std::move(config)), engine_(config_.engine) {}
+
+BrokerServer::~BrokerServer() {
+  if (engine_timer_.valid()) loop_.remove_timer(engine_timer_);
+  if (shutdown_timer_.valid()) loop_.remove_timer(shutdown_timer_);
+  // The endpoint goes first: it drops connections without callbacks, then the links are freed.
+  endpoint_.reset();
+  for (Link *link : links_) {
+    if (link->session != nullptr) engine_.close_session(link->session);
+    delete link;
+  }
+}
+
+std::error_code BrokerServer::open(std::string &message) {
+  std::string error;
+  if (config_.certificate_file.empty() != config_.key_file.empty()) {
+    message = "give both a certificate file and a key file, or neither (for a self-signed one)";
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  if (config_.certificate_file.empty()) {
+    const std::string dir = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
+    credentials_ = tls::ServerCredentials::load_or_create_self_signed(dir, error);
+  } else {
+    credentials_ =
+        tls::ServerCredentials::load_files(config_.certificate_file, config_.key_file, error);
+  }
+  if (!credentials_) {
+    message = error;
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+
+  auto bind = parse_listen_address(config_.listen, error);
+  if (!bind) {
+    message = "cannot listen on " + error;
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  quic::EndpointConfig quic_config = quic::EndpointConfig::server(credentials_);
+  quic_config.bind_address = *bind;
+  quic_config.max_connections = config_.transport_max_connections != 0
+                                    ? config_.transport_max_connections
+                                    : config_.engine.max_connections + 64;
+  quic_config.retry_threshold = config_.retry_threshold;
+  endpoint_ = std::make_unique<quic::Endpoint>(loop_, quic_config, *this);
+  if (std::error_code ec = endpoint_->open(&message); ec) {
+    endpoint_.reset();
+    return ec;
+  }
+  engine_timer_ = loop_.add_timer([this] {
+    engine_.on_timer(EventLoop::now_ns());
+    arm_engine_timer();
+  });
+  return {};
+}
+
+const SocketAddress &BrokerServer::local_address() const noexcept {
+  return endpoint_->local_address();
+}
+
+quic::EndpointStats BrokerServer::transport_stats() const {
+  return endpoint_ ? endpoint_->stats() : quic::EndpointStats{};
+}
+
+std::size_t BrokerServer::connection_count() const noexcept {
+  return endpoint_ ? endpoint_->connection_count() : 0;
+}
+
+void BrokerServer::arm_engine_timer() {
+  if (!engine_timer_.valid()) return;
+  const auto next = engine_.next_timer();
+  loop_.arm_at(engine_timer_, next ? *next : EventLoop::kNoDeadline);
+}
+
+broker::Session *BrokerServer::session_of(quic::Connection &connection) noexcept {
+  auto *link = static_cast<Link *>(connection.user_data);
+  return link != nullptr ? link->session : nullptr;
+}
+
+void BrokerServer::on_connected(quic::Connection &connection) {
+  auto link = std::make_unique<Link>(connection);
+  connection.user_data = link.get();
+  link->session =
+      engine_.open_session(*link, EventLoop::now_ns(), connection.peer_address().to_string());
+  if (link->session == nullptr) {
+    connection.user_data = nullptr;
+    connection.close(static_cast<std::uint64_t>(ErrorCode::internal_error), "out of memory",
+                     quic::CloseMode::immediate);
+    return;
+  }
+  links_.insert(link.release());  // freed in on_closed (or the destructor)
+  arm_engine_timer();
+}
+
+void BrokerServer::on_stream_data(quic::Connection &connection, std::int64_t stream_id,
+                                  std::span<const std::uint8_t> data, bool fin) {
+  broker::Session *session = session_of(connection);
+  if (session == nullptr) return;
+  engine_.on_stream_data(session, stream_id, data, fin);
+  // The engine decodes and routes synchronously: nothing is left to hold, so the publisher's
+  // stream credit comes back at once. Slow subscribers are handled by their own queues.
+  connection.consume(stream_id, data.size());
+  arm_engine_timer();
+}
+
+void BrokerServer::on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
+                                    std::uint64_t app_error_code) {
+  if (broker::Session *session = session_of(connection)) {
+    engine_.on_stream_closed(session, stream_id, app_error_code);
+  }
+}
+
+void BrokerServer::on_stream_writable(quic::Connection &connection, std::int64_t stream_id) {
+  if (broker::Session *session = session_of(connection)) {
+    engine_.on_stream_writable(session, stream_id);
+  }
+}
+
+void BrokerServer::on_streams_available(quic::Connection &connection) {
+  if (broker::Session *session = session_of(connection)) engine_.on_streams_available(session);
+}
+
+void BrokerServer::on_closed(quic::Connection &connection, const quic::CloseInfo &) {
+  auto *link = static_cast<Link *>(connection.user_data);
+  connection.user_data = nullptr;
+  if (link != nullptr) {
+    if (link->session != nullptr) engine_.close_session(link->session);
+    links_.erase(link);
+    delete link;
+  }
+  arm_engine_timer();
+  check_shutdown_done();
+}
+
+void BrokerServer::shutdown(std::function<void()> done) {
+  shutdown_done_ = std::move(done);
+  if (!shutting_down_) {
+    shutting_down_ = true;
+    engine_.begin_shutdown();
+    shutdown_timer_ = loop_.add_timer([this] {
+      // Whoever has not gone by now is closed without waiting further.
+      if (endpoint_) {
+        endpoint_->close_all(static_cast<std::uint64_t>(ErrorCode::shutting_down),
+                             "broker shutting down", quic::CloseMode::immediate);
+      }
+    });
+    loop_.arm_after(shutdown_timer_, config_.shutdown_grace);
+  }
+  check_shutdown_done();
+}
+
+void BrokerServer::check_shutdown_done() {
+  if (!shutting_down_ || !shutdown_done_ || connection_count() != 0) return;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  loop_.post(std::move(done));
+}
+
+}  // namespace flume

@@ -1,0 +1,100 @@
+// A broker on the network: the sans-I/O broker engine (core/broker) driven by a QUIC server
+// endpoint (core/quic) on one event loop. flume-broker and flume_broker_start() both run this.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <unordered_set>
+
+#include "broker/broker.hpp"
+#include "loop/event_loop.hpp"
+#include "net/udp_socket.hpp"
+#include "quic/endpoint.hpp"
+#include "tls/server_credentials.hpp"
+
+namespace flume {
+
+struct BrokerServerConfig {
+  // Where to listen: "host:port", "[v6]:port", ":port" or "host" (port 7337).
+  std::string listen = "0.0.0.0:7337";
+  // Certificate and key (PEM). Both empty: the self-signed pair in `data_dir`, made on first
+  // start and reused afterwards.
+  std::string certificate_file;
+  std::string key_file;
+  // Where the self-signed certificate lives; empty: default_data_dir().
+  std::string data_dir;
+  broker::BrokerConfig engine;
+  // Transport-level connection cap (beyond it: CONNECTION_REFUSED without any state); kept
+  // above the engine's max_connections so clients normally get the friendlier
+  // TOO_MANY_CONNECTIONS.
+  std::size_t transport_max_connections = 0;  // 0: engine.max_connections + 64
+  std::size_t retry_threshold = 64;
+  // How long a graceful shutdown waits for clients to take their SHUTTING_DOWN.
+  std::chrono::milliseconds shutdown_grace{2000};
+};
+
+// The directory for the broker's self-signed certificate when none is configured, shared by the
+// broker and by local clients looking for it: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else
+// ~/.local/share/flume.
+std::string default_data_dir();
+
+// Parses "host:port", "[v6]:port", ":port" (all addresses) or "host" (default port).
+std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error);
+
+class BrokerServer final : public quic::ConnectionHandler {
+ public:
+  // Not thread-safe: everything runs on `loop`'s thread.
+  BrokerServer(EventLoop &loop, BrokerServerConfig config);
+  ~BrokerServer() override;
+  BrokerServer(const BrokerServer &) = delete;
+  BrokerServer &operator=(const BrokerServer &) = delete;
+
+  // Loads or creates the certificate and starts listening. `message` explains a failure.
+  std::error_code open(std::string &message);
+
+  // Graceful shutdown: stop admitting, tell every client SHUTTING_DOWN, give them
+  // config.shutdown_grace to receive it, then close what is left. `done` runs on the loop
+  // thread once no connection remains.
+  void shutdown(std::function<void()> done);
+
+  const SocketAddress &local_address() const noexcept;
+  const tls::ServerCredentials &credentials() const noexcept { return *credentials_; }
+  broker::BrokerStats stats() const { return engine_.stats(); }
+  quic::EndpointStats transport_stats() const;
+  std::size_t connection_count() const noexcept;
+
+ private:
+  class Link;  // one connection: the engine's SessionTransport over a quic::Connection
+
+  // quic::ConnectionHandler: the endpoint's events, forwarded to the engine.
+  void on_connected(quic::Connection &connection) override;
+  void on_stream_data(quic::Connection &connection, std::int64_t stream_id,
+                      std::span<const std::uint8_t> data, bool fin) override;
+  void on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
+                        std::uint64_t app_error_code) override;
+  void on_stream_writable(quic::Connection &connection, std::int64_t stream_id) override;
+  void on_streams_available(quic::Connection &connection) override;
+  void on_closed(quic::Connection &connection, const quic::CloseInfo &info) override;
+
+  static broker::Session *session_of(quic::Connection &connection) noexcept;
+  void arm_engine_timer();
+  void check_shutdown_done();
+
+  EventLoop &loop_;
+  BrokerServerConfig config_;
+  broker::Broker engine_;
+  std::shared_ptr<tls::ServerCredentials> credentials_;
+  std::unique_ptr<quic::Endpoint> endpoint_;
+  // Every live Link, also reachable through its connection's user_data; kept here too so the
+  // destructor can free them when the endpoint drops connections without callbacks.
+  std::unordered_set<Link *> links_;
+  TimerId engine_timer_;
+  TimerId shutdown_timer_;
+  std::function<void()> shutdown_done_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace flume

@@ -1,0 +1,177 @@
+// Client: URL parsing and the choice of trust, then everything else in ClientCore.
+#include "runtime/client.hpp"
+
+#include <netdb.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "runtime/broker_server.hpp"
+#include "runtime/client_core.hpp"
+
+namespace flume {
+namespace {
+
+struct Target {
+  std::string host;
+  std::uint16_t port = kDefaultPort;
+};
+
+bool parse_url(const std::string &url, Target &out, std::string &error) {
+  std::string rest = url;
+  if (const auto scheme = rest.find("://"); scheme != std::string::npos) {
+    if (rest.substr(0, scheme) != "flume") {
+      error = "unsupported URL scheme '" + rest.substr(0, scheme) + "' (use flume://host:port)";
+      return false;
+    }
+    rest = rest.substr(scheme + 3);
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  std::string port;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string::npos) {
+      error = "'" + url + "': missing ']' after the IPv6 address";
+      return false;
+    }
+    out.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') {
+        error = "'" + url + "': expected ':port' after ']'";
+        return false;
+      }
+      port = rest.substr(close + 2);
+    }
+  } else if (const auto colon = rest.rfind(':');
+             colon != std::string::npos && rest.find(':') == colon) {
+    out.host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  } else {
+    out.host = rest;
+  }
+  if (out.host.empty()) {
+    error = "'" + url + "' names no host (expected flume://host:port)";
+    return false;
+  }
+  if (!port.empty()) {
+    char *end = nullptr;
+    const unsigned long value = std::strtoul(port.c_str(), &end, 10);
+    if (*end != '\0' || value == 0 || value > 65535) {
+      error = "'" + url + "': the port must be a number from 1 to 65535";
+      return false;
+    }
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  return true;
+}
+
+std::optional<SocketAddress> resolve(const Target &target, std::string &error) {
+  if (auto numeric = parse_address(target.host, target.port)) return numeric;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo *found = nullptr;
+  const int rc = getaddrinfo(target.host.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    error = "cannot resolve '" + target.host + "': " + gai_strerror(rc);
+    return std::nullopt;
+  }
+  auto address = SocketAddress::from(found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  address.set_port(target.port);
+  return address;
+}
+
+bool is_loopback(const SocketAddress &address) {
+  const std::string text = address.to_string();
+  return text.rfind("127.", 0) == 0 || text.rfind("[::1]", 0) == 0;
+}
+
+std::shared_ptr<const tls::ClientTrust> choose_trust(const ClientConfig &config,
+                                                     const SocketAddress &server,
+                                                     std::string &error) {
+  const int chosen = !config.ca_file.empty() + !config.pin_sha256.empty() + config.insecure;
+  if (chosen > 1) {
+    error = "choose one way to trust the broker: a CA file, a pinned fingerprint, or insecure";
+    return nullptr;
+  }
+  if (config.insecure) return tls::ClientTrust::insecure();
+  if (!config.ca_file.empty()) return tls::ClientTrust::from_ca_file(config.ca_file, error);
+  if (!config.pin_sha256.empty()) {
+    return tls::ClientTrust::from_fingerprint(config.pin_sha256, error);
+  }
+  // A broker on this machine made its self-signed certificate in the shared data directory:
+  // trusting that file verifies it properly (chain and name), with no flags.
+  if (is_loopback(server)) {
+    const std::string local_cert = default_data_dir() + "/cert.pem";
+    struct stat info {};
+    if (stat(local_cert.c_str(), &info) == 0)
+      return tls::ClientTrust::from_ca_file(local_cert, error);
+  }
+  return tls::ClientTrust::from_system_store(error);
+}
+
+}  // namespace
+
+std::unique_ptr<Client> Client::connect(const std::string &url, const ClientConfig &config,
+                                        ClientResult &result) {
+  Target target;
+  std::string error;
+  if (!parse_url(url, target, error)) {
+    result = ClientResult{ClientStatus::invalid_argument, error};
+    return nullptr;
+  }
+  if (config.connect_timeout.count() <= 0) {
+    result = ClientResult{ClientStatus::invalid_argument, "connect_timeout must be positive"};
+    return nullptr;
+  }
+  auto server = resolve(target, error);
+  if (!server) {
+    result = ClientResult{ClientStatus::unreachable, error};
+    return nullptr;
+  }
+  auto trust = choose_trust(config, *server, error);
+  if (!trust) {
+    result = ClientResult{ClientStatus::tls, error};
+    return nullptr;
+  }
+  // The certificate must name what the user typed (a DNS name or an IP literal).
+  std::string server_name = config.server_name.empty() ? target.host : config.server_name;
+  auto core = std::make_shared<ClientCore>(config, *server, std::move(server_name), trust);
+  result = core->start();
+  if (!result.ok()) return nullptr;
+  return std::unique_ptr<Client>(new Client(std::move(core)));
+}
+
+Client::~Client() {
+  close();
+}
+
+ClientResult Client::publish(std::string_view subject, std::span<const std::uint8_t> payload) {
+  return core_->publish(subject, payload);
+}
+
+ClientResult Client::flush(std::chrono::milliseconds timeout) {
+  return core_->flush(timeout);
+}
+
+std::shared_ptr<Subscription> Client::subscribe(std::string_view pattern,
+                                                const SubscribeOptions &options,
+                                                MessageCallback callback, ClientResult &result) {
+  return core_->subscribe(pattern, options, std::move(callback), result);
+}
+
+void Client::close() {
+  core_->close();
+}
+
+ClientStats Client::stats() const {
+  return core_->stats();
+}
+
+std::uint32_t Client::max_payload() const {
+  return core_->max_payload();
+}
+
+}  // namespace flume

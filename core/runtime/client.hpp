@@ -1,0 +1,210 @@
+// A client on the network: the sans-I/O client engine (core/client) driven by a QUIC client
+// endpoint (core/quic) on the client's own loop thread. The C ABI's flume_client is this.
+//
+// Threads: every public call may come from any thread. Calls hand their work to the loop thread
+// through a queue and one wake-up; none of them waits for the network except connect() (bounded
+// by the connect timeout), flush() and the receive calls (bounded by their timeouts).
+// Callbacks (message callbacks, subscription ends) run on the loop thread, never while the
+// client holds its own lock; they must not block for long, since they hold up every other
+// subscription of the client.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec/shared_buffer.hpp"
+#include "protocol/protocol.hpp"
+
+namespace flume {
+
+// What a client call can report. The C ABI maps each to a FLUME_E* code.
+enum class ClientStatus : std::uint8_t {
+  ok = 0,
+  invalid_argument,   // a bad option or argument; the message says which
+  invalid_subject,    // publish: not a valid subject
+  invalid_pattern,    // subscribe: not a valid pattern
+  payload_too_large,  // publish: over the broker's max_payload
+  timeout,            // the wait ran out (connect, flush, recv)
+  unreachable,        // nobody answered: refused, unreachable, or no handshake in time
+  tls,                // certificate verification failed, or another TLS failure (the reason)
+  alpn,               // the server does not speak flume/1
+  rejected,           // the broker refused the client (HELLO error: auth, limits, version)
+  not_connected,      // the connection is down and being re-established
+  closed,             // the client or subscription is closed (the message says why)
+  protocol,           // the broker broke the protocol
+  no_memory,
+};
+
+struct ClientResult {
+  ClientStatus status = ClientStatus::ok;
+  std::string message;
+  bool ok() const noexcept { return status == ClientStatus::ok; }
+};
+
+struct ClientConfig {
+  std::string client_name = "flume-c";
+  std::vector<std::uint8_t> token;
+  // Whom to trust (at most one of ca_file and pin; insecure alone). None given: the system
+  // store, except for a broker on this machine (localhost, 127.0.0.0/8, ::1), where the
+  // self-signed cert.pem in default_data_dir() is trusted if present, so the quick start needs
+  // no certificate flags without ever turning verification off.
+  std::string ca_file;
+  std::string pin_sha256;   // "AB:CD:..." as flume-broker prints it
+  bool insecure = false;    // no verification at all; connect() prints a warning to stderr
+  std::string server_name;  // the name the certificate must carry; empty: the host from the URL
+  std::chrono::milliseconds connect_timeout{5000};
+  bool reconnect = true;  // after a lost connection: back off, reconnect, resubscribe
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+};
+
+// A received message: subject and payload in one shared allocation, cheap to move.
+class Message {
+ public:
+  Message() = default;
+  Message(SharedBuffer bytes, std::uint32_t subject_length, std::uint32_t subscription_id)
+      : bytes_(std::move(bytes)),
+        subject_length_(subject_length),
+        subscription_id_(subscription_id) {}
+
+  std::string_view subject() const noexcept {
+    return {reinterpret_cast<const char *>(bytes_.data()), subject_length_};
+  }
+  std::span<const std::uint8_t> payload() const noexcept {
+    return bytes_.span().subspan(subject_length_);
+  }
+  std::uint32_t subscription_id() const noexcept { return subscription_id_; }
+
+ private:
+  SharedBuffer bytes_;
+  std::uint32_t subject_length_ = 0;
+  std::uint32_t subscription_id_ = 0;
+};
+
+struct SubscribeOptions {
+  OverflowPolicy overflow = OverflowPolicy::drop_oldest;
+  std::uint32_t queue_limit = 0;  // the broker's queue; 0: the broker's default
+  // Messages held on this side for recv(); when full the oldest is dropped and counted.
+  std::size_t local_queue_limit = 65536;
+};
+
+// Views valid only during the callback.
+struct MessageView {
+  std::string_view subject;
+  std::span<const std::uint8_t> payload;
+  std::uint32_t subscription_id;
+};
+using MessageCallback = std::function<void(const MessageView &)>;
+
+struct SubscriptionStats {
+  std::uint64_t received = 0;           // delivered to recv() or the callback
+  std::uint64_t dropped_by_broker = 0;  // reported by the broker (DROPPED frames)
+  std::uint64_t dropped_locally = 0;    // local queue full (recv() not keeping up)
+  std::size_t queued = 0;               // waiting for recv()
+};
+
+class ClientCore;
+
+class Subscription {
+ public:
+  ~Subscription();  // unsubscribes if still live
+  Subscription(const Subscription &) = delete;
+  Subscription &operator=(const Subscription &) = delete;
+
+  std::uint32_t id() const noexcept { return id_; }
+  const std::string &pattern() const noexcept { return pattern_; }
+
+  // Waits up to `timeout` (negative: forever) for a message. timeout status when none came;
+  // closed once the subscription has ended and its queue is empty (the message says why).
+  ClientResult recv(Message &out, std::chrono::milliseconds timeout);
+  // Up to `max` messages into `out` (appended), waiting up to `timeout` for the first one only.
+  ClientResult recv_batch(std::vector<Message> &out, std::size_t max,
+                          std::chrono::milliseconds timeout);
+  // An eventfd that is readable while messages wait or once the subscription has ended.
+  int fd() const noexcept { return event_fd_; }
+
+  // Stops delivery now (queued messages stay readable) and tells the broker.
+  ClientResult unsubscribe();
+  bool ended() const;
+  SubscriptionStats stats() const;
+
+ private:
+  friend class ClientCore;
+  Subscription(std::shared_ptr<ClientCore> client, std::uint32_t id, std::string pattern,
+               SubscribeOptions options, MessageCallback callback);
+
+  void deliver(const MessageView &message);            // loop thread
+  void dropped_by_broker(std::uint64_t count);         // loop thread
+  void end(ClientStatus status, std::string message);  // any thread
+  void signal_locked();
+
+  std::shared_ptr<ClientCore> client_;
+  const std::uint32_t id_;
+  const std::string pattern_;
+  const SubscribeOptions options_;
+  const MessageCallback callback_;
+  int event_fd_ = -1;
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Message> queue_;
+  bool ended_ = false;
+  ClientResult end_reason_;
+  bool event_signalled_ = false;
+  SubscriptionStats stats_;
+};
+
+struct ClientStats {
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t messages_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t dropped_by_broker = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t publish_errors = 0;  // PUBLISH refused by the broker (INVALID_TOPIC...)
+  bool connected = false;
+};
+
+class Client {
+ public:
+  // Connects to `url` ("flume://host:port", "host:port", "host"; port 7337 by default) and
+  // waits until the broker accepted the HELLO or connecting failed (a specific status and
+  // message: unreachable, tls with the reason, alpn, rejected with the broker's error, timeout).
+  static std::unique_ptr<Client> connect(const std::string &url, const ClientConfig &config,
+                                         ClientResult &result);
+  ~Client();  // close()
+
+  // Fire-and-forget; the payload is copied. Errors found locally (subject, size, closed, not
+  // connected) come back at once; the broker's later refusals are counted in stats().
+  ClientResult publish(std::string_view subject, std::span<const std::uint8_t> payload);
+  // Waits until the broker has processed everything published (and every subscribe and
+  // unsubscribe made) before the call.
+  ClientResult flush(std::chrono::milliseconds timeout);
+  // Subscribes; returns at once (the broker's answer arrives later: a refusal ends the
+  // subscription with its reason, and flush() waits for it). With a callback, messages go to it
+  // on the loop thread; without, they queue for recv().
+  std::shared_ptr<Subscription> subscribe(std::string_view pattern, const SubscribeOptions &options,
+                                          MessageCallback callback, ClientResult &result);
+  // Ends the session and the loop thread. Subscriptions end (recv() drains them, then reports
+  // closed). Idempotent.
+  void close();
+  ClientStats stats() const;
+  // The broker's payload limit (65536 until known).
+  std::uint32_t max_payload() const;
+
+ private:
+  explicit Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<ClientCore> core_;
+};
+
+}  // namespace flume

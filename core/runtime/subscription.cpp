@@ -1,0 +1,150 @@
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "runtime/client_core.hpp"
+
+namespace flume {
+
+Subscription::Subscription(std::shared_ptr<ClientCore> client, std::uint32_t id,
+                           std::string pattern, SubscribeOptions options, MessageCallback callback)
+    : client_(std::move(client)),
+      id_(id),
+      pattern_(std::move(pattern)),
+      options_(options),
+      callback_(std::move(callback)),
+      event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+Subscription::~Subscription() {
+  if (!ended()) client_->unsubscribe(id_);
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+void Subscription::signal_locked() {
+  // Level-triggered: the fd stays readable while messages wait or the subscription has ended;
+  // recv() clears it when it empties the queue.
+  if (!event_signalled_ && event_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    if (::write(event_fd_, &one, sizeof one) == static_cast<ssize_t>(sizeof one)) {
+      event_signalled_ = true;
+    }
+  }
+}
+
+void Subscription::deliver(const MessageView &message) {
+  if (callback_) {
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) return;
+      ++stats_.received;
+    }
+    callback_(message);  // outside the lock: it may call anything, unsubscribe included
+    return;
+  }
+  SharedBuffer bytes = SharedBuffer::allocate(message.subject.size() + message.payload.size());
+  if (!bytes) {
+    std::lock_guard lock(mutex_);
+    ++stats_.dropped_locally;
+    return;
+  }
+  std::memcpy(bytes.mutable_data(), message.subject.data(), message.subject.size());
+  if (!message.payload.empty()) {
+    std::memcpy(bytes.mutable_data() + message.subject.size(), message.payload.data(),
+                message.payload.size());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    // The stream's credit is held back once the queue is full, so only what was already in
+    // flight can land past the limit; beyond a second limit's worth the oldest goes.
+    if (queue_.size() >= 2 * options_.local_queue_limit) {
+      queue_.pop_front();
+      ++stats_.dropped_locally;
+    }
+    queue_.emplace_back(std::move(bytes), static_cast<std::uint32_t>(message.subject.size()),
+                        message.subscription_id);
+    ++stats_.received;
+    signal_locked();
+  }
+  ready_.notify_one();
+}
+
+void Subscription::dropped_by_broker(std::uint64_t count) {
+  std::lock_guard lock(mutex_);
+  stats_.dropped_by_broker += count;
+}
+
+void Subscription::end(ClientStatus status, std::string message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    ended_ = true;
+    end_reason_ = ClientResult{status, std::move(message)};
+    signal_locked();
+  }
+  ready_.notify_all();
+}
+
+bool Subscription::ended() const {
+  std::lock_guard lock(mutex_);
+  return ended_;
+}
+
+SubscriptionStats Subscription::stats() const {
+  std::lock_guard lock(mutex_);
+  SubscriptionStats stats = stats_;
+  stats.queued = queue_.size();
+  return stats;
+}
+
+ClientResult Subscription::recv(Message &out, std::chrono::milliseconds timeout) {
+  std::vector<Message> one;
+  ClientResult result = recv_batch(one, 1, timeout);
+  if (result.ok()) out = std::move(one.front());
+  return result;
+}
+
+ClientResult Subscription::recv_batch(std::vector<Message> &out, std::size_t max,
+                                      std::chrono::milliseconds timeout) {
+  if (callback_) {
+    return ClientResult{ClientStatus::invalid_argument,
+                        "this subscription delivers to a callback; recv() is for polling ones"};
+  }
+  if (max == 0) return ClientResult{ClientStatus::invalid_argument, "max must be at least 1"};
+  bool return_credit = false;
+  {
+    std::unique_lock lock(mutex_);
+    auto ready = [this] { return !queue_.empty() || ended_; };
+    if (timeout.count() < 0) {
+      ready_.wait(lock, ready);
+    } else if (!ready_.wait_for(lock, timeout, ready)) {
+      return ClientResult{ClientStatus::timeout,
+                          "no message within " + std::to_string(timeout.count()) + " ms"};
+    }
+    if (queue_.empty()) return end_reason_;  // ended, and everything was read
+    const bool was_full = queue_.size() >= options_.local_queue_limit;
+    const std::size_t n = std::min(max, queue_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      out.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return_credit = was_full && queue_.size() < options_.local_queue_limit;
+    if (queue_.empty() && !ended_ && event_signalled_) {
+      std::uint64_t value = 0;
+      if (::read(event_fd_, &value, sizeof value) == static_cast<ssize_t>(sizeof value)) {
+        event_signalled_ = false;
+      }
+    }
+  }
+  if (return_credit) client_->return_credit(id_);
+  return {};
+}
+
+ClientResult Subscription::unsubscribe() {
+  client_->unsubscribe(id_);
+  end(ClientStatus::closed, "unsubscribed");
+  return {};
+}
+
+}  // namespace flume

@@ -1,0 +1,177 @@
+// The broker server and the threaded client together, over real QUIC on 127.0.0.1.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "runtime/broker_server.hpp"
+#include "runtime/client.hpp"
+
+namespace flume {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::span<const std::uint8_t> bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t *>(text.data()), text.size()};
+}
+
+std::string text(const Message &message) {
+  auto payload = message.payload();
+  return {reinterpret_cast<const char *>(payload.data()), payload.size()};
+}
+
+// A broker on its own loop thread, listening on an ephemeral port of 127.0.0.1.
+class RunningBroker {
+ public:
+  explicit RunningBroker(BrokerServerConfig config = {}) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flume-runtime-test-" + std::to_string(getpid()) + "-" + std::to_string(counter_++));
+    config.listen = "127.0.0.1:0";
+    config.data_dir = dir_.string();
+    server_ = std::make_unique<BrokerServer>(thread_.loop(), config);
+    std::string message;
+    if (server_->open(message)) throw std::runtime_error(message);
+    thread_.start();
+  }
+  ~RunningBroker() {
+    thread_.stop();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string url() const { return "flume://" + server_->local_address().to_string(); }
+  std::string cert() const { return server_->credentials().certificate_path(); }
+  broker::BrokerStats stats() {
+    broker::BrokerStats stats;
+    std::atomic<bool> done{false};
+    thread_.loop().post([&] {
+      stats = server_->stats();
+      done = true;
+    });
+    while (!done)
+      std::this_thread::sleep_for(1ms);
+    return stats;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  LoopThread thread_{"test-broker"};
+  std::unique_ptr<BrokerServer> server_;
+};
+
+ClientConfig trusting(const RunningBroker &broker) {
+  ClientConfig config;
+  config.ca_file = broker.cert();
+  config.connect_timeout = 3000ms;
+  return config;
+}
+
+TEST(Runtime, PublishedMessageReachesSubscriber) {
+  RunningBroker broker;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), trusting(broker), result);
+  ASSERT_TRUE(client) << result.message;
+  auto subscription = client->subscribe("orders.*", {}, nullptr, result);
+  ASSERT_TRUE(subscription) << result.message;
+  ASSERT_TRUE(client->flush(2000ms).ok());
+  ASSERT_TRUE(client->publish("orders.eu", bytes("hello")).ok());
+  Message message;
+  result = subscription->recv(message, 2000ms);
+  ASSERT_TRUE(result.ok()) << result.message;
+  EXPECT_EQ(message.subject(), "orders.eu");
+  EXPECT_EQ(text(message), "hello");
+}
+
+TEST(Runtime, ManyMessagesArriveInOrderThroughBatchReceive) {
+  RunningBroker broker;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), trusting(broker), result);
+  ASSERT_TRUE(client) << result.message;
+  auto subscription = client->subscribe("seq", {}, nullptr, result);
+  ASSERT_TRUE(client->flush(2000ms).ok());
+  constexpr int kCount = 5000;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(client->publish("seq", bytes(std::to_string(i))).ok());
+  }
+  std::vector<Message> received;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (received.size() < kCount && std::chrono::steady_clock::now() < deadline) {
+    (void)subscription->recv_batch(received, 1024, 500ms);
+  }
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_EQ(text(received[i]), std::to_string(i));
+}
+
+TEST(Runtime, CallbackSubscriptionGetsMessagesOnTheLoopThread) {
+  RunningBroker broker;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), trusting(broker), result);
+  ASSERT_TRUE(client) << result.message;
+  std::atomic<int> seen{0};
+  auto subscription = client->subscribe(
+      "a.>", {}, [&](const MessageView &message) { seen += message.subject == "a.b.c"; }, result);
+  ASSERT_TRUE(client->flush(2000ms).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(client->publish("a.b.c", bytes("x")).ok());
+  ASSERT_TRUE(client->flush(2000ms).ok());
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (seen < 10 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(seen, 10);
+}
+
+TEST(Runtime, ClientWithoutTrustGetsAClearCertificateError) {
+  RunningBroker broker;
+  ClientConfig config;
+  config.connect_timeout = 3000ms;
+  config.ca_file = "/etc/ssl/certs/ca-certificates.crt";  // trusts public CAs, not this broker
+  ClientResult result;
+  auto client = Client::connect(broker.url(), config, result);
+  EXPECT_FALSE(client);
+  EXPECT_EQ(result.status, ClientStatus::tls) << result.message;
+  EXPECT_NE(result.message.find("certificate"), std::string::npos) << result.message;
+}
+
+TEST(Runtime, ConnectingWhereNobodyListensFailsFast) {
+  ClientConfig config;
+  config.insecure = true;
+  config.connect_timeout = 2000ms;
+  ClientResult result;
+  const auto start = std::chrono::steady_clock::now();
+  auto client = Client::connect("flume://127.0.0.1:9", config, result);
+  EXPECT_FALSE(client);
+  EXPECT_EQ(result.status, ClientStatus::unreachable) << result.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+}
+
+TEST(Runtime, PublishValidationErrorsAreImmediate) {
+  RunningBroker broker;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), trusting(broker), result);
+  ASSERT_TRUE(client) << result.message;
+  EXPECT_EQ(client->publish("a..b", bytes("x")).status, ClientStatus::invalid_subject);
+  std::vector<std::uint8_t> big(client->max_payload() + 1);
+  EXPECT_EQ(client->publish("a", big).status, ClientStatus::payload_too_large);
+  EXPECT_FALSE(client->subscribe("a.>.b", {}, nullptr, result));
+  EXPECT_EQ(result.status, ClientStatus::invalid_pattern);
+}
+
+TEST(Runtime, ClosedClientEndsItsSubscriptions) {
+  RunningBroker broker;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), trusting(broker), result);
+  ASSERT_TRUE(client) << result.message;
+  auto subscription = client->subscribe("x", {}, nullptr, result);
+  client->close();
+  Message message;
+  result = subscription->recv(message, 1000ms);
+  EXPECT_EQ(result.status, ClientStatus::closed) << result.message;
+  EXPECT_EQ(client->publish("x", bytes("y")).status, ClientStatus::closed);
+}
+
+}  // namespace
+}  // namespace flume
