@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Builds the release preset and starts Flume's main program on its built-in defaults.
-# Today that is flume-inspect's demo (the codec and router on a sample byte stream); once the
-# QUIC broker lands, this starts flume-broker. Extra arguments go to the program.
+# Builds the release preset and starts flume-broker on its built-in defaults: UDP port 7337 on
+# every address, a self-signed certificate made on the first start (and reused after) in the
+# data directory (`flume-broker --help` says where). Extra arguments go to flume-broker.
+# Stop it with Ctrl-C (graceful: clients are told SHUTTING_DOWN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j"$(nproc)" --target flume-inspect
-if [ $# -eq 0 ]; then
-  exec build/release/broker/flume-inspect --demo
-fi
-exec build/release/broker/flume-inspect "$@"
+cmake --build --preset release -j"$(nproc)" --target flume-broker flume flume-inspect
+exec build/release/broker/flume-broker "$@"
