@@ -1,6 +1,15 @@
 #include "runtime/broker_server.hpp"
 
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "quic/connection.hpp"
 
@@ -90,6 +99,34 @@ class BrokerServer::Link final : public broker::SessionTransport {
   quic::Connection &connection_;
 };
 
+// The secret that keys stateless resets and Retry tokens, kept in the data directory: a broker
+// restarted after a crash then resets its old clients' connections at once (their next packet
+// draws a reset they can verify) instead of leaving them to wait out the idle timeout.
+static std::optional<std::array<std::uint8_t, 32>> load_or_create_secret(const std::string &dir,
+                                                                         std::string &error) {
+  const std::string path = dir + "/transport.secret";
+  std::array<std::uint8_t, 32> secret{};
+  if (FILE *file = std::fopen(path.c_str(), "rb")) {
+    const std::size_t n = std::fread(secret.data(), 1, secret.size(), file);
+    std::fclose(file);
+    if (n == secret.size()) return secret;
+  }
+  if (gnutls_rnd(GNUTLS_RND_KEY, secret.data(), secret.size()) != 0) {
+    error = "cannot generate the transport secret";
+    return std::nullopt;
+  }
+  ::mkdir(dir.c_str(), 0700);
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::write(fd, secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()) ||
+      ::close(fd) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    if (fd >= 0) ::unlink(temporary.c_str());
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return secret;
+}
+
 BrokerServer::BrokerServer(EventLoop &loop, BrokerServerConfig config)
     : loop_(loop), config_(std::move(config)), engine_(config_.engine) {}
 
@@ -106,12 +143,12 @@ BrokerServer::~BrokerServer() {
 
 std::error_code BrokerServer::open(std::string &message) {
   std::string error;
+  const std::string dir = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
   if (config_.certificate_file.empty() != config_.key_file.empty()) {
     message = "give both a certificate file and a key file, or neither (for a self-signed one)";
     return std::make_error_code(std::errc::invalid_argument);
   }
   if (config_.certificate_file.empty()) {
-    const std::string dir = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
     credentials_ = tls::ServerCredentials::load_or_create_self_signed(dir, error);
   } else {
     credentials_ =
@@ -133,6 +170,11 @@ std::error_code BrokerServer::open(std::string &message) {
                                     ? config_.transport_max_connections
                                     : config_.engine.max_connections + 64;
   quic_config.retry_threshold = config_.retry_threshold;
+  quic_config.static_secret = load_or_create_secret(dir, error);
+  if (!quic_config.static_secret) {
+    message = error;
+    return std::make_error_code(std::errc::io_error);
+  }
   endpoint_ = std::make_unique<quic::Endpoint>(loop_, quic_config, *this);
   if (std::error_code ec = endpoint_->open(&message); ec) {
     endpoint_.reset();

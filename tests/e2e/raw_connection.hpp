@@ -1,0 +1,86 @@
+// A bare QUIC connection to a broker (quic::Endpoint, client role, ALPN flume/1) on its own loop
+// thread, with no Flume client engine on top: the test writes whatever bytes it likes on the
+// control stream, malformed ones included, and sees the frames and the close the broker answers
+// with.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "codec/frame_decoder.hpp"
+#include "codec/properties.hpp"
+#include "loop/event_loop.hpp"
+#include "protocol/protocol.hpp"
+#include "quic/connection_handler.hpp"
+#include "quic/endpoint.hpp"
+
+namespace flume::e2e {
+
+// One frame the broker sent on the control stream, copied out of the decoder.
+struct ReceivedFrame {
+  FrameType type{};
+  std::string topic;
+  std::vector<std::uint8_t> payload;
+  // ERROR frames: the error_code property (0 if absent or not an ERROR).
+  std::uint16_t error_code() const;
+  std::string error_message() const;
+};
+
+class RawConnection final : public quic::ConnectionHandler {
+ public:
+  RawConnection();
+  ~RawConnection() override;
+  RawConnection(const RawConnection &) = delete;
+  RawConnection &operator=(const RawConnection &) = delete;
+
+  // Handshake with the broker at 127.0.0.1:`port`, trusting `ca_file`; waits for on_connected.
+  bool connect(std::uint16_t port, const std::string &ca_file, std::string &error,
+               std::chrono::milliseconds limit = std::chrono::milliseconds(5000));
+  // Writes raw bytes on the control stream (opened with the first write).
+  void send_control(std::vector<std::uint8_t> bytes);
+
+  // Waits until a control frame of `type` arrived (counting from frame `from`); returns its
+  // index.
+  std::optional<std::size_t> wait_frame(FrameType type, std::size_t from,
+                                        std::chrono::milliseconds limit);
+  std::vector<ReceivedFrame> frames() const;
+  // Waits for the connection to end; nullopt if it is still open after `limit`.
+  std::optional<quic::CloseInfo> wait_closed(std::chrono::milliseconds limit);
+  bool closed() const;
+
+  // Frame builders (bytes exactly as on the wire).
+  static std::vector<std::uint8_t> hello();
+  static std::vector<std::uint8_t> ping(std::string_view token);
+  static std::vector<std::uint8_t> frame(std::uint8_t type, std::string_view topic,
+                                         std::span<const std::uint8_t> payload);
+  // A header whose payload length is announced but whose payload is not sent.
+  static std::vector<std::uint8_t> header_only(std::uint8_t type, std::string_view topic,
+                                               std::uint32_t payload_length);
+
+ private:
+  void on_connected(quic::Connection &connection) override;
+  void on_stream_data(quic::Connection &connection, std::int64_t stream_id,
+                      std::span<const std::uint8_t> data, bool fin) override;
+  void on_stream_closed(quic::Connection &, std::int64_t, std::uint64_t) override {}
+  void on_closed(quic::Connection &connection, const quic::CloseInfo &info) override;
+
+  LoopThread thread_{"e2e-raw"};
+  std::unique_ptr<quic::Endpoint> endpoint_;  // loop thread only, once started
+  quic::Connection *connection_ = nullptr;    // loop thread only
+  bool control_open_ = false;                 // loop thread only
+  FrameDecoder decoder_{kHardMaxPayload};     // loop thread only
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool connected_ = false;
+  std::optional<quic::CloseInfo> closed_;
+  std::vector<ReceivedFrame> frames_;
+};
+
+}  // namespace flume::e2e
