@@ -65,6 +65,62 @@ int fail_subject(int code, std::string_view what, std::string_view text,
   }
 }
 
+int error_code(ClientStatus status) noexcept {
+  switch (status) {
+    case ClientStatus::ok:
+      return FLUME_OK;
+    case ClientStatus::invalid_argument:
+      return FLUME_EINVAL;
+    case ClientStatus::invalid_subject:
+      return FLUME_EINVALID_SUBJECT;
+    case ClientStatus::invalid_pattern:
+      return FLUME_EINVALID_PATTERN;
+    case ClientStatus::payload_too_large:
+      return FLUME_EPAYLOAD_TOO_LARGE;
+    case ClientStatus::timeout:
+      return FLUME_ETIMEDOUT;
+    case ClientStatus::unreachable:
+      return FLUME_EUNREACHABLE;
+    case ClientStatus::tls:
+      return FLUME_ETLS;
+    case ClientStatus::alpn:
+      return FLUME_EALPN;
+    case ClientStatus::rejected:
+      return FLUME_EREJECTED;
+    case ClientStatus::not_connected:
+      return FLUME_ENOTCONN;
+    case ClientStatus::closed:
+      return FLUME_ECLOSED;
+    case ClientStatus::protocol:
+      return FLUME_EPROTOCOL;
+    case ClientStatus::no_memory:
+      return FLUME_ENOMEM;
+  }
+  return FLUME_EINVAL;
+}
+
+int fail(const ClientResult &result) noexcept {
+  if (result.ok()) return FLUME_OK;
+  return fail(error_code(result.status), result.message);
+}
+
+bool struct_size_ok(std::size_t struct_size, std::size_t end, const char *type_name) noexcept {
+  if (struct_size >= end) return true;
+  // Callers built against an older header pass less; 0.1.0 is the first, so less is a bug.
+  try {
+    std::string message(type_name);
+    message += ".struct_size is ";
+    message += std::to_string(struct_size);
+    message += ", below the ";
+    message += std::to_string(end);
+    message += " bytes this library needs; initialise it with its _INIT macro";
+    fail(FLUME_EOPTIONS, message);
+  } catch (...) {
+    fail(FLUME_EOPTIONS, "struct_size is too small; initialise the struct with its _INIT macro");
+  }
+  return false;
+}
+
 }  // namespace flume::capi
 
 extern "C" const char *flume_last_error(void) {
@@ -101,6 +157,26 @@ extern "C" const char *flume_error_name(int code) {
       return "FLUME_EINVALID_SUBJECT";
     case FLUME_EINVALID_PATTERN:
       return "FLUME_EINVALID_PATTERN";
+    case FLUME_ETIMEDOUT:
+      return "FLUME_ETIMEDOUT";
+    case FLUME_EUNREACHABLE:
+      return "FLUME_EUNREACHABLE";
+    case FLUME_ETLS:
+      return "FLUME_ETLS";
+    case FLUME_EALPN:
+      return "FLUME_EALPN";
+    case FLUME_EREJECTED:
+      return "FLUME_EREJECTED";
+    case FLUME_ENOTCONN:
+      return "FLUME_ENOTCONN";
+    case FLUME_ECLOSED:
+      return "FLUME_ECLOSED";
+    case FLUME_EPROTOCOL:
+      return "FLUME_EPROTOCOL";
+    case FLUME_EAGAIN:
+      return "FLUME_EAGAIN";
+    case FLUME_EIO:
+      return "FLUME_EIO";
     default:
       return "FLUME_E?";
   }

@@ -2,10 +2,13 @@
 // errors to FLUME_E* codes. Internal to libflume.
 #pragma once
 
+#include <new>
 #include <string_view>
+#include <system_error>
 
 #include "codec/frame.hpp"
 #include "flume/flume.h"
+#include "runtime/client.hpp"
 #include "subject/subject.hpp"
 
 namespace flume::capi {
@@ -23,5 +26,32 @@ int fail(FrameError error) noexcept;
 // fail() with `code` and a message naming what was refused and why ("subject 'a..b': ...").
 int fail_subject(int code, std::string_view what, std::string_view text,
                  SubjectError error) noexcept;
+
+// The FLUME_E* code for a client status (FLUME_OK for ClientStatus::ok).
+int error_code(ClientStatus status) noexcept;
+
+// fail() with the code and message of a client result; FLUME_OK for a successful one.
+int fail(const ClientResult &result) noexcept;
+
+// Runs `body` (which returns a FLUME_E* code) and turns an exception escaping it into a code:
+// nothing may unwind into C.
+template <class Body>
+int guarded(Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return fail(FLUME_ENOMEM, "out of memory");
+  } catch (const std::system_error &error) {
+    return fail(FLUME_EIO, error.what());
+  } catch (const std::exception &error) {
+    return fail(FLUME_EINVAL, error.what());
+  } catch (...) {
+    return fail(FLUME_EINVAL, "unexpected exception");
+  }
+}
+
+// True when an option or stats struct the caller passed is large enough to hold `end` bytes
+// (the end of the last field this version reads or writes); otherwise records FLUME_EOPTIONS.
+bool struct_size_ok(std::size_t struct_size, std::size_t end, const char *type_name) noexcept;
 
 }  // namespace flume::capi

@@ -108,6 +108,9 @@ void ClientCore::close() {
       }
     });
     thread_.join();
+    // Tasks posted after the loop stopped would keep this object alive (they hold a reference):
+    // run them now, on this thread, which is the loop's thread from here on.
+    thread_.loop().run_once(std::chrono::milliseconds(0));
   }
   // The loop no longer runs: its objects may be torn down from this thread.
   session_.reset();
@@ -240,15 +243,18 @@ void ClientCore::on_closed(quic::Connection &connection, const quic::CloseInfo &
     closed = state_ == State::closed;
   }
   if (closed && thread_.loop().is_loop_thread()) {
-    // Nothing will reconnect: end the subscriptions now (close() does it too, harmlessly).
+    // Nothing will reconnect: end the subscriptions now (close() does it too, harmlessly), with
+    // the client's own reason when the application closed it.
     std::vector<std::uint32_t> ids;
+    std::string reason;
     {
       std::lock_guard lock(mutex_);
       for (auto &[id, weak] : subscriptions_)
         ids.push_back(id);
+      reason = failure_.ok() ? why.message : failure_.message;
     }
     for (std::uint32_t id : ids)
-      end_subscription(id, ClientStatus::closed, why.message);
+      end_subscription(id, ClientStatus::closed, reason);
     thread_.loop().stop();
   }
   if (reconnect) schedule_reconnect();
@@ -390,6 +396,7 @@ void ClientCore::push(Op op) {
   bool post = false;
   {
     std::lock_guard lock(mutex_);
+    if (state_ == State::closed) return;  // the loop is stopping or gone: nothing would run it
     ops_.push_back(std::move(op));
     post = !ops_posted_;
     ops_posted_ = true;

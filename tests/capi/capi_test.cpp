@@ -30,10 +30,30 @@ TEST(CApiVersion, RuntimeMatchesHeader) {
 }
 
 TEST(CApiErrors, EveryCodeHasAName) {
-  for (int code : {FLUME_OK, FLUME_EINVAL, FLUME_ENOMEM, FLUME_EBUFSIZE, FLUME_EOPTIONS,
-                   FLUME_EUNKNOWN_TYPE, FLUME_EMISSING_TOPIC, FLUME_EUNEXPECTED_TOPIC,
-                   FLUME_EINVALID_TOPIC, FLUME_EPAYLOAD_TOO_LARGE, FLUME_ETRUNCATED,
-                   FLUME_EPROPERTY, FLUME_EINVALID_SUBJECT, FLUME_EINVALID_PATTERN}) {
+  for (int code : {FLUME_OK,
+                   FLUME_EINVAL,
+                   FLUME_ENOMEM,
+                   FLUME_EBUFSIZE,
+                   FLUME_EOPTIONS,
+                   FLUME_EUNKNOWN_TYPE,
+                   FLUME_EMISSING_TOPIC,
+                   FLUME_EUNEXPECTED_TOPIC,
+                   FLUME_EINVALID_TOPIC,
+                   FLUME_EPAYLOAD_TOO_LARGE,
+                   FLUME_ETRUNCATED,
+                   FLUME_EPROPERTY,
+                   FLUME_EINVALID_SUBJECT,
+                   FLUME_EINVALID_PATTERN,
+                   FLUME_ETIMEDOUT,
+                   FLUME_EUNREACHABLE,
+                   FLUME_ETLS,
+                   FLUME_EALPN,
+                   FLUME_EREJECTED,
+                   FLUME_ENOTCONN,
+                   FLUME_ECLOSED,
+                   FLUME_EPROTOCOL,
+                   FLUME_EAGAIN,
+                   FLUME_EIO}) {
     EXPECT_STRNE(flume_error_name(code), "FLUME_E?") << code;
   }
   EXPECT_STREQ(flume_error_name(12345), "FLUME_E?");

@@ -1,0 +1,123 @@
+// flume_message_*: received messages owned by the caller.
+#include <cstring>
+#include <new>
+
+#include "handles.hpp"
+#include "last_error.hpp"
+
+using flume::capi::fail;
+
+namespace flume::capi {
+
+// A header followed by `capacity` flume_message slots, all allocated at once. `live` counts the
+// slots not yet freed; the last flume_message_free() of the block frees it.
+struct alignas(alignof(flume_message)) MessageBlock {
+  std::atomic<std::size_t> live;
+};
+
+namespace {
+flume_message *slots_of(MessageBlock *block) noexcept {
+  return reinterpret_cast<flume_message *>(block + 1);
+}
+}  // namespace
+
+bool adopt_messages(std::vector<Message> &messages, std::size_t count, flume_message **out) {
+  void *memory = ::operator new(sizeof(MessageBlock) + count * sizeof(flume_message), std::nothrow);
+  if (memory == nullptr) return false;
+  auto *block = new (memory) MessageBlock{{count}};
+  flume_message *slots = slots_of(block);
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = new (&slots[i]) flume_message{std::move(messages[i]), block};
+  }
+  return true;
+}
+
+}  // namespace flume::capi
+
+extern "C" const char *flume_message_subject(const flume_message *message, size_t *length) {
+  if (message == nullptr) {
+    if (length != nullptr) *length = 0;
+    return nullptr;
+  }
+  const std::string_view subject = message->message.subject();
+  if (length != nullptr) *length = subject.size();
+  return subject.data();
+}
+
+extern "C" const uint8_t *flume_message_payload(const flume_message *message, size_t *length) {
+  if (message == nullptr) {
+    if (length != nullptr) *length = 0;
+    return nullptr;
+  }
+  const auto payload = message->message.payload();
+  if (length != nullptr) *length = payload.size();
+  return payload.data();
+}
+
+extern "C" uint32_t flume_message_subscription_id(const flume_message *message) {
+  return message == nullptr ? 0 : message->message.subscription_id();
+}
+
+extern "C" int flume_message_views(flume_message_view *out, flume_message *const *messages,
+                                   size_t count) {
+  if (count == 0) return FLUME_OK;
+  if (out == nullptr || messages == nullptr) return fail(FLUME_EINVAL, "out or messages is NULL");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (messages[i] == nullptr) return fail(FLUME_EINVAL, "a message in the array is NULL");
+    const flume::Message &message = messages[i]->message;
+    const std::string_view subject = message.subject();
+    const auto payload = message.payload();
+    out[i] = flume_message_view{subject.data(), subject.size(), payload.data(), payload.size(),
+                                message.subscription_id()};
+  }
+  return FLUME_OK;
+}
+
+extern "C" int flume_message_copy(flume_message **out, const flume_message_view *view) {
+  if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
+  *out = nullptr;
+  if (view == nullptr) return fail(FLUME_EINVAL, "view is NULL");
+  if ((view->subject == nullptr && view->subject_length != 0) ||
+      (view->payload == nullptr && view->payload_length != 0)) {
+    return fail(FLUME_EINVAL, "the view has a NULL subject or payload with a nonzero length");
+  }
+  if (view->subject_length > FLUME_MAX_TOPIC_LENGTH) {
+    return fail(FLUME_EINVAL, "the view's subject is longer than 255 bytes");
+  }
+  return flume::capi::guarded([&]() -> int {
+    flume::SharedBuffer bytes =
+        flume::SharedBuffer::allocate(view->subject_length + view->payload_length);
+    if (!bytes && view->subject_length + view->payload_length != 0) {
+      return fail(FLUME_ENOMEM, "out of memory copying a message");
+    }
+    if (view->subject_length != 0) {
+      std::memcpy(bytes.mutable_data(), view->subject, view->subject_length);
+    }
+    if (view->payload_length != 0) {
+      std::memcpy(bytes.mutable_data() + view->subject_length, view->payload, view->payload_length);
+    }
+    std::vector<flume::Message> one;
+    one.emplace_back(std::move(bytes), static_cast<std::uint32_t>(view->subject_length),
+                     view->subscription_id);
+    if (!flume::capi::adopt_messages(one, 1, out)) {
+      return fail(FLUME_ENOMEM, "out of memory copying a message");
+    }
+    return FLUME_OK;
+  });
+}
+
+extern "C" void flume_message_free(flume_message *message) {
+  if (message == nullptr) return;
+  flume::capi::MessageBlock *block = message->block;
+  message->~flume_message();  // releases this message's bytes now, whatever its neighbours do
+  if (block->live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    block->~MessageBlock();
+    ::operator delete(block);
+  }
+}
+
+extern "C" void flume_message_free_batch(flume_message *const *messages, size_t count) {
+  if (messages == nullptr) return;
+  for (std::size_t i = 0; i < count; ++i)
+    flume_message_free(messages[i]);
+}

@@ -1,0 +1,866 @@
+// Clients, subscriptions, messages and the embedded broker through libflume.so, over real QUIC
+// on 127.0.0.1. Built with the sanitizers, these also prove the ownership rules: no leak and no
+// use after free when a client is closed before its subscriptions, or a handler is dropped while
+// a call runs.
+#include <flume/flume.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const uint8_t *bytes(const char *text) {
+  return reinterpret_cast<const uint8_t *>(text);
+}
+
+std::string subject_of(const flume_message *message) {
+  size_t length = 0;
+  const char *subject = flume_message_subject(message, &length);
+  return {subject, length};
+}
+
+std::string payload_of(const flume_message *message) {
+  size_t length = 0;
+  const uint8_t *payload = flume_message_payload(message, &length);
+  return {reinterpret_cast<const char *>(payload), length};
+}
+
+bool contains(const char *text, const char *part) {
+  return std::strstr(text, part) != nullptr;
+}
+
+// A broker embedded through the C ABI, its self-signed certificate in a scratch directory.
+class Broker {
+ public:
+  explicit Broker(flume_broker_options options = FLUME_BROKER_OPTIONS_INIT) {
+    std::string templ = (std::filesystem::temp_directory_path() / "flume-capi-XXXXXX").string();
+    dir_ = mkdtemp(templ.data());
+    options.data_dir = dir_.c_str();
+    if (flume_broker_start(&broker_, &options) != FLUME_OK) {
+      ADD_FAILURE() << "flume_broker_start: " << flume_last_error();
+    }
+  }
+  ~Broker() {
+    flume_broker_stop(broker_);
+    std::filesystem::remove_all(dir_);
+  }
+  Broker(const Broker &) = delete;
+  Broker &operator=(const Broker &) = delete;
+
+  flume_broker *get() const { return broker_; }
+  std::string url() const { return std::string("flume://") + flume_broker_address(broker_); }
+  const char *cert() const { return flume_broker_certificate_path(broker_); }
+
+  flume_broker_stats stats() const {
+    flume_broker_stats stats = FLUME_BROKER_STATS_INIT;
+    EXPECT_EQ(flume_broker_get_stats(broker_, &stats), FLUME_OK) << flume_last_error();
+    return stats;
+  }
+
+ private:
+  std::string dir_;
+  flume_broker *broker_ = nullptr;
+};
+
+flume_client_options trusting(const Broker &broker) {
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  options.ca_file = broker.cert();
+  options.connect_timeout_ms = 3000;
+  return options;
+}
+
+flume_client *connect(const Broker &broker) {
+  flume_client *client = nullptr;
+  const flume_client_options options = trusting(broker);
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  return client;
+}
+
+int publish(flume_client *client, const char *subject, const char *payload) {
+  return flume_client_publish(client, subject, std::strlen(subject), bytes(payload),
+                              std::strlen(payload));
+}
+
+flume_subscription *subscribe(flume_client *client, const char *pattern,
+                              const flume_message_handler *handler = nullptr,
+                              const flume_subscription_options *options = nullptr) {
+  flume_subscription *subscription = nullptr;
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, pattern, std::strlen(pattern), options,
+                                   handler),
+            FLUME_OK)
+      << flume_last_error();
+  EXPECT_EQ(flume_client_flush(client, 3000), FLUME_OK) << flume_last_error();
+  return subscription;
+}
+
+// Counts calls and drops, and notices a call that comes after the drop.
+struct Recorder {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> payloads;
+  int drops = 0;
+  bool call_after_drop = false;
+  std::thread::id call_thread;
+
+  static void call(void *context, const flume_message_view *message) {
+    auto *self = static_cast<Recorder *>(context);
+    std::lock_guard lock(self->mutex);
+    if (self->drops != 0) self->call_after_drop = true;
+    self->call_thread = std::this_thread::get_id();
+    self->payloads.emplace_back(reinterpret_cast<const char *>(message->payload),
+                                message->payload_length);
+    self->changed.notify_all();
+  }
+  static void drop(void *context) {
+    auto *self = static_cast<Recorder *>(context);
+    std::lock_guard lock(self->mutex);
+    ++self->drops;
+    self->changed.notify_all();
+  }
+  flume_message_handler handler() { return {this, &Recorder::call, &Recorder::drop}; }
+
+  bool wait_for_calls(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 5s, [&] { return payloads.size() >= n; });
+  }
+  std::size_t calls() {
+    std::lock_guard lock(mutex);
+    return payloads.size();
+  }
+  int dropped() {
+    std::lock_guard lock(mutex);
+    return drops;
+  }
+  // A call may still be returning on the loop thread when the subscription is freed: then drop
+  // runs there right after it, so it is waited for.
+  int wait_for_drop() {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, 5s, [&] { return drops != 0; });
+    return drops;
+  }
+};
+
+bool readable(int fd, int timeout_ms) {
+  pollfd entry{fd, POLLIN, 0};
+  return poll(&entry, 1, timeout_ms) == 1 && (entry.revents & POLLIN) != 0;
+}
+
+// --- round trips ---
+
+TEST(CApiClient, PolledMessageArrivesWithSubjectPayloadAndId) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *subscription = subscribe(client, "orders.*");
+  ASSERT_EQ(publish(client, "orders.eu", "hello"), FLUME_OK) << flume_last_error();
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(subject_of(message), "orders.eu");
+  EXPECT_EQ(payload_of(message), "hello");
+  EXPECT_NE(flume_subscription_id(subscription), 0u);
+  EXPECT_EQ(flume_message_subscription_id(message), flume_subscription_id(subscription));
+  flume_message_free(message);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, HandlerGetsMessagesOnTheLoopThreadAndIsDroppedOnceOnFree) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  Recorder recorder;
+  const flume_message_handler handler = recorder.handler();
+  flume_subscription *subscription = subscribe(client, "a.>", &handler);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(publish(client, "a.b", std::to_string(i).c_str()), FLUME_OK);
+  ASSERT_TRUE(recorder.wait_for_calls(10));
+  EXPECT_NE(recorder.call_thread, std::this_thread::get_id());
+  EXPECT_EQ(recorder.payloads.front(), "0");
+  EXPECT_EQ(recorder.payloads.back(), "9");
+  EXPECT_EQ(recorder.dropped(), 0);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(recorder.wait_for_drop(), 1);
+  ASSERT_EQ(publish(client, "a.b", "late"), FLUME_OK);
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  EXPECT_EQ(recorder.dropped(), 1);
+  EXPECT_EQ(recorder.calls(), 10u);
+  EXPECT_FALSE(recorder.call_after_drop);
+}
+
+TEST(CApiClient, DropWaitsForTheCallThatIsRunning) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  struct Blocking {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool in_call = false, release = false, returned = false, dropped = false;
+    bool dropped_before_return = false;
+  } state;
+  flume_message_handler handler{&state,
+                                [](void *context, const flume_message_view *) {
+                                  auto *s = static_cast<Blocking *>(context);
+                                  std::unique_lock lock(s->mutex);
+                                  s->in_call = true;
+                                  s->changed.notify_all();
+                                  s->changed.wait(lock, [&] { return s->release; });
+                                  s->returned = true;
+                                },
+                                [](void *context) {
+                                  auto *s = static_cast<Blocking *>(context);
+                                  std::lock_guard lock(s->mutex);
+                                  s->dropped_before_return = !s->returned;
+                                  s->dropped = true;
+                                  s->changed.notify_all();
+                                }};
+  flume_subscription *subscription = subscribe(client, "slow", &handler);
+  ASSERT_EQ(publish(client, "slow", "x"), FLUME_OK);
+  {
+    std::unique_lock lock(state.mutex);
+    ASSERT_TRUE(state.changed.wait_for(lock, 5s, [&] { return state.in_call; }));
+  }
+  flume_subscription_free(subscription);  // returns while the call still runs
+  {
+    std::unique_lock lock(state.mutex);
+    EXPECT_FALSE(state.dropped);
+    state.release = true;
+    state.changed.notify_all();
+    ASSERT_TRUE(state.changed.wait_for(lock, 5s, [&] { return state.dropped; }));
+    EXPECT_FALSE(state.dropped_before_return);
+  }
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, HandlerMayFreeItsOwnSubscriptionAndDropFollowsTheCall) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  struct Self {
+    std::atomic<flume_subscription *> subscription{nullptr};
+    std::atomic<int> calls{0}, drops{0};
+    std::atomic<bool> dropped_on_loop_thread{false};
+    std::thread::id main_thread = std::this_thread::get_id();
+  } self;
+  flume_message_handler handler{&self,
+                                [](void *context, const flume_message_view *) {
+                                  auto *s = static_cast<Self *>(context);
+                                  ++s->calls;
+                                  flume_subscription_free(s->subscription.exchange(nullptr));
+                                },
+                                [](void *context) {
+                                  auto *s = static_cast<Self *>(context);
+                                  s->dropped_on_loop_thread =
+                                      std::this_thread::get_id() != s->main_thread;
+                                  ++s->drops;
+                                }};
+  flume_subscription *subscription = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&subscription, client, "once", 4, nullptr, &handler), FLUME_OK);
+  self.subscription = subscription;
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(publish(client, "once", "x"), FLUME_OK);
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (self.drops == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(self.calls, 1);
+  EXPECT_EQ(self.drops, 1);
+  EXPECT_TRUE(self.dropped_on_loop_thread);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  EXPECT_EQ(self.drops, 1);
+}
+
+TEST(CApiClient, HandlerCopiesAMessageToKeepIt) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  struct Keeper {
+    std::atomic<flume_message *> kept{nullptr};
+  } keeper;
+  flume_message_handler handler{&keeper,
+                                [](void *context, const flume_message_view *view) {
+                                  flume_message *copy = nullptr;
+                                  if (flume_message_copy(&copy, view) == FLUME_OK) {
+                                    static_cast<Keeper *>(context)->kept = copy;
+                                  }
+                                },
+                                nullptr};
+  flume_subscription *subscription = subscribe(client, "keep", &handler);
+  ASSERT_EQ(publish(client, "keep", "this"), FLUME_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (keeper.kept == nullptr && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_NE(keeper.kept.load(), nullptr);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  EXPECT_EQ(subject_of(keeper.kept), "keep");
+  EXPECT_EQ(payload_of(keeper.kept), "this");
+  flume_message_free(keeper.kept);
+}
+
+TEST(CApiClient, BatchReceiveTakesManyInOrderAndFreesThemTogether) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *subscription = subscribe(client, "seq");
+  constexpr int kCount = 500;
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_EQ(publish(client, "seq", std::to_string(i).c_str()), FLUME_OK);
+  std::vector<std::string> received;
+  flume_message *batch[64];
+  std::size_t batches = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (received.size() < kCount && std::chrono::steady_clock::now() < deadline) {
+    size_t count = 0;
+    int rc = flume_subscription_recv_batch(subscription, batch, 64, &count, 1000);
+    if (rc != FLUME_OK) continue;
+    ++batches;
+    ASSERT_GE(count, 1u);
+    ASSERT_LE(count, 64u);
+    flume_message_view views[64];
+    ASSERT_EQ(flume_message_views(views, batch, count), FLUME_OK);
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(std::string(views[i].subject, views[i].subject_length), "seq");
+      received.emplace_back(reinterpret_cast<const char *>(views[i].payload),
+                            views[i].payload_length);
+    }
+    // Freed out of order: the first now, the rest with the batch call.
+    flume_message_free(batch[0]);
+    batch[0] = nullptr;
+    flume_message_free_batch(batch, count);
+  }
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_EQ(received[static_cast<std::size_t>(i)], std::to_string(i));
+  EXPECT_LT(batches, static_cast<std::size_t>(kCount));  // several per call at least once
+  size_t count = 99;
+  EXPECT_EQ(flume_subscription_recv_batch(subscription, batch, 0, &count, 0), FLUME_EINVAL);
+  EXPECT_EQ(count, 0u);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, FdIsReadableWhileMessagesWaitAndAfterTheEnd) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *subscription = subscribe(client, "fd");
+  const int fd = flume_subscription_fd(subscription);
+  ASSERT_GE(fd, 0) << flume_last_error();
+  EXPECT_FALSE(readable(fd, 0));
+  ASSERT_EQ(publish(client, "fd", "1"), FLUME_OK);
+  ASSERT_EQ(publish(client, "fd", "2"), FLUME_OK);
+  ASSERT_TRUE(readable(fd, 3000));
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  std::this_thread::sleep_for(50ms);  // both delivered
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_OK);
+  flume_message_free(message);
+  EXPECT_TRUE(readable(fd, 0)) << "one message still waits";
+  ASSERT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_OK);
+  flume_message_free(message);
+  EXPECT_FALSE(readable(fd, 0)) << "drained";
+  ASSERT_EQ(flume_subscription_unsubscribe(subscription), FLUME_OK);
+  EXPECT_TRUE(readable(fd, 0)) << "ended";
+  EXPECT_EQ(flume_subscription_fd(nullptr), FLUME_EINVAL);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, TryRecvIsEagainAndTimedRecvTimesOut) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *subscription = subscribe(client, "quiet");
+  flume_message *message = reinterpret_cast<flume_message *>(0x1);
+  EXPECT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_EAGAIN);
+  EXPECT_EQ(message, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(flume_subscription_recv(subscription, &message, 100), FLUME_ETIMEDOUT);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 90ms);
+  EXPECT_STRNE(flume_last_error(), "");
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, UnsubscribeStopsDeliveryAndDropsTheHandler) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *polled = subscribe(client, "u");
+  Recorder recorder;
+  const flume_message_handler handler = recorder.handler();
+  flume_subscription *called = subscribe(client, "u", &handler);
+  ASSERT_EQ(publish(client, "u", "before"), FLUME_OK);
+  ASSERT_TRUE(recorder.wait_for_calls(1));
+
+  ASSERT_EQ(flume_subscription_unsubscribe(polled), FLUME_OK);
+  ASSERT_EQ(flume_subscription_unsubscribe(called), FLUME_OK);
+  EXPECT_EQ(recorder.wait_for_drop(), 1);
+  EXPECT_EQ(flume_subscription_unsubscribe(called), FLUME_OK);  // idempotent
+  ASSERT_EQ(publish(client, "u", "after"), FLUME_OK);
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  std::this_thread::sleep_for(50ms);
+
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_OK) << "queued before";
+  EXPECT_EQ(payload_of(message), "before");
+  flume_message_free(message);
+  EXPECT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_ECLOSED);
+  EXPECT_TRUE(contains(flume_last_error(), "unsubscribed")) << flume_last_error();
+  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  ASSERT_EQ(flume_subscription_get_stats(polled, &stats), FLUME_OK);
+  EXPECT_EQ(stats.received, 1u);
+  EXPECT_NE(stats.ended, 0);
+  EXPECT_EQ(recorder.calls(), 1u);
+
+  flume_subscription_free(polled);
+  flume_subscription_free(called);
+  EXPECT_EQ(recorder.dropped(), 1);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, SlowConsumerWithPolicyCloseEndsWithTheBrokersReason) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  options.overflow_policy = FLUME_OVERFLOW_CLOSE;
+  options.queue_limit = 1;
+  options.local_queue_limit = 1;
+  flume_subscription *subscription = subscribe(client, "flood", nullptr, &options);
+  // Nobody receives: the local queue fills, its stream credit is held back, the broker's queue
+  // of 1 overflows and policy close ends the subscription.
+  const std::string payload(4096, 'x');
+  int rc = FLUME_OK;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < 256; ++i)
+      ASSERT_EQ(publish(client, "flood", payload.c_str()), FLUME_OK);
+    ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+    ASSERT_EQ(flume_subscription_get_stats(subscription, &stats), FLUME_OK);
+    if (stats.ended != 0) break;
+  }
+  ASSERT_NE(stats.ended, 0);
+  std::size_t drained = 0;
+  flume_message *batch[64];
+  size_t count = 0;
+  while ((rc = flume_subscription_recv_batch(subscription, batch, 64, &count, 1000)) == FLUME_OK) {
+    drained += count;
+    flume_message_free_batch(batch, count);
+  }
+  EXPECT_EQ(rc, FLUME_ECLOSED);
+  EXPECT_TRUE(contains(flume_last_error(), "SLOW_CONSUMER")) << flume_last_error();
+  EXPECT_GT(drained, 0u);
+  EXPECT_GT(broker.stats().dropped_slow_consumer, 0u);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, EveryDropRunsOnceAfterTheLastCallUnderConcurrentDelivery) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  constexpr int kSubscriptions = 16;
+  std::vector<std::unique_ptr<Recorder>> recorders;
+  std::vector<flume_subscription *> subscriptions;
+  for (int i = 0; i < kSubscriptions; ++i) {
+    recorders.push_back(std::make_unique<Recorder>());
+    const flume_message_handler handler = recorders.back()->handler();
+    subscriptions.push_back(subscribe(client, "busy", &handler));
+  }
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    while (!stop)
+      (void)publish(client, "busy", "m");
+  });
+  for (int i = 0; i < kSubscriptions; ++i) {
+    ASSERT_TRUE(recorders[static_cast<std::size_t>(i)]->wait_for_calls(1));
+    // Half are unsubscribed first, half freed directly, all while messages keep coming.
+    if (i % 2 == 0) {
+      EXPECT_EQ(flume_subscription_unsubscribe(subscriptions[static_cast<std::size_t>(i)]),
+                FLUME_OK);
+    }
+    flume_subscription_free(subscriptions[static_cast<std::size_t>(i)]);
+  }
+  stop = true;
+  publisher.join();
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  for (auto &recorder : recorders) {
+    EXPECT_EQ(recorder->wait_for_drop(), 1);
+    EXPECT_FALSE(recorder->call_after_drop);
+  }
+}
+
+// --- validation ---
+
+TEST(CApiClient, ValidationErrorsSayWhatIsWrong) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(publish(client, "a..b", "x"), FLUME_EINVALID_SUBJECT);
+  EXPECT_TRUE(contains(flume_last_error(), "a..b")) << flume_last_error();
+  EXPECT_EQ(publish(client, "a.*", "x"), FLUME_EINVALID_SUBJECT);
+
+  const uint32_t limit = flume_client_max_payload(client);
+  EXPECT_EQ(limit, FLUME_DEFAULT_MAX_PAYLOAD);
+  std::vector<uint8_t> big(limit + 1);
+  EXPECT_EQ(flume_client_publish(client, "a", 1, big.data(), big.size()), FLUME_EPAYLOAD_TOO_LARGE);
+  EXPECT_TRUE(contains(flume_last_error(), "max_payload")) << flume_last_error();
+  EXPECT_EQ(flume_client_publish(client, "a", 1, big.data(), limit), FLUME_OK);
+  EXPECT_EQ(flume_client_publish(client, "a", 1, nullptr, 3), FLUME_EINVAL);
+  EXPECT_EQ(flume_client_publish(nullptr, "a", 1, nullptr, 0), FLUME_EINVAL);
+
+  flume_subscription *subscription = reinterpret_cast<flume_subscription *>(0x1);
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "a.>.b", 5, nullptr, nullptr),
+            FLUME_EINVALID_PATTERN);
+  EXPECT_EQ(subscription, nullptr);
+  EXPECT_TRUE(contains(flume_last_error(), "'>' must be the last token")) << flume_last_error();
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "", 0, nullptr, nullptr),
+            FLUME_EINVALID_PATTERN);
+
+  int drops = 0;
+  flume_message_handler no_call{&drops, nullptr, [](void *c) { ++*static_cast<int *>(c); }};
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "a", 1, nullptr, &no_call), FLUME_EINVAL);
+  flume_message_handler refused{&drops, [](void *, const flume_message_view *) {},
+                                [](void *c) { ++*static_cast<int *>(c); }};
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "a..b", 4, nullptr, &refused),
+            FLUME_EINVALID_PATTERN);
+  EXPECT_EQ(drops, 0) << "a failed subscribe never calls drop: the caller keeps its context";
+
+  flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  options.overflow_policy = 9;
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "a", 1, &options, nullptr), FLUME_EINVAL);
+  EXPECT_TRUE(contains(flume_last_error(), "overflow_policy")) << flume_last_error();
+
+  // A handler subscription cannot be polled.
+  flume_message_handler handler{&drops, [](void *, const flume_message_view *) {}, nullptr};
+  ASSERT_EQ(flume_client_subscribe(&subscription, client, "h", 1, nullptr, &handler), FLUME_OK);
+  flume_message *message = nullptr;
+  EXPECT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_EINVAL);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, StructSizeTooSmallIsEoptions) {
+  Broker broker;
+  flume_client *client = reinterpret_cast<flume_client *>(0x1);
+  flume_client_options client_options = trusting(broker);
+  client_options.struct_size = sizeof(size_t);
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &client_options), FLUME_EOPTIONS);
+  EXPECT_EQ(client, nullptr);
+  EXPECT_TRUE(contains(flume_last_error(), "flume_client_options")) << flume_last_error();
+
+  flume_broker_options broker_options = FLUME_BROKER_OPTIONS_INIT;
+  broker_options.struct_size = offsetof(flume_broker_options, max_pending_bytes);
+  flume_broker *other = nullptr;
+  EXPECT_EQ(flume_broker_start(&other, &broker_options), FLUME_EOPTIONS);
+  EXPECT_EQ(other, nullptr);
+
+  client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  options.struct_size = 4;
+  flume_subscription *subscription = nullptr;
+  EXPECT_EQ(flume_client_subscribe(&subscription, client, "a", 1, &options, nullptr),
+            FLUME_EOPTIONS);
+
+  flume_client_stats client_stats = FLUME_CLIENT_STATS_INIT;
+  client_stats.struct_size = 8;
+  EXPECT_EQ(flume_client_get_stats(client, &client_stats), FLUME_EOPTIONS);
+  flume_broker_stats broker_stats = FLUME_BROKER_STATS_INIT;
+  broker_stats.struct_size = offsetof(flume_broker_stats, queued_bytes);
+  EXPECT_EQ(flume_broker_get_stats(broker.get(), &broker_stats), FLUME_EOPTIONS);
+  subscription = subscribe(client, "s");
+  flume_subscription_stats subscription_stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  subscription_stats.struct_size = 0;
+  EXPECT_EQ(flume_subscription_get_stats(subscription, &subscription_stats), FLUME_EOPTIONS);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+// --- connecting ---
+
+TEST(CApiConnect, NobodyListeningIsUnreachableAndFast) {
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  options.insecure = 1;
+  options.connect_timeout_ms = 2000;
+  flume_client *client = reinterpret_cast<flume_client *>(0x1);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(flume_client_connect(&client, "flume://127.0.0.1:9", &options), FLUME_EUNREACHABLE)
+      << flume_last_error();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+  EXPECT_EQ(client, nullptr);
+  EXPECT_STRNE(flume_last_error(), "");
+}
+
+TEST(CApiConnect, BadUrlIsEinval) {
+  flume_client *client = nullptr;
+  EXPECT_EQ(flume_client_connect(&client, "http://example.com", nullptr), FLUME_EINVAL);
+  EXPECT_TRUE(contains(flume_last_error(), "scheme")) << flume_last_error();
+  EXPECT_EQ(flume_client_connect(&client, nullptr, nullptr), FLUME_EINVAL);
+  EXPECT_EQ(flume_client_connect(nullptr, "flume://127.0.0.1", nullptr), FLUME_EINVAL);
+}
+
+TEST(CApiConnect, UntrustedBrokerIsEtlsAndTheMessageNamesTheCertificate) {
+  Broker broker;
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  options.ca_file = "/etc/ssl/certs/ca-certificates.crt";  // public CAs, not this broker
+  options.connect_timeout_ms = 3000;
+  flume_client *client = nullptr;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_ETLS);
+  EXPECT_TRUE(contains(flume_last_error(), "certificate")) << flume_last_error();
+  EXPECT_EQ(client, nullptr);
+}
+
+TEST(CApiConnect, PinnedFingerprintConnectsOnlyWhenItMatches) {
+  Broker broker;
+  const std::string right = flume_broker_fingerprint(broker.get());
+  ASSERT_GT(right.size(), 64u) << right;
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  options.pin_sha256 = right.c_str();
+  options.connect_timeout_ms = 3000;
+  flume_client *client = nullptr;
+  ASSERT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+
+  std::string wrong = right;
+  wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+  options.pin_sha256 = wrong.c_str();
+  client = nullptr;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_ETLS);
+  EXPECT_STRNE(flume_last_error(), "");
+  EXPECT_EQ(client, nullptr);
+}
+
+TEST(CApiConnect, TwoWaysToTrustAreRefused) {
+  Broker broker;
+  flume_client_options options = trusting(broker);
+  options.insecure = 1;
+  flume_client *client = nullptr;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  EXPECT_TRUE(contains(flume_last_error(), "choose one")) << flume_last_error();
+  EXPECT_EQ(client, nullptr);
+}
+
+// --- closing ---
+
+TEST(CApiClose, SubscriptionsOutliveTheirClosedClient) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *polled = subscribe(client, "c");
+  Recorder recorder;
+  const flume_message_handler handler = recorder.handler();
+  flume_subscription *called = subscribe(client, "c", &handler);
+  ASSERT_EQ(publish(client, "c", "queued"), FLUME_OK);
+  ASSERT_TRUE(recorder.wait_for_calls(1));
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  std::this_thread::sleep_for(50ms);
+
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  EXPECT_EQ(recorder.dropped(), 1) << "every drop has run when close returns";
+
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(payload_of(message), "queued");
+  flume_message *none = reinterpret_cast<flume_message *>(0x1);
+  EXPECT_EQ(flume_subscription_recv(polled, &none, -1), FLUME_ECLOSED);
+  EXPECT_EQ(none, nullptr);
+  EXPECT_TRUE(contains(flume_last_error(), "the client was closed")) << flume_last_error();
+  EXPECT_TRUE(readable(flume_subscription_fd(polled), 0));
+  EXPECT_EQ(flume_subscription_unsubscribe(polled), FLUME_OK);
+  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  EXPECT_EQ(flume_subscription_get_stats(polled, &stats), FLUME_OK);
+  EXPECT_NE(stats.ended, 0);
+
+  // The message outlives everything it came through.
+  flume_subscription_free(polled);
+  flume_subscription_free(called);
+  EXPECT_EQ(recorder.dropped(), 1);
+  EXPECT_EQ(subject_of(message), "c");
+  flume_message_free(message);
+  EXPECT_EQ(flume_client_close(nullptr), FLUME_OK);
+}
+
+TEST(CApiClose, HandlerCannotCloseFlushOrWaitOnItsOwnClient) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *polled = subscribe(client, "other");
+  struct Probe {
+    flume_client *client = nullptr;
+    flume_subscription *polled = nullptr;
+    std::atomic<int> close_rc{1}, flush_rc{1}, wait_rc{1}, try_rc{1}, publish_rc{1};
+  } probe;
+  probe.client = client;
+  probe.polled = polled;
+  flume_message_handler handler{&probe,
+                                [](void *context, const flume_message_view *) {
+                                  auto *p = static_cast<Probe *>(context);
+                                  if (p->close_rc != 1) return;
+                                  flume_message *message = nullptr;
+                                  p->flush_rc = flume_client_flush(p->client, 100);
+                                  p->wait_rc = flume_subscription_recv(p->polled, &message, 100);
+                                  p->try_rc = flume_subscription_recv(p->polled, &message, 0);
+                                  p->publish_rc = publish(p->client, "other", "from handler");
+                                  p->close_rc = flume_client_close(p->client);
+                                },
+                                nullptr};
+  flume_subscription *called = subscribe(client, "probe", &handler);
+  ASSERT_EQ(publish(client, "probe", "go"), FLUME_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (probe.close_rc == 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(probe.close_rc, FLUME_EINVAL);
+  EXPECT_EQ(probe.flush_rc, FLUME_EINVAL);
+  EXPECT_EQ(probe.wait_rc, FLUME_EINVAL);
+  EXPECT_EQ(probe.try_rc, FLUME_EAGAIN);
+  EXPECT_EQ(probe.publish_rc, FLUME_OK);
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(polled, &message, 3000), FLUME_OK) << "the client still works";
+  EXPECT_EQ(payload_of(message), "from handler");
+  flume_message_free(message);
+  flume_subscription_free(called);
+  flume_subscription_free(polled);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClose, BrokerStopEndsTheClientsConnection) {
+  auto broker = std::make_unique<Broker>();
+  flume_client_options options = trusting(*broker);
+  options.reconnect = 0;
+  flume_client *client = nullptr;
+  ASSERT_EQ(flume_client_connect(&client, broker->url().c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  flume_subscription *subscription = subscribe(client, "x");
+  const auto start = std::chrono::steady_clock::now();
+  broker.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms) << "graceful, not the full grace";
+  flume_message *message = nullptr;
+  EXPECT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_ECLOSED);
+  EXPECT_EQ(publish(client, "x", "y"), FLUME_ECLOSED);
+  flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
+  ASSERT_EQ(flume_client_get_stats(client, &stats), FLUME_OK);
+  EXPECT_EQ(stats.connected, 0);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+// --- the broker ---
+
+TEST(CApiBroker, ReportsWhereItListensAndHowToTrustIt) {
+  Broker broker;
+  EXPECT_NE(flume_broker_port(broker.get()), 0);
+  const std::string address = flume_broker_address(broker.get());
+  EXPECT_EQ(address, "127.0.0.1:" + std::to_string(flume_broker_port(broker.get())));
+  EXPECT_TRUE(std::filesystem::exists(broker.cert())) << broker.cert();
+  EXPECT_EQ(flume_broker_port(nullptr), 0);
+  EXPECT_STREQ(flume_broker_address(nullptr), "");
+  flume_broker_stop(nullptr);
+}
+
+TEST(CApiBroker, StartErrorsSayWhy) {
+  Broker broker;
+  // Never the user's default data directory: a scratch one for the certificate.
+  std::string templ = (std::filesystem::temp_directory_path() / "flume-capi-XXXXXX").string();
+  const std::string dir = mkdtemp(templ.data());
+  flume_broker_options options = FLUME_BROKER_OPTIONS_INIT;
+  options.data_dir = dir.c_str();
+  flume_broker *other = nullptr;
+  options.listen = "not an address";
+  EXPECT_EQ(flume_broker_start(&other, &options), FLUME_EINVAL);
+  EXPECT_TRUE(contains(flume_last_error(), "not an address")) << flume_last_error();
+  options.listen = "127.0.0.1:0";
+  options.cert_file = "/nonexistent/cert.pem";
+  EXPECT_EQ(flume_broker_start(&other, &options), FLUME_EINVAL);
+  EXPECT_STRNE(flume_last_error(), "");
+  options = FLUME_BROKER_OPTIONS_INIT;
+  options.data_dir = dir.c_str();
+  options.max_payload = FLUME_HARD_MAX_PAYLOAD + 1;
+  EXPECT_EQ(flume_broker_start(&other, &options), FLUME_EINVAL);
+
+  // The port is taken.
+  const std::string taken = flume_broker_address(broker.get());
+  options = FLUME_BROKER_OPTIONS_INIT;
+  options.listen = taken.c_str();
+  options.data_dir = dir.c_str();
+  EXPECT_EQ(flume_broker_start(&other, &options), FLUME_EIO) << flume_last_error();
+  EXPECT_EQ(other, nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CApiBroker, StatsCountConnectionsSubscriptionsAndMessages) {
+  flume_broker_options options = FLUME_BROKER_OPTIONS_INIT;
+  options.max_payload = 1024;
+  Broker broker(options);
+  flume_broker_stats stats = broker.stats();
+  EXPECT_EQ(stats.connections, 0u);
+  EXPECT_EQ(stats.messages_in, 0u);
+
+  flume_client *publisher = connect(broker);
+  flume_client *subscriber = connect(broker);
+  ASSERT_NE(publisher, nullptr);
+  ASSERT_NE(subscriber, nullptr);
+  EXPECT_EQ(flume_client_max_payload(publisher), 1024u) << "announced by the broker";
+  flume_subscription *subscription = subscribe(subscriber, "m.*");
+  constexpr int kCount = 20;
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_EQ(publish(publisher, "m.x", "12345"), FLUME_OK);
+  ASSERT_EQ(publish(publisher, "nobody.listens", "z"), FLUME_OK);
+  ASSERT_EQ(flume_client_flush(publisher, 3000), FLUME_OK);
+  for (int i = 0; i < kCount; ++i) {
+    flume_message *message = nullptr;
+    ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK);
+    flume_message_free(message);
+  }
+
+  stats = broker.stats();
+  EXPECT_EQ(stats.connections, 2u);
+  EXPECT_EQ(stats.subscriptions, 1u);
+  EXPECT_EQ(stats.hellos_accepted, 2u);
+  EXPECT_EQ(stats.messages_in, static_cast<uint64_t>(kCount + 1));
+  EXPECT_EQ(stats.bytes_in, static_cast<uint64_t>(kCount * 5 + 1));
+  EXPECT_EQ(stats.messages_unmatched, 1u);
+  EXPECT_EQ(stats.messages_out, static_cast<uint64_t>(kCount));
+  EXPECT_GT(stats.bytes_out, static_cast<uint64_t>(kCount * 5));
+  EXPECT_EQ(stats.dropped_oldest + stats.dropped_newest + stats.dropped_slow_consumer, 0u);
+  EXPECT_EQ(stats.queued_messages, 0u);
+
+  flume_client_stats client_stats = FLUME_CLIENT_STATS_INIT;
+  ASSERT_EQ(flume_client_get_stats(publisher, &client_stats), FLUME_OK);
+  EXPECT_EQ(client_stats.messages_out, static_cast<uint64_t>(kCount + 1));
+  EXPECT_EQ(client_stats.bytes_out, static_cast<uint64_t>(kCount * 5 + 1));
+  EXPECT_NE(client_stats.connected, 0);
+  ASSERT_EQ(flume_client_get_stats(subscriber, &client_stats), FLUME_OK);
+  EXPECT_EQ(client_stats.messages_in, static_cast<uint64_t>(kCount));
+
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(subscriber), FLUME_OK);
+  EXPECT_EQ(flume_client_close(publisher), FLUME_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (broker.stats().connections != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  stats = broker.stats();
+  EXPECT_EQ(stats.connections, 0u);
+  EXPECT_EQ(stats.subscriptions, 0u);
+}
+
+}  // namespace
