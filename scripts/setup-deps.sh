@@ -11,6 +11,7 @@ packages=(
   libgnutls28-dev                                 # TLS for the QUIC transport
   nlohmann-json3-dev                              # tests read the shared vectors (JSON)
   libtomlplusplus-dev                             # flume-broker configuration files
+  nftables iproute2 python3                       # tests/netem: the network emulator
 )
 # ngtcp2/nghttp3 1.x live only in bookworm-backports (bookworm itself has the pre-1.0 API).
 backports_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev)
