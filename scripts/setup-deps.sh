@@ -12,6 +12,9 @@ packages=(
   nlohmann-json3-dev                              # tests read the shared vectors (JSON)
   libtomlplusplus-dev                             # flume-broker configuration files
   nftables iproute2 python3                       # tests/netem: the network emulator
+  libnats-dev libhiredis-dev redis-server         # tests/bench/loss: NATS and Redis baselines
+  python3-matplotlib                              # tests/bench/loss: plots
+  python3-dev python3-venv                        # the Python binding (scripts/test-python.sh)
 )
 # ngtcp2/nghttp3 1.x live only in bookworm-backports (bookworm itself has the pre-1.0 API).
 backports_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev)
@@ -24,7 +27,23 @@ quic_ok=1
 pkg-config --atleast-version=1.11.0 libngtcp2 2>/dev/null || quic_ok=0
 pkg-config --atleast-version=1.8.0 libnghttp3 2>/dev/null || quic_ok=0
 
+# nats-server for tests/bench/loss: a current release from the Go module proxy (Debian's 2.9 is too
+# old), built into the project-local build/tools/bin. Skipped at once when that version is there.
+install_nats_server() {
+  local version=v2.15.2 root bin
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  bin="$root/build/tools/bin"
+  if [ -x "$bin/nats-server" ] && "$bin/nats-server" --version 2>/dev/null | grep -q "${version#v}"; then
+    return 0
+  fi
+  command -v go >/dev/null || { echo "setup-deps: go is needed to build nats-server (skipped)" >&2; return 0; }
+  echo "setup-deps: building nats-server $version into $bin" >&2
+  mkdir -p "$bin"
+  GOBIN="$bin" GOFLAGS=-buildvcs=false go install "github.com/nats-io/nats-server/v2@$version"
+}
+
 if [ ${#missing[@]} -eq 0 ] && [ $quic_ok -eq 1 ]; then
+  install_nats_server
   exit 0
 fi
 
@@ -48,4 +67,5 @@ $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports "${ba
 
 pkg-config --atleast-version=1.11.0 libngtcp2 || { echo "setup-deps: libngtcp2 >= 1.11.0 is required (got $(pkg-config --modversion libngtcp2))" >&2; exit 1; }
 pkg-config --atleast-version=1.8.0 libnghttp3 || { echo "setup-deps: libnghttp3 >= 1.8.0 is required" >&2; exit 1; }
+install_nats_server
 echo "setup-deps: all build and test packages are installed" >&2
