@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j"$(nproc)" --target flume-broker flume flume-inspect
+cmake --build --preset release -j"$(nproc)" --target flume-broker flume-cli flume-inspect
 exec build/release/broker/flume-broker "$@"

@@ -1,0 +1,349 @@
+// flume bench: publishers and subscribers, each on its own connection, against one broker;
+// progress once a second, then rates, latency percentiles, drops and errors.
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "flume_cli_bench.hpp"
+#include "subject/subject.hpp"
+
+namespace flume::cli {
+namespace {
+
+using bench::BenchOptions;
+using bench::monotonic_ns;
+
+constexpr const char *kUsage = R"(usage: flume bench [options]
+
+Measures the broker: publishers and subscribers, each with its own connection, on one subject.
+Every payload carries the time it was meant to be sent (CLOCK_MONOTONIC), so subscribers on
+the same machine measure one-way latency; with --rate, a publisher that falls behind still
+stamps the intended time, so stalls count as latency (no coordinated omission). Progress goes
+to stderr once a second, the summary to stdout.
+
+options:
+      --publishers N          publishing connections, one thread each (default 1)
+      --subscribers N         subscribing connections (default 1; 0: publish only)
+      --size BYTES            payload size, at least 16 (default 128)
+      --rate MSG_PER_S        total publish rate over all publishers (default 0: as fast as
+                              possible)
+      --duration S            seconds measured (default 5)
+      --warmup S              seconds run before measuring (default 1)
+      --subject SUBJECT       where to publish and subscribe (default bench)
+      --queue N               the broker's queue per subscription (default: its --queue-limit)
+      --callbacks             subscribers take messages in callbacks instead of recv_batch()
+      --spin                  paced publishers busy-wait for each send instead of yielding the
+                              CPU: sends leave closer to on time, but each publisher takes a core
+      --json                  print the summary as one JSON object
+
+memory mode (no messages; reports the broker's resident memory when given its PID):
+      --idle-connections N    open N idle connections and hold them for --duration
+      --subscriptions-per-connection N
+                              and N subscriptions on each (distinct subjects)
+      --broker-pid PID        read VmRSS from /proc/PID/status before and after
+
+examples:
+  flume bench --subscribers 2
+  flume bench --rate 10000 --duration 10
+  flume bench --idle-connections 1000 --broker-pid $(pidof flume-broker)
+)";
+
+constexpr CommandInfo kBench{"bench", kUsage};
+
+BenchOptions parse(int argc, char **argv, int first, CommonOptions &common) {
+  BenchOptions options;
+  const std::vector<OptionSpec> specs = {
+      {"publishers", 0, true},
+      {"subscribers", 0, true},
+      {"size", 0, true},
+      {"rate", 0, true},
+      {"duration", 0, true},
+      {"warmup", 0, true},
+      {"subject", 0, true},
+      {"queue", 0, true},
+      {"callbacks", 0, false},
+      {"spin", 0, false},
+      {"json", 0, false},
+      {"idle-connections", 0, true},
+      {"subscriptions-per-connection", 0, true},
+      {"broker-pid", 0, true},
+  };
+  auto positionals = parse_command_line(
+      kBench, specs, argc, argv, first, common,
+      [&](std::string_view name, const std::string &value) {
+        const std::string option = "--" + std::string(name);
+        if (name == "publishers") {
+          options.publishers = static_cast<unsigned>(parse_count(kBench, option, value, 1, 1000));
+        } else if (name == "subscribers") {
+          options.subscribers = static_cast<unsigned>(parse_count(kBench, option, value, 0, 10000));
+        } else if (name == "size") {
+          options.size = parse_count(kBench, option, value, bench::kHeaderSize, kHardMaxPayload);
+        } else if (name == "rate") {
+          options.rate = static_cast<double>(parse_count(kBench, option, value, 0, 100000000));
+        } else if (name == "duration") {
+          options.duration = parse_seconds(kBench, option, value, 0.1, 86400);
+        } else if (name == "warmup") {
+          options.warmup = parse_seconds(kBench, option, value, 0, 3600);
+        } else if (name == "subject") {
+          options.subject = value;
+        } else if (name == "queue") {
+          options.queue =
+              static_cast<std::uint32_t>(parse_count(kBench, option, value, 1, UINT32_MAX));
+        } else if (name == "callbacks") {
+          options.callbacks = true;
+        } else if (name == "spin") {
+          options.spin = true;
+        } else if (name == "json") {
+          options.json = true;
+        } else if (name == "idle-connections") {
+          options.idle_connections = parse_count(kBench, option, value, 1, 100000);
+        } else if (name == "subscriptions-per-connection") {
+          options.subscriptions_per_connection = parse_count(kBench, option, value, 1, 1000000);
+        } else {
+          options.broker_pid = static_cast<long>(parse_count(kBench, option, value, 1, 1 << 30));
+        }
+      });
+  if (!positionals.empty()) usage_error(kBench, "unexpected argument '" + positionals[0] + "'");
+  if (SubjectError error = validate_subject(options.subject); error != SubjectError::ok) {
+    usage_error(kBench, "--subject '" + options.subject + "': " + describe(error));
+  }
+  if (options.subscriptions_per_connection > 0 && options.idle_connections == 0) {
+    usage_error(kBench, "--subscriptions-per-connection needs --idle-connections");
+  }
+  if (options.rate > 0 && options.rate < options.publishers) {
+    usage_error(kBench, "--rate must give each publisher at least one message per second");
+  }
+  return options;
+}
+
+std::string thousands(double value) {
+  const long long rounded = std::llround(value);
+  const std::string digits = std::to_string(rounded < 0 ? -rounded : rounded);
+  std::string out = rounded < 0 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string microseconds(std::uint64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, ns < 10'000 ? "%.1f" : "%.0f", static_cast<double>(ns) / 1e3);
+  return text;
+}
+
+struct Results {
+  double seconds = 0;  // measured
+  std::uint64_t sent = 0;
+  std::vector<std::uint64_t> received;  // per subscriber, inside the window
+  bench::LatencyHistogram latency;
+  bench::LatencyHistogram send_lag;  // paced runs only
+  std::uint64_t dropped_by_broker = 0;
+  std::uint64_t dropped_locally = 0;
+  std::uint64_t errors = 0;
+  std::vector<std::string> error_messages;
+};
+
+void print_text(const BenchOptions &o, const Results &r) {
+  std::string pace = o.rate > 0 ? thousands(o.rate) + " msg/s" : "as fast as possible";
+  std::printf(
+      "flume bench: %u publisher%s -> %u subscriber%s on '%s', %zu-byte messages, %s, "
+      "%.1f s measured after %.1f s warm-up\n",
+      o.publishers, o.publishers == 1 ? "" : "s", o.subscribers, o.subscribers == 1 ? "" : "s",
+      o.subject.c_str(), o.size, pace.c_str(), r.seconds, o.warmup);
+  const double sent_rate = r.seconds > 0 ? static_cast<double>(r.sent) / r.seconds : 0;
+  std::printf("publish   %s msg/s (%s messages, %.1f MB/s of payload)\n",
+              thousands(sent_rate).c_str(), thousands(static_cast<double>(r.sent)).c_str(),
+              sent_rate * static_cast<double>(o.size) / 1e6);
+  std::uint64_t total = 0;
+  std::string per;
+  for (std::size_t i = 0; i < r.received.size(); ++i) {
+    total += r.received[i];
+    if (i >= 16) continue;
+    per += ' ';
+    per += thousands(static_cast<double>(r.received[i]) / r.seconds);
+  }
+  if (r.received.size() > 16) per += " ...";
+  std::printf("receive   %s msg/s in total (%s messages); per subscriber:%s\n",
+              thousands(static_cast<double>(total) / r.seconds).c_str(),
+              thousands(static_cast<double>(total)).c_str(), per.empty() ? " -" : per.c_str());
+  const auto &h = r.latency;
+  std::printf("latency   p50 %s µs  p90 %s µs  p99 %s µs  p99.9 %s µs  max %s µs  (%s samples)\n",
+              microseconds(h.percentile(0.5)).c_str(), microseconds(h.percentile(0.9)).c_str(),
+              microseconds(h.percentile(0.99)).c_str(), microseconds(h.percentile(0.999)).c_str(),
+              microseconds(h.max()).c_str(), thousands(static_cast<double>(h.count())).c_str());
+  if (r.send_lag.count() > 0) {
+    std::printf(
+        "pacing    sends left publish() late by p50 %s µs  p99 %s µs  max %s µs (counted in "
+        "the latency)\n",
+        microseconds(r.send_lag.percentile(0.5)).c_str(),
+        microseconds(r.send_lag.percentile(0.99)).c_str(), microseconds(r.send_lag.max()).c_str());
+  }
+  std::printf("drops     %s by the broker, %s locally\n",
+              thousands(static_cast<double>(r.dropped_by_broker)).c_str(),
+              thousands(static_cast<double>(r.dropped_locally)).c_str());
+  std::printf("errors    %s%s%s\n", thousands(static_cast<double>(r.errors)).c_str(),
+              r.error_messages.empty() ? "" : ": ",
+              r.error_messages.empty() ? "" : r.error_messages.front().c_str());
+}
+
+void print_json(const BenchOptions &o, const Results &r) {
+  auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e3; };
+  std::uint64_t total = 0;
+  std::string per;
+  for (std::size_t i = 0; i < r.received.size(); ++i) {
+    total += r.received[i];
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%s%.1f", i ? "," : "",
+                  static_cast<double>(r.received[i]) / r.seconds);
+    per += rate;
+  }
+  const auto &h = r.latency;
+  std::printf(
+      "{\"publishers\":%u,\"subscribers\":%u,\"size\":%zu,\"rate_target\":%.0f,"
+      "\"duration_s\":%.3f,\"warmup_s\":%.3f,"
+      "\"publish\":{\"messages\":%llu,\"rate\":%.1f},"
+      "\"receive\":{\"messages\":%llu,\"rate\":%.1f,\"per_subscriber\":[%s]},"
+      "\"latency_us\":{\"samples\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,"
+      "\"max\":%.1f},\"send_lag_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
+      "\"drops\":{\"broker\":%llu,\"local\":%llu},\"errors\":%llu}\n",
+      o.publishers, o.subscribers, o.size, o.rate, r.seconds, o.warmup,
+      static_cast<unsigned long long>(r.sent), static_cast<double>(r.sent) / r.seconds,
+      static_cast<unsigned long long>(total), static_cast<double>(total) / r.seconds, per.c_str(),
+      static_cast<unsigned long long>(h.count()), us(h.percentile(0.5)), us(h.percentile(0.9)),
+      us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()), us(r.send_lag.percentile(0.5)),
+      us(r.send_lag.percentile(0.99)), us(r.send_lag.max()),
+      static_cast<unsigned long long>(r.dropped_by_broker),
+      static_cast<unsigned long long>(r.dropped_locally),
+      static_cast<unsigned long long>(r.errors));
+}
+
+}  // namespace
+
+int run_bench(int argc, char **argv, int first) {
+  CommonOptions common;
+  const BenchOptions options = parse(argc, argv, first, common);
+  block_termination_signals();
+  if (options.idle_connections > 0) return bench::run_idle(kBench, common, options);
+
+  bench::Plan plan;
+  plan.size = options.size;
+  plan.subject = options.subject;
+  plan.spin = options.spin;
+  plan.rate_per_publisher = options.rate / options.publishers;
+  plan.publishers = options.publishers;
+
+  // Subscribers first, each confirmed by the broker, so nothing published is missed.
+  std::vector<std::unique_ptr<bench::SubscriberWorker>> subscribers;
+  for (unsigned i = 0; i < options.subscribers; ++i) {
+    auto worker = std::make_unique<bench::SubscriberWorker>(
+        connect_or_exit(kBench, common, "flume-bench-sub-" + std::to_string(i)), plan);
+    ClientResult result;
+    if (!worker->subscribe(options.subject, options.queue, options.callbacks, result)) {
+      fail(kBench, "subscribing: " + result.message);
+    }
+    subscribers.push_back(std::move(worker));
+  }
+  std::vector<std::unique_ptr<bench::PublisherWorker>> publishers;
+  for (unsigned i = 0; i < options.publishers; ++i) {
+    publishers.push_back(std::make_unique<bench::PublisherWorker>(
+        i, connect_or_exit(kBench, common, "flume-bench-pub-" + std::to_string(i))));
+  }
+
+  const std::uint64_t now = monotonic_ns();
+  plan.start_ns = now + 20'000'000;
+  plan.measure_ns = plan.start_ns + static_cast<std::uint64_t>(options.warmup * 1e9);
+  plan.end_ns = plan.measure_ns + static_cast<std::uint64_t>(options.duration * 1e9);
+  for (auto &worker : subscribers)
+    worker->start();
+  for (auto &worker : publishers)
+    worker->start(plan);
+
+  // Progress: once a second until the end, or until Ctrl-C.
+  auto total_sent = [&] {
+    std::uint64_t n = 0;
+    for (auto &worker : publishers)
+      n += worker->sent();
+    return n;
+  };
+  auto total_received = [&] {
+    std::uint64_t n = 0;
+    for (auto &worker : subscribers)
+      n += worker->received();
+    return n;
+  };
+  std::uint64_t last_sent = 0;
+  std::uint64_t last_received = 0;
+  std::uint64_t last_ns = plan.start_ns;
+  std::uint64_t stopped_ns = plan.end_ns;
+  for (int second = 1;; ++second) {
+    const std::uint64_t tick =
+        std::min<std::uint64_t>(plan.start_ns + second * 1'000'000'000ULL, plan.end_ns);
+    const std::uint64_t current = monotonic_ns();
+    if (tick > current &&
+        termination_signal_within(std::chrono::milliseconds((tick - current) / 1'000'000))) {
+      plan.stop = true;
+      stopped_ns = monotonic_ns();
+      std::fprintf(stderr, "flume bench: interrupted; summarising what was measured\n");
+      break;
+    }
+    const std::uint64_t t = monotonic_ns();
+    const std::uint64_t sent = total_sent();
+    const std::uint64_t received = total_received();
+    if (!common.quiet && t > last_ns) {
+      const double dt = static_cast<double>(t - last_ns) / 1e9;
+      std::fprintf(stderr, "flume bench: %5.1f s%s  sent %s msg/s  received %s msg/s\n",
+                   static_cast<double>(t - plan.start_ns) / 1e9,
+                   t <= plan.measure_ns ? " (warm-up)" : "",
+                   thousands(static_cast<double>(sent - last_sent) / dt).c_str(),
+                   thousands(static_cast<double>(received - last_received) / dt).c_str());
+    }
+    last_sent = sent;
+    last_received = received;
+    last_ns = t;
+    if (tick >= plan.end_ns) break;
+  }
+  for (auto &worker : publishers)
+    worker->join();
+  // Let what is in flight arrive: until nothing more comes for 300 ms (at most 5 s).
+  const std::uint64_t drain_deadline = monotonic_ns() + 5'000'000'000ULL;
+  for (std::uint64_t previous = total_received(); monotonic_ns() < drain_deadline;) {
+    if (termination_signal_within(std::chrono::milliseconds(300))) break;
+    const std::uint64_t current = total_received();
+    if (current == previous) break;
+    previous = current;
+  }
+
+  Results results;
+  results.seconds = std::max(0.001, static_cast<double>(std::min(stopped_ns, plan.end_ns) -
+                                                        std::min(stopped_ns, plan.measure_ns)) /
+                                        1e9);
+  for (auto &worker : publishers) {
+    results.sent += worker->sent_measured();
+    results.send_lag.merge(worker->send_lag());
+    results.errors += worker->errors();
+    if (!worker->first_error().empty()) results.error_messages.push_back(worker->first_error());
+    worker->client().close();
+  }
+  for (auto &worker : subscribers) {
+    worker->stop();
+    results.received.push_back(worker->received_measured());
+    results.latency.merge(worker->latency());
+    const SubscriptionStats stats = worker->subscription_stats();
+    results.dropped_by_broker += stats.dropped_by_broker;
+    results.dropped_locally += stats.dropped_locally;
+    if (!worker->error().empty()) {
+      ++results.errors;
+      results.error_messages.push_back("subscriber: " + worker->error());
+    }
+  }
+  if (options.json) {
+    print_json(options, results);
+  } else {
+    print_text(options, results);
+  }
+  return results.errors > 0 ? kExitRuntime : kExitOk;
+}
+
+}  // namespace flume::cli

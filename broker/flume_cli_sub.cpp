@@ -1,0 +1,213 @@
+// flume sub: subscribes and prints what arrives until --count, --timeout, Ctrl-C or the end of
+// the subscription.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "flume_cli.hpp"
+#include "subject/subject.hpp"
+
+namespace flume::cli {
+namespace {
+
+constexpr const char *kUsage = R"(usage: flume sub [options] PATTERN
+
+Subscribes to PATTERN ('*' matches one token, a final '>' one or more: 'orders.*.created',
+'orders.>') and prints each message on standard output until --count messages, --timeout
+without a message, Ctrl-C, or the broker ends the subscription.
+
+options:
+  -n, --count N               exit after N messages
+  -f, --format FORMAT         how to print each message:
+                                payload  the payload, one message per line (default)
+                                line     "subject: payload", one per line
+                                json     {"subject":"...","payload":"...","size":N}, one per
+                                         line; a payload that is not UTF-8 is base64 and gets
+                                         "base64":true
+                                raw      a 4-byte big-endian length, then the payload bytes
+      --queue N               messages the broker may queue for this subscription (default:
+                              the broker's --queue-limit)
+      --overflow POLICY       what the broker does when that queue is full: drop-oldest
+                              (default), drop-newest, close (end the subscription)
+      --timeout MS            also: exit when no message came for MS milliseconds (status 1
+                              if --count was given and not reached, else 0)
+
+Drops (the broker's queue or the local one was full) are reported on stderr.
+)";
+
+constexpr CommandInfo kSub{"sub", kUsage};
+
+struct SubOptions {
+  std::string pattern;
+  std::optional<unsigned long long> count;
+  OutputFormat format = OutputFormat::payload;
+  SubscribeOptions subscribe;
+};
+
+SubOptions parse(int argc, char **argv, int first, CommonOptions &common) {
+  SubOptions options;
+  const std::vector<OptionSpec> specs = {
+      {"count", 'n', true}, {"format", 'f', true}, {"queue", 0, true}, {"overflow", 0, true}};
+  auto positionals = parse_command_line(
+      kSub, specs, argc, argv, first, common, [&](std::string_view name, const std::string &value) {
+        if (name == "count") {
+          options.count = parse_count(kSub, "--count", value, 1, 1ULL << 62);
+        } else if (name == "format") {
+          auto format = parse_output_format(value);
+          if (!format) {
+            usage_error(kSub, "--format must be payload, line, json or raw, not '" + value + "'");
+          }
+          options.format = *format;
+        } else if (name == "queue") {
+          options.subscribe.queue_limit =
+              static_cast<std::uint32_t>(parse_count(kSub, "--queue", value, 1, UINT32_MAX));
+        } else if (value == "drop-oldest") {
+          options.subscribe.overflow = OverflowPolicy::drop_oldest;
+        } else if (value == "drop-newest") {
+          options.subscribe.overflow = OverflowPolicy::drop_newest;
+        } else if (value == "close") {
+          options.subscribe.overflow = OverflowPolicy::close;
+        } else {
+          usage_error(kSub,
+                      "--overflow must be drop-oldest, drop-newest or close, not '" + value + "'");
+        }
+      });
+  if (positionals.empty()) usage_error(kSub, "missing PATTERN (flume sub PATTERN)");
+  if (positionals.size() > 1) usage_error(kSub, "unexpected argument '" + positionals[1] + "'");
+  options.pattern = positionals[0];
+  if (SubjectError error = validate_pattern(options.pattern); error != SubjectError::ok) {
+    usage_error(kSub, "cannot subscribe to '" + options.pattern + "': " + describe(error));
+  }
+  return options;
+}
+
+// Reports drops on stderr as they grow, at most once a second, and once more at the end.
+class DropReporter {
+ public:
+  explicit DropReporter(const Subscription &subscription) : subscription_(subscription) {}
+
+  void check(bool final) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!final && now < next_check_) return;
+    next_check_ = now + std::chrono::seconds(1);
+    const SubscriptionStats stats = subscription_.stats();
+    const std::uint64_t total = stats.dropped_by_broker + stats.dropped_locally;
+    if (total == reported_ && !(final && total > 0)) return;
+    reported_ = total;
+    std::fprintf(stderr,
+                 "flume sub: %llu message%s dropped %s (%llu by the broker because its queue for "
+                 "this subscription was full, %llu locally): read faster or raise --queue\n",
+                 static_cast<unsigned long long>(total), total == 1 ? "" : "s",
+                 final ? "in all" : "so far",
+                 static_cast<unsigned long long>(stats.dropped_by_broker),
+                 static_cast<unsigned long long>(stats.dropped_locally));
+  }
+
+ private:
+  const Subscription &subscription_;
+  std::chrono::steady_clock::time_point next_check_{};
+  std::uint64_t reported_ = 0;
+};
+
+// Writes to stdout; false when the reader went away (a closed pipe: `flume sub | head -1`).
+bool write_out(const std::string &text) {
+  if (text.empty()) return true;
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    if (errno == EPIPE) return false;
+    fail(kSub, std::string("cannot write the output: ") + std::strerror(errno));
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_sub(int argc, char **argv, int first) {
+  CommonOptions common;
+  SubOptions options = parse(argc, argv, first, common);
+
+  // Signals are read from a descriptor next to the subscription's, never handled asynchronously;
+  // blocked before connecting so the client's thread inherits the mask.
+  block_termination_signals();
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) fail(kSub, std::string("signalfd: ") + std::strerror(errno));
+
+  auto client = connect_or_exit(kSub, common, "flume-sub");
+  ClientResult result;
+  auto subscription = client->subscribe(options.pattern, options.subscribe, nullptr, result);
+  if (!subscription) fail(kSub, result.message);
+  // The broker's answer: a refusal ends the subscription before the flush returns.
+  result = client->flush(common.timeout.value_or(std::chrono::milliseconds(10000)));
+  if (!result.ok()) fail(kSub, "subscribing to '" + options.pattern + "': " + result.message);
+  if (subscription->ended()) {
+    Message ignored;
+    fail(kSub, subscription->recv(ignored, std::chrono::milliseconds(0)).message);
+  }
+  if (!common.quiet) {
+    std::fprintf(stderr, "flume sub: subscribed to '%s' at %s\n", options.pattern.c_str(),
+                 common.server.c_str());
+  }
+
+  DropReporter drops(*subscription);
+  std::vector<Message> batch;
+  std::string out;
+  unsigned long long received = 0;
+  int status = kExitOk;
+  auto last_message = std::chrono::steady_clock::now();
+  bool running = true;
+  while (running && (!options.count || received < *options.count)) {
+    int wait_ms = 1000;  // drops are checked at least this often
+    if (common.timeout) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          last_message + *common.timeout - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        std::fprintf(stderr, "flume sub: no message for %lld ms; received %llu\n",
+                     static_cast<long long>(common.timeout->count()), received);
+        status = options.count ? kExitRuntime : kExitOk;
+        break;
+      }
+      wait_ms = static_cast<int>(std::min<long long>(wait_ms, left.count()));
+    }
+    pollfd fds[2] = {{subscription->fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
+      fail(kSub, std::string("poll: ") + std::strerror(errno));
+    }
+    drops.check(false);
+    if (fds[1].revents & POLLIN) break;  // Ctrl-C or SIGTERM: a clean exit
+    if (!(fds[0].revents & POLLIN)) continue;
+
+    batch.clear();
+    std::size_t max = 1024;
+    if (options.count)
+      max = static_cast<std::size_t>(std::min<unsigned long long>(max, *options.count - received));
+    result = subscription->recv_batch(batch, max, std::chrono::milliseconds(0));
+    if (result.status == ClientStatus::timeout) continue;
+    if (!result.ok()) {
+      std::fprintf(stderr, "flume sub: the subscription ended: %s\n", result.message.c_str());
+      status = kExitRuntime;
+      break;
+    }
+    out.clear();
+    for (const Message &message : batch)
+      format_message(options.format, message.subject(), message.payload(), out);
+    received += batch.size();
+    last_message = std::chrono::steady_clock::now();
+    running = write_out(out);
+  }
+  drops.check(true);
+  subscription.reset();
+  client->close();
+  close(signal_fd);
+  return status;
+}
+
+}  // namespace flume::cli

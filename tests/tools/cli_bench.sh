@@ -1,0 +1,44 @@
+#!/bin/sh
+# flume bench against a real broker (run under with_broker.sh).
+#
+#   cli_bench.sh FLUME CASE
+set -u
+flume=$1
+case_name=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/flume-cli-test.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+
+failed() {
+  echo "FAILED ($case_name): $*" >&2
+  for file in "$work"/*; do
+    [ -f "$file" ] && { echo "--- $file" >&2; cat "$file" >&2; }
+  done
+  exit 1
+}
+
+case $case_name in
+  two_subscribers_receive_and_report_latency)
+    "$flume" bench --duration 2 --warmup 0.5 --subscribers 2 >"$work/out" 2>"$work/err" ||
+      failed "flume bench exited with $?"
+    grep -Eq '^receive +[1-9][0-9,]* msg/s in total' "$work/out" || failed "nothing received"
+    grep -Eq '^receive .*per subscriber: [1-9][0-9,]* [1-9][0-9,]*$' "$work/out" ||
+      failed "a subscriber received nothing"
+    grep -Eq '^latency +p50 [0-9.]+ µs +p90 .* p99 .* p99\.9 .* max [0-9.]+ µs +\([1-9]' "$work/out" ||
+      failed "no latency line with samples"
+    grep -q 'sent .* msg/s  received .* msg/s' "$work/err" || failed "no progress on stderr"
+    ;;
+  paced_json_summary)
+    "$flume" bench --json --rate 2000 --duration 1 --warmup 0 >"$work/out" 2>"$work/err" ||
+      failed "flume bench exited with $?"
+    # 2000 msg/s for 1 s, within a few percent.
+    grep -Eq '"publish":\{"messages":(19[4-9][0-9]|20[0-5][0-9]),' "$work/out" ||
+      failed "the paced publisher did not send about 2000 messages"
+    grep -Eq '"receive":\{"messages":[1-9]' "$work/out" || failed "nothing received"
+    grep -Eq '"latency_us":\{"samples":[1-9][0-9]*,"p50":[0-9.]+,' "$work/out" || failed "no latency"
+    grep -q '"errors":0}' "$work/out" || failed "errors reported"
+    ;;
+  *)
+    echo "cli_bench.sh: unknown case '$case_name'" >&2
+    exit 2
+    ;;
+esac
