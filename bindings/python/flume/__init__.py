@@ -1,0 +1,81 @@
+"""Flume: publish/subscribe over QUIC, every subscription on its own stream.
+
+    import flume
+
+    with flume.Broker() as broker, broker.connect() as client:
+        sub = client.subscribe("orders.>")
+        client.publish("orders.eu", b"hello")
+        print(sub.recv(timeout=5).data)
+
+``flume.connect(url)`` returns a :class:`Client`; ``client.subscribe(pattern)`` a
+:class:`Subscription`, an iterable of :class:`Message` (``topic``, ``data``, ``subscription``).
+:mod:`flume.aio` has the same for asyncio; :mod:`flume.codec` the wire codec. Errors are
+:class:`FlumeError` subclasses (:mod:`flume.errors`).
+"""
+
+from .errors import (
+    ClosedError,
+    ConnectionError,
+    FlumeError,
+    FrameError,
+    InvalidArgument,
+    InvalidPattern,
+    InvalidSubject,
+    PayloadTooLarge,
+    ProtocolError,
+    TimeoutError,
+    TLSError,
+)
+from ._flume import (
+    DEFAULT_MAX_PAYLOAD,
+    HARD_MAX_PAYLOAD,
+    MAX_TOPIC_LENGTH,
+    Broker,
+    BrokerStats,
+    Client,
+    ClientStats,
+    Message,
+    MessageIterator,
+    Subscription,
+    SubscriptionStats,
+    __version__,
+    connect,
+    pattern_matches,
+    validate_pattern,
+    validate_subject,
+)
+
+from . import aio, codec, errors  # noqa: E402  (flume.aio.connect after `import flume`)
+
+__all__ = [
+    "__version__",
+    "aio",
+    "codec",
+    "errors",
+    "connect",
+    "Client",
+    "Subscription",
+    "Message",
+    "MessageIterator",
+    "Broker",
+    "ClientStats",
+    "SubscriptionStats",
+    "BrokerStats",
+    "validate_subject",
+    "validate_pattern",
+    "pattern_matches",
+    "MAX_TOPIC_LENGTH",
+    "DEFAULT_MAX_PAYLOAD",
+    "HARD_MAX_PAYLOAD",
+    "FlumeError",
+    "ConnectionError",
+    "TLSError",
+    "ProtocolError",
+    "FrameError",
+    "TimeoutError",
+    "InvalidArgument",
+    "InvalidSubject",
+    "InvalidPattern",
+    "PayloadTooLarge",
+    "ClosedError",
+]

@@ -1,0 +1,249 @@
+// flume.connect() and flume.Client: publish, subscribe, flush, stats, close.
+#include "client.hpp"
+
+#include <memory>
+
+#include "subscription.hpp"
+
+namespace flume_py {
+
+namespace {
+
+constexpr const char *kClosed = "the client is closed";
+
+int overflow_policy(const std::string &name) {
+  if (name == "drop_oldest") return FLUME_OVERFLOW_DROP_OLDEST;
+  if (name == "drop_newest") return FLUME_OVERFLOW_DROP_NEWEST;
+  if (name == "close") return FLUME_OVERFLOW_CLOSE;
+  raise_error(FLUME_EINVAL,
+              "overflow must be 'drop_oldest', 'drop_newest' or 'close', not '" + name + "'");
+}
+
+std::uint32_t milliseconds(double seconds, const char *what) {
+  if (!(seconds >= 0) || seconds > 4.0e6) {
+    raise_error(FLUME_EINVAL, std::string(what) + " must be between 0 and 4e6 seconds");
+  }
+  return static_cast<std::uint32_t>(seconds * 1000.0 + 0.5);
+}
+
+py::object connect(const std::string &url, py::handle name, py::handle ca_file,
+                   py::handle pin_sha256, bool insecure, py::handle token, double connect_timeout,
+                   bool reconnect, double reconnect_min, double reconnect_max,
+                   py::handle server_name) {
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  const std::string name_text = name.is_none() ? "flume-python" : name.cast<std::string>();
+  const std::string ca_text = path_or_empty(ca_file, "ca_file");
+  const std::string pin_text = pin_sha256.is_none() ? "" : pin_sha256.cast<std::string>();
+  const std::string server_text = server_name.is_none() ? "" : server_name.cast<std::string>();
+  std::unique_ptr<ByteView> token_bytes;
+  if (!token.is_none()) token_bytes = std::make_unique<ByteView>(token, "token");
+
+  options.client_name = name_text.c_str();
+  options.connect_timeout_ms = milliseconds(connect_timeout, "connect_timeout");
+  if (options.connect_timeout_ms == 0) options.connect_timeout_ms = 1;
+  if (!ca_text.empty()) options.ca_file = ca_text.c_str();
+  if (!pin_text.empty()) options.pin_sha256 = pin_text.c_str();
+  options.insecure = insecure ? 1 : 0;
+  if (token_bytes) {
+    options.token = token_bytes->bytes();
+    options.token_length = token_bytes->size();
+  }
+  options.reconnect = reconnect ? 1 : 0;
+  options.reconnect_min_ms = milliseconds(reconnect_min, "reconnect_min");
+  options.reconnect_max_ms = milliseconds(reconnect_max, "reconnect_max");
+  if (!server_text.empty()) options.server_name = server_text.c_str();
+
+  flume_client *handle = nullptr;
+  int rc;
+  std::string error;
+  {
+    // Waits up to connect_timeout + 1 s; Ctrl-C is seen when it returns.
+    py::gil_scoped_release nogil;
+    rc = flume_client_connect(&handle, url.c_str(), &options);
+    if (rc < 0) error = flume_last_error();
+  }
+  if (PyErr_CheckSignals() != 0) {
+    if (handle != nullptr) {
+      py::gil_scoped_release nogil;
+      flume_client_close(handle);
+    }
+    throw py::error_already_set();
+  }
+  if (rc < 0) raise_error(rc, error);
+  return py::cast(std::make_unique<Client>(handle, url));
+}
+
+py::object subscribe(py::object self, const std::string &pattern, std::uint32_t queue_limit,
+                     std::size_t local_queue_limit, const std::string &overflow, bool wait,
+                     py::handle timeout) {
+  auto &client = self.cast<Client &>();
+  flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  options.overflow_policy = overflow_policy(overflow);
+  options.queue_limit = queue_limit;
+  options.local_queue_limit = local_queue_limit;
+  py::object result;
+  {
+    Use use(client.guard(), kClosed);
+    flume_subscription *handle = nullptr;
+    check(flume_client_subscribe(&handle, client.handle(), pattern.data(), pattern.size(), &options,
+                                 nullptr));
+    auto subscription = std::make_unique<Subscription>(handle, self, pattern);
+    Subscription *raw = subscription.get();
+    result = py::cast(std::move(subscription));
+    raw->set_self(result.ptr());
+  }
+  if (wait) {
+    // The broker has answered once everything sent before is processed: then the
+    // subscription is in place, or it was refused (and recv would say why).
+    client.flush(timeout);
+    result.cast<Subscription &>().raise_if_refused();
+  }
+  return result;
+}
+
+}  // namespace
+
+Client::Client(flume_client *handle, std::string url) : handle_(handle), url_(std::move(url)) {
+  register_open(this);
+}
+
+Client::~Client() {
+  unregister_open(this);
+  if (guard_.begin_close()) {
+    // Collected without close(): nobody else can be inside (they would hold a reference).
+    if (finalizing()) {
+      close_handle();
+    } else {
+      py::gil_scoped_release nogil;
+      close_handle();
+    }
+  }
+}
+
+void Client::close_handle() noexcept {
+  flume_client_close(handle_);
+  handle_ = nullptr;
+}
+
+void Client::publish(py::handle topic, py::handle data) {
+  Use use(guard_, kClosed);
+  const ByteView subject(topic, "topic");
+  const ByteView payload(data, "data");
+  // Copies and queues; does not wait for the network, so the GIL stays.
+  check(flume_client_publish(handle_, subject.data(), subject.size(), payload.bytes(),
+                             payload.size()));
+}
+
+void Client::flush(py::handle timeout) {
+  Use use(guard_, kClosed);
+  const Deadline deadline(timeout);
+  std::string error;
+  const int rc = wait_in_slices(deadline, guard_, error, [&](int timeout_ms) {
+    return flume_client_flush(handle_, timeout_ms);
+  });
+  if (rc < 0) raise_error(rc, error);
+}
+
+flume_client_stats Client::stats() {
+  Use use(guard_, kClosed);
+  flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
+  check(flume_client_get_stats(handle_, &stats));
+  return stats;
+}
+
+std::uint32_t Client::max_payload() {
+  Use use(guard_, kClosed);
+  return flume_client_max_payload(handle_);
+}
+
+void Client::close() {
+  if (!guard_.begin_close()) return;
+  unregister_open(this);
+  py::gil_scoped_release nogil;
+  // A flush in another thread stops at its next slice; a publish is quick.
+  guard_.wait_idle();
+  close_handle();
+}
+
+py::object owner_of(Client *client) {
+  return py::cast(client, py::return_value_policy::reference);
+}
+
+void init_client(py::module_ &m) {
+  py::class_<flume_client_stats>(m, "ClientStats", "Counters of one client (Client.stats()).")
+      .def_readonly("messages_out", &flume_client_stats::messages_out,
+                    "Messages accepted by publish().")
+      .def_readonly("bytes_out", &flume_client_stats::bytes_out, "Their payload bytes.")
+      .def_readonly("messages_in", &flume_client_stats::messages_in,
+                    "Messages received for any subscription.")
+      .def_readonly("bytes_in", &flume_client_stats::bytes_in, "Their payload bytes.")
+      .def_readonly("dropped_by_broker", &flume_client_stats::dropped_by_broker,
+                    "Messages the broker dropped for this client's subscriptions.")
+      .def_readonly("reconnects", &flume_client_stats::reconnects,
+                    "Connections re-established after a loss.")
+      .def_readonly("publish_errors", &flume_client_stats::publish_errors,
+                    "Publishes the broker refused after publish() returned.")
+      .def_property_readonly(
+          "connected", [](const flume_client_stats &s) { return s.connected != 0; },
+          "True while connected and past HELLO.")
+      .def("__repr__", [](const flume_client_stats &s) {
+        return py::str(
+                   "ClientStats(messages_out={}, bytes_out={}, messages_in={}, bytes_in={}, "
+                   "dropped_by_broker={}, reconnects={}, publish_errors={}, connected={})")
+            .format(s.messages_out, s.bytes_out, s.messages_in, s.bytes_in, s.dropped_by_broker,
+                    s.reconnects, s.publish_errors, s.connected != 0);
+      });
+
+  py::class_<Client>(m, "Client", R"(A connection to a broker, made by flume.connect().
+
+A context manager: leaving the block closes it. Publishing never waits for the network; flush()
+waits until the broker has processed everything sent before it.)")
+      .def("publish", &Client::publish, py::arg("topic"), py::arg("data"),
+           "Publishes `data` (bytes, or str sent as UTF-8) to the subject `topic`. Returns at "
+           "once. InvalidSubject, PayloadTooLarge, ConnectionError (reconnecting: not sent), "
+           "ClosedError.")
+      .def("subscribe", &subscribe, py::arg("pattern"), py::kw_only(), py::arg("queue_limit") = 0,
+           py::arg("local_queue_limit") = 0, py::arg("overflow") = "drop_oldest",
+           py::arg("wait") = true, py::arg("timeout") = 10.0,
+           R"(Subscribes to `pattern` ('*' one token, a final '>' one or more).
+
+queue_limit: messages the broker queues for it (0: the broker's default);
+local_queue_limit: messages held here for recv (0: 65536); overflow: what the broker does when
+its queue is full ('drop_oldest', 'drop_newest', 'close'). With wait=True (the default) it
+returns once the broker has the subscription in place (up to `timeout` seconds), raising the
+broker's refusal if there was one; wait=False returns at once (flush() waits later).)")
+      .def("flush", &Client::flush, py::arg("timeout") = py::none(),
+           "Waits until the broker has processed everything published and subscribed before "
+           "(up to `timeout` seconds; None: no limit).")
+      .def("stats", &Client::stats)
+      .def_property_readonly("max_payload", &Client::max_payload,
+                             "The broker's payload limit in bytes.")
+      .def_property_readonly("url", &Client::url)
+      .def_property_readonly("closed", &Client::closed)
+      .def("close", &Client::close,
+           "Closes the connection (a goodbye bounded to about 0.5 s). Its subscriptions end: "
+           "what they received stays readable. Idempotent.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](Client &c, py::args) { c.close(); })
+      .def("__repr__", [](const Client &c) {
+        return py::str("<flume.Client {}{}>").format(c.url(), c.closed() ? " closed" : "");
+      });
+
+  m.def("connect", &connect, py::arg("url") = "flume://127.0.0.1:7337", py::kw_only(),
+        py::arg("name") = py::none(), py::arg("ca_file") = py::none(),
+        py::arg("pin_sha256") = py::none(), py::arg("insecure") = false,
+        py::arg("token") = py::none(), py::arg("connect_timeout") = 5.0,
+        py::arg("reconnect") = true, py::arg("reconnect_min") = 0.1, py::arg("reconnect_max") = 5.0,
+        py::arg("server_name") = py::none(),
+        R"(Connects to a broker and returns a Client once the broker accepted it.
+
+url: "flume://host:port" ("host:port", "host"; port 7337 by default).
+Trust: ca_file (PEM with the CA or the broker's self-signed certificate), pin_sha256 (the
+fingerprint "AB:CD:..." the broker prints), or insecure=True (no verification). With none of
+them, the system's CA store, except for a broker on this machine, whose self-signed cert.pem in
+the default data directory is trusted. token: bytes or str sent for authentication.
+Times are in seconds. Raises ConnectionError (unreachable, refused), TLSError (with the
+reason), ProtocolError, TimeoutError, InvalidArgument.)");
+}
+
+}  // namespace flume_py

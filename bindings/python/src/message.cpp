@@ -1,0 +1,161 @@
+// flume.Message as a CPython heap type: three read-only fields and the id, equality by content.
+#include "message.hpp"
+
+#include <structmember.h>
+
+#include <cstddef>
+#include <cstring>
+
+namespace flume_py {
+
+namespace {
+
+struct MessageObject {
+  PyObject_HEAD PyObject *topic;  // str
+  PyObject *data;                 // bytes
+  PyObject *subscription;         // flume.Subscription or None
+  unsigned int subscription_id;
+};
+
+PyTypeObject *message_type = nullptr;
+
+void message_dealloc(PyObject *self) {
+  auto *m = reinterpret_cast<MessageObject *>(self);
+  PyTypeObject *type = Py_TYPE(self);
+  Py_XDECREF(m->topic);
+  Py_XDECREF(m->data);
+  Py_XDECREF(m->subscription);
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of heap types own a reference to their type
+}
+
+PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+  static const char *keywords[] = {"topic", "data", "subscription", nullptr};
+  PyObject *topic = nullptr;
+  PyObject *data = nullptr;
+  PyObject *subscription = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UO|O:Message", const_cast<char **>(keywords),
+                                   &topic, &data, &subscription)) {
+    return nullptr;
+  }
+  PyObject *bytes = nullptr;
+  if (PyUnicode_Check(data)) {
+    bytes = PyUnicode_AsUTF8String(data);
+  } else {
+    bytes = PyBytes_FromObject(data);
+  }
+  if (bytes == nullptr) return nullptr;
+  auto *m = reinterpret_cast<MessageObject *>(type->tp_alloc(type, 0));
+  if (m == nullptr) {
+    Py_DECREF(bytes);
+    return nullptr;
+  }
+  Py_INCREF(topic);
+  m->topic = topic;
+  m->data = bytes;
+  Py_INCREF(subscription);
+  m->subscription = subscription;
+  m->subscription_id = 0;
+  if (subscription != Py_None) {
+    PyObject *id = PyObject_GetAttrString(subscription, "id");
+    if (id == nullptr) {
+      PyErr_Clear();
+    } else {
+      m->subscription_id = static_cast<unsigned int>(PyLong_AsUnsignedLongMask(id));
+      Py_DECREF(id);
+    }
+  }
+  return reinterpret_cast<PyObject *>(m);
+}
+
+PyObject *message_repr(PyObject *self) {
+  auto *m = reinterpret_cast<MessageObject *>(self);
+  return PyUnicode_FromFormat("Message(topic=%R, data=%R, subscription_id=%u)", m->topic, m->data,
+                              m->subscription_id);
+}
+
+PyObject *message_richcompare(PyObject *self, PyObject *other, int op) {
+  if ((op != Py_EQ && op != Py_NE) || Py_TYPE(other) != Py_TYPE(self)) Py_RETURN_NOTIMPLEMENTED;
+  auto *a = reinterpret_cast<MessageObject *>(self);
+  auto *b = reinterpret_cast<MessageObject *>(other);
+  int equal = PyObject_RichCompareBool(a->topic, b->topic, Py_EQ);
+  if (equal == 1) equal = PyObject_RichCompareBool(a->data, b->data, Py_EQ);
+  if (equal < 0) return nullptr;
+  return PyBool_FromLong((equal == 1) == (op == Py_EQ));
+}
+
+PyMemberDef message_members[] = {
+    {"topic", T_OBJECT_EX, offsetof(MessageObject, topic), READONLY,
+     "The subject the message was published to (str)."},
+    {"data", T_OBJECT_EX, offsetof(MessageObject, data), READONLY, "The payload (bytes)."},
+    {"subscription", T_OBJECT_EX, offsetof(MessageObject, subscription), READONLY,
+     "The Subscription it came through (None for a Message made by hand)."},
+    {"subscription_id", T_UINT, offsetof(MessageObject, subscription_id), READONLY,
+     "The id of that subscription."},
+    {nullptr, 0, 0, 0, nullptr}};
+
+PyType_Slot message_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void *>(&message_dealloc)},
+    {Py_tp_new, reinterpret_cast<void *>(&message_new)},
+    {Py_tp_repr, reinterpret_cast<void *>(&message_repr)},
+    {Py_tp_richcompare, reinterpret_cast<void *>(&message_richcompare)},
+    {Py_tp_members, message_members},
+    {Py_tp_doc, const_cast<char *>("A received message: topic (str), data (bytes), subscription.")},
+    {0, nullptr}};
+
+PyType_Spec message_spec = {"flume.Message", sizeof(MessageObject), 0, Py_TPFLAGS_DEFAULT,
+                            message_slots};
+
+}  // namespace
+
+PyObject *TopicCache::get(const char *subject, std::size_t length) {
+  if (topic_ != nullptr && length == subject_.size() &&
+      std::memcmp(subject, subject_.data(), length) == 0) {
+    Py_INCREF(topic_);
+    return topic_;
+  }
+  // The broker only delivers valid UTF-8 subjects; surrogateescape keeps any other bytes.
+  PyObject *topic =
+      PyUnicode_DecodeUTF8(subject, static_cast<Py_ssize_t>(length), "surrogateescape");
+  if (topic == nullptr) return nullptr;
+  Py_XDECREF(topic_);
+  Py_INCREF(topic);
+  topic_ = topic;
+  subject_.assign(subject, length);
+  return topic;
+}
+
+PyObject *new_message(const flume_message_view &view, PyObject *subscription, TopicCache &cache) {
+  PyObject *topic = cache.get(view.subject, view.subject_length);
+  if (topic == nullptr) return nullptr;
+  PyObject *data = PyBytes_FromStringAndSize(reinterpret_cast<const char *>(view.payload),
+                                             static_cast<Py_ssize_t>(view.payload_length));
+  if (data == nullptr) {
+    Py_DECREF(topic);
+    return nullptr;
+  }
+  auto *m = PyObject_New(MessageObject, message_type);
+  if (m == nullptr) {
+    Py_DECREF(topic);
+    Py_DECREF(data);
+    return nullptr;
+  }
+  m->topic = topic;
+  m->data = data;
+  if (subscription == nullptr) subscription = Py_None;
+  Py_INCREF(subscription);
+  m->subscription = subscription;
+  m->subscription_id = view.subscription_id;
+  return reinterpret_cast<PyObject *>(m);
+}
+
+void init_message(py::module_ &m) {
+  PyObject *type = PyType_FromSpec(&message_spec);
+  if (type == nullptr) throw py::error_already_set();
+  message_type = reinterpret_cast<PyTypeObject *>(type);
+  // The module keeps one reference; message_type borrows it for the life of the process.
+  Py_INCREF(type);
+  m.add_object("Message", py::reinterpret_steal<py::object>(type));
+}
+
+}  // namespace flume_py
