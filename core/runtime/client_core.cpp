@@ -504,8 +504,8 @@ ClientResult ClientCore::flush(std::chrono::milliseconds timeout) {
   }
   push(Op{Op::Kind::flush, {}, 0, id});
   std::unique_lock lock(mutex_);
-  const bool done = changed_.wait_for(
-      lock, timeout, [&] { return flush_results_.count(id) != 0 || state_ == State::closed; });
+  changed_.wait_for(lock, timeout,
+                    [&] { return flush_results_.count(id) != 0 || state_ == State::closed; });
   auto it = flush_results_.find(id);
   if (it != flush_results_.end()) {
     ClientResult result = std::move(it->second);
@@ -513,7 +513,6 @@ ClientResult ClientCore::flush(std::chrono::milliseconds timeout) {
     return result;
   }
   if (state_ == State::closed) return failed(ClientStatus::closed, "the client is closed");
-  (void)done;
   return failed(ClientStatus::timeout, "the broker did not confirm the flush within " +
                                            std::to_string(timeout.count()) + " ms");
 }
