@@ -9,8 +9,9 @@ so latency is publish-to-receive on one clock, over a->b->a (both directions).
 Systems: flume, nats, redis, and nats_tuned / redis_tuned (the same, with `ip route ... rto_min
 5ms` on the a<->b route in both namespaces: TCP with its minimum RTO lowered from 200 ms).
 
-Every attempt goes to <out>/raw.jsonl; <out>/summary.csv has medians (with min/max) over the
-accepted repeats; <out>/report.md the tables; <out>/*.png the plots. A run whose timer-lag probe
+Every attempt goes to <out>/raw-<pid>.jsonl (several harness processes, each in its own pair of
+namespaces, may share one --out: see scripts/bench-loss.sh --full); <out>/summary.csv has medians
+(with min/max) over the accepted repeats of every raw file there; <out>/report.md the tables; <out>/*.png the plots. A run whose timer-lag probe
 or CPU steal says the machine was disturbed is repeated (bounded), and both attempts are kept.
 
   bench_loss.py --short                  smoke test (ctest bench_loss.short_mode_smoke)
@@ -20,6 +21,7 @@ or CPU steal says the machine was disturbed is repeated (bounded), and both atte
 import argparse
 import base64
 import csv
+import glob
 import hashlib
 import json
 import os
@@ -217,7 +219,9 @@ def scenario_plan(args):
             for loss in args.loss:
                 for rate in args.rates:
                     reps = args.repeats or (1 if short else (5 if loss >= 10 else 3))
-                    plan.append(("a", (loss, delay), args.systems, reps,
+                    # Without loss TCP never retransmits, so rto_min changes nothing: no tuned runs.
+                    systems = [s for s in args.systems if loss > 0 or s in BASE_SYSTEMS]
+                    plan.append(("a", (loss, delay), systems, reps,
                                  {"rate": rate, "size": 128, "duration": dur(rate), "drain": 10,
                                   "raw": True}, f"rate={rate}"))
     if "b" in args.scenarios:
@@ -249,7 +253,8 @@ def scenario_plan(args):
 def run_all(args):
     from netem import Net, Unavailable, NetemError
     os.makedirs(args.out, exist_ok=True)
-    raw_path = os.path.join(args.out, "raw.jsonl")
+    # One raw file per harness process, so several (other conditions) can share one --out.
+    raw_path = os.path.join(args.out, f"raw-{os.getpid()}.jsonl")
     meta = machine_info(args)
     with open(os.path.join(args.out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -364,12 +369,17 @@ def machine_info(args):
 
 
 def accepted(records):
-    """The last attempt of every (scenario, condition, label, system, repeat)."""
+    """The last attempt that produced a result, for every (scenario, condition, label, system, repeat).
+
+    An attempt that failed (a crash, a timeout) after a disturbed one leaves the disturbed one standing:
+    it is still a measurement, and the report marks how many attempts were disturbed."""
     last = {}
     for r in records:
+        if not r.get("result"):
+            continue
         key = (r["scenario"], r["loss"], r["delay_ms"], r["label"], r["system"], r["repeat"])
         last[key] = r
-    return [r for r in last.values() if r.get("result")]
+    return list(last.values())
 
 
 def med_range(vals):
@@ -490,7 +500,20 @@ def report(rows, meta, out):
     return path
 
 
-def plots(rows, raw_path, out):
+def raw_files(out):
+    """Every attempt of every harness run that wrote to this --out."""
+    return sorted(glob.glob(os.path.join(out, "raw*.jsonl")))
+
+
+def read_raw(out):
+    for path in raw_files(out):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def plots(rows, out):
     try:
         import matplotlib
     except ImportError:  # Debian's python3-matplotlib, seen from another CPython 3 (pyenv, venv)
@@ -502,11 +525,9 @@ def plots(rows, raw_path, out):
     # CDFs from the raw latencies of scenario (a), one figure per (loss, delay, rate).
     cdf = {}
     last = {}  # the accepted (last) attempt of each run, as in the tables
-    with open(raw_path) as f:
-        for line in f:
-            r = json.loads(line)
-            if r["scenario"] == "a":
-                last[(r["loss"], r["delay_ms"], r["label"], r["system"], r["repeat"])] = r
+    for r in read_raw(out):
+        if r["scenario"] == "a" and r.get("result"):
+            last[(r["loss"], r["delay_ms"], r["label"], r["system"], r["repeat"])] = r
     for r in last.values():
         if r.get("result"):
             key = (r["loss"], r["delay_ms"], r["label"])
@@ -633,17 +654,19 @@ def main():
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     if args.report_only:
-        records = [strip_raw(json.loads(x)) for x in open(os.path.join(args.out, "raw.jsonl"))]
+        records = [strip_raw(r) for r in read_raw(args.out)]
         meta = json.load(open(os.path.join(args.out, "meta.json")))
-        raw_path = os.path.join(args.out, "raw.jsonl")
     else:
         if args.short:  # the smoke test starts clean
             for f in os.listdir(args.out):
                 os.remove(os.path.join(args.out, f))
-        records, raw_path, meta = run_all(args)
-    rows = summarize(records, args.out)
+        records, _, meta = run_all(args)
+    # The report covers every run in --out (other harness processes' too); the checks below only
+    # this run's records.
+    all_records = [strip_raw(r) for r in read_raw(args.out)]
+    rows = summarize(all_records, args.out)
     rep = report(rows, meta, args.out)
-    made = plots(rows, raw_path, args.out)
+    made = plots(rows, args.out)
     log(f"report {rep}; {len(made)} plots in {args.out}")
     print(open(rep).read())
     # Assert what the smoke test promises: every system delivered, report and plots exist.

@@ -146,6 +146,9 @@ bool flume_sub_start(Sub &s) {
   }
   for (int t = 0; t < g_opt.topics; ++t) {
     flume::SubscribeOptions so;
+    // Throughput keeps --window messages in flight; the broker's default queue (1024) would drop
+    // some. Ask for NATS's default pending limit instead (65536 messages), the broker's maximum.
+    if (g_opt.mode == "throughput") so.queue_limit = 65536;
     Sub *sp = &s;
     auto sub = s.flume->subscribe(
         topic_name(t), so,
@@ -625,8 +628,12 @@ int main(int argc, char **argv) {
   // Close everything (stop flag is set: slow receivers no longer sleep).
   for (auto &s : subs) {
     if (s->flume) s->flume->close();
+    // Drain rather than unsubscribe: libnats frees a subscription's queued messages (a slow
+    // subscriber's backlog) only by delivering them; unsubscribing leaves them for LeakSanitizer.
+    for (auto *ns : s->nsubs)
+      if (natsSubscription_Drain(ns) != NATS_OK) natsSubscription_Unsubscribe(ns);
     for (auto *ns : s->nsubs) {
-      natsSubscription_Unsubscribe(ns);
+      natsSubscription_WaitForDrainCompletion(ns, 5000);
       natsSubscription_Destroy(ns);
     }
     if (s->nc) natsConnection_Destroy(s->nc);
@@ -689,6 +696,6 @@ int main(int argc, char **argv) {
                 fast_count ? static_cast<double>(fast_received) / fast_count / secs : 0.0);
   out += buf;
   std::printf("%s\n", out.c_str());
-  nats_Close();
+  nats_CloseAndWait(5000);  // let libnats' threads finish before the process exits
   return 0;
 }
