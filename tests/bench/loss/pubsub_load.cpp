@@ -186,6 +186,9 @@ natsConnection *nats_connect(std::string &error) {
   natsOptions_SetURL(o, nats_url().c_str());
   natsOptions_SetAllowReconnect(o, false);
   natsOptions_SetTimeout(o, 5000);
+  // libnats buffers a publish for its flusher thread (about 1 ms later); a latency run sends each
+  // message at once, as the Flume and Redis publishers do. Throughput runs keep the batching.
+  if (g_opt.mode == "rate") natsOptions_SetSendAsap(o, true);
   const natsStatus st = natsConnection_Connect(&nc, o);
   natsOptions_Destroy(o);
   if (st != NATS_OK) {
