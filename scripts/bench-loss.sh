@@ -2,15 +2,16 @@
 # Loss benchmark: Flume vs NATS vs Redis (and TCP with rto_min 5ms) through the network emulator.
 # Builds what it needs in build/bench (Release), then runs tests/bench/loss/bench_loss.py as root.
 #   scripts/bench-loss.sh --short            the smoke test (about 2 minutes)
-#   scripts/bench-loss.sh --full             every scenario, condition and repeat (about 2 hours)
+#   scripts/bench-loss.sh --full             every scenario, condition and repeat (about 1.5 hours)
 #   scripts/bench-loss.sh --scenarios a --loss 10 --delays 0 --rates 1000   a subset
 # Results (raw-*.jsonl with every attempt, summary.csv, report.md, PNG plots) go to
 # build/bench-loss-results unless --out DIR is given. See docs/benchmarks.md.
 #
 # --full: scenario (a) alone is about 3.7 hours of runs back to back (every rate runs at least 20 s
-# or 600 messages). Its runs use little CPU (at most 1000 msg/s of 128 B), so --full runs (a) as four
-# harness processes at once, each in its own pair of namespaces (rate 10 / rates 100,1000, times no
-# delay / 10 ms RTT); every run's timer lag and CPU steal are still checked and disturbed runs repeated.
+# or 600 messages). Its runs use little CPU (at most 1000 msg/s of 128 B), so --full runs (a) as ten
+# harness processes at once, each in its own pair of namespaces (groups of rates and loss rates, for
+# no delay and 10 ms RTT); every run's timer lag and CPU steal are still checked and disturbed runs
+# repeated.
 # Scenarios (b), (c) and (d) load the CPU and run afterwards, alone. Then one report covers all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,10 +40,12 @@ done
 mkdir -p "$out"
 echo "bench-loss --full: results in $out; logs in $out/log-*.txt"
 pids=()
+# Ten groups of about 25 minutes each: (rate, loss list) for both delays.
 for delay in 0 5; do
-  for rates in 10 100,1000; do
-    "${harness[@]}" --scenarios a --loss 0,1,5,10 --delays "$delay" --rates "$rates" "${args[@]}" \
-      --out "$out" >"$out/log-a-d$delay-r$rates.txt" 2>&1 &
+  for group in 10:0,1 10:5 10:10 100:0,1,5,10 1000:0,1,5,10; do
+    rate=${group%%:*} loss=${group#*:}
+    "${harness[@]}" --scenarios a --loss "$loss" --delays "$delay" --rates "$rate" "${args[@]}" \
+      --out "$out" >"$out/log-a-d$delay-r$rate-l$loss.txt" 2>&1 &
     pids+=($!)
     sleep 5  # stagger namespace set-up
   done

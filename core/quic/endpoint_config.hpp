@@ -10,8 +10,11 @@
 //   first Initial was recovered in 33 ms instead of 1 s. On a WAN path with a longer RTT the
 //   cost is one spurious Initial retransmission (~1.2 KB) before the first RTT sample replaces
 //   the guess. Raise it for links known to be slow (satellite).
-// - max_ack_delay = 5 ms (QUIC default 25 ms). The PTO includes the peer's max_ack_delay, so
-//   a small one shortens tail-loss recovery; the price is more ACK packets, which are tiny.
+// - max_ack_delay = 1 ms (QUIC default 25 ms). The PTO includes the peer's max_ack_delay, and
+//   at low message rates a lost packet is found only by the PTO (no later packets reveal the
+//   gap), so it sets the tail: at 10% loss, 10 msg/s, p99 fell from 13 ms (5 ms) to 3-7 ms
+//   (docs/benchmarks.md). The price is at most one ACK per millisecond per busy connection,
+//   and ack_thresh sends one every second packet anyway when traffic is dense.
 // - ack_thresh = 2 (RFC 9000's "ack every second packet"). 1 doubles ACK traffic without a
 //   consistent p99 gain in measurements.
 // - max_udp_payload = 1452 bytes: fits 1500-byte Ethernet with IPv6; PMTUD probes above 1200.
@@ -71,7 +74,7 @@ struct EndpointConfig {
   // --- loss recovery (see the block above) ---
   CongestionControl congestion_control = CongestionControl::bbr;
   std::chrono::microseconds initial_rtt{10'000};
-  std::chrono::milliseconds max_ack_delay{5};
+  std::chrono::milliseconds max_ack_delay{1};
   std::size_t ack_thresh = 2;
   std::size_t max_udp_payload = 1452;
 
