@@ -38,7 +38,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests", "netem"))
 
 SKIP = 77
-FLUME_PORT, NATS_PORT, REDIS_PORT = 7337, 4222, 6379
+FLUME_PORT, NATS_PORT, REDIS_PORT, PROBE_PORT = 7337, 4222, 6379, 9999
+PATH_PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "path_probe.py")
 ALL_SYSTEMS = ["flume", "nats", "redis", "nats_tuned", "redis_tuned"]
 BASE_SYSTEMS = ["flume", "nats", "redis"]
 
@@ -101,6 +102,9 @@ class Brokers:
                                               str(REDIS_PORT), "--save", "", "--appendonly", "no",
                                               "--protected-mode", "no", "--daemonize", "no"],
                                         stdout=logs["redis"], stderr=subprocess.STDOUT)
+        # The path probe's echo end (see path_probe.py), bounded like the emulator itself.
+        self.procs["probe"] = net.popen("b", [sys.executable, PATH_PROBE, "echo", "--bind",
+                                              f"{b}:{PROBE_PORT}", "--lifetime", "21600"])
         cert = os.path.join(data, "cert.pem")
         deadline = time.monotonic() + 10
         while not os.path.exists(cert) and time.monotonic() < deadline:
@@ -177,6 +181,9 @@ def run_load(net, args, brokers, system, params, timeout):
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    probe = net.popen("a", [sys.executable, PATH_PROBE, "send", "--to",
+                            f"{net.addr('b')}:{PROBE_PORT}", "--lifetime", str(timeout + 10)],
+                      stdout=subprocess.PIPE, text=True)
     t0, s0 = cpu_times()
     started = time.time()
     try:
@@ -187,10 +194,17 @@ def run_load(net, args, brokers, system, params, timeout):
     t1, s1 = cpu_times()
     stop.set()
     sampler.join()
+    probe.send_signal(signal.SIGTERM)
+    try:
+        path = json.loads(probe.communicate(timeout=10)[0] or "{}")
+    except (subprocess.TimeoutExpired, ValueError):
+        probe.kill()
+        probe.wait()
+        path = {}
     rss["end"] = rss_kb(bpid)
     rec = {"system": system, "argv": argv, "rc": rc, "started": started,
            "steal": (s1 - s0) / max(1, t1 - t0), "broker_rss_kb": rss,
-           "stderr": err[-2000:]}
+           "path_rtt": path, "stderr": err[-2000:]}
     try:
         rec["result"] = json.loads(out.strip().splitlines()[-1]) if rc == 0 else None
     except (ValueError, IndexError):
@@ -205,7 +219,13 @@ def disturbed(rec, args):
     lag = r["timer_lag_us"]
     if r["mode"] == "throughput":  # the load itself saturates the CPUs: only steal counts
         return rec["steal"] > args.max_steal
-    return (rec["steal"] > args.max_steal or lag["p99"] > args.max_lag_p99_us or
+    # A probe round trip far above the configured delay: the path stalled (the probes bypass
+    # every broker, and a lost probe is just missing). Scenario (b) fills the emulator's queue
+    # with its own traffic, which is what it measures: not a disturbance there.
+    path = rec.get("path_rtt") or {}
+    stalled = (rec.get("scenario") != "b" and path.get("max_us", -1) >= 0 and
+               path["max_us"] - 2000 * rec.get("delay_ms", 0) > args.max_path_stall_ms * 1000)
+    return (stalled or rec["steal"] > args.max_steal or lag["p99"] > args.max_lag_p99_us or
             lag["max"] > args.max_lag_max_us)
 
 
@@ -306,7 +326,8 @@ def run_all(args):
                                     summary = (f"sent={r['sent']} recv/sub={r['fast_received_per_sub']:.0f} "
                                                f"p50={r['fast_lat_us']['p50']/1000:.2f}ms "
                                                f"p99={r['fast_lat_us']['p99']/1000:.2f}ms "
-                                               f"lag99={r['timer_lag_us']['p99']}us"
+                                               f"lag99={r['timer_lag_us']['p99']}us "
+                                               f"path_max={(rec['path_rtt'] or {}).get('max_us', -1)}us"
                                                if r else f"FAILED rc={rec['rc']} {rec['stderr'][-300:]}")
                                     log(f"  {scen} {label} loss={loss} delay={delay} {system} "
                                         f"rep={rep} att={attempt}: {summary}"
@@ -616,6 +637,9 @@ def main():
     ap.add_argument("--max-steal", type=float, default=0.05)
     ap.add_argument("--max-lag-p99-us", type=float, default=2000)
     ap.add_argument("--max-lag-max-us", type=float, default=50000)
+    ap.add_argument("--max-path-stall-ms", type=float, default=50,
+                    help="a path-probe round trip this far above the configured delay marks a run "
+                         "disturbed")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-loss-results"))
     ap.add_argument("--load", default=None)
