@@ -75,6 +75,15 @@ int config_from(const flume_client_options *options, ClientConfig &config) {
                 "grows from the first to the second");
   }
   config.server_name = text_of(options->server_name);
+  // Fields added after server_name: read only when the caller's struct has them.
+  if (options->struct_size >=
+      offsetof(flume_client_options, publish_timeout_ms) + sizeof(int32_t)) {
+    if (options->max_pending_bytes != 0) config.max_pending_bytes = options->max_pending_bytes;
+    if (options->publish_timeout_ms != 0) {
+      config.publish_timeout =
+          std::chrono::milliseconds(std::max<std::int32_t>(options->publish_timeout_ms, 0));
+    }
+  }
   return FLUME_OK;
 }
 

@@ -34,7 +34,7 @@ enum class ClientStatus : std::uint8_t {
   invalid_subject,    // publish: not a valid subject
   invalid_pattern,    // subscribe: not a valid pattern
   payload_too_large,  // publish: over the broker's max_payload
-  timeout,            // the wait ran out (connect, flush, recv)
+  timeout,            // the wait ran out (connect, flush, recv; publish: no room in time)
   unreachable,        // nobody answered: refused, unreachable, or no handshake in time
   tls,                // certificate verification failed, or another TLS failure (the reason)
   alpn,               // the server does not speak flume/1
@@ -66,6 +66,14 @@ struct ClientConfig {
   bool reconnect = true;  // after a lost connection: back off, reconnect, resubscribe
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Back-pressure for publish(): at most this many bytes of published messages wait inside the
+  // client for the network (queued for the loop thread, or for QUIC's congestion and flow-control
+  // windows). A publish that would go over waits up to publish_timeout for room, then fails with
+  // ClientStatus::timeout (0 ms: fails at once). A single message bigger than the limit is taken
+  // when nothing else waits. Without a bound, a publisher faster than the path grows memory
+  // without end.
+  std::size_t max_pending_bytes = 8 * 1024 * 1024;
+  std::chrono::milliseconds publish_timeout{5000};
 };
 
 // A received message: subject and payload in one shared allocation, cheap to move.

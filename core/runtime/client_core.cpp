@@ -1,5 +1,6 @@
 #include "runtime/client_core.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -223,6 +224,7 @@ void ClientCore::on_closed(quic::Connection &connection, const quic::CloseInfo &
   {
     std::lock_guard lock(mutex_);
     stats_.connected = false;
+    unsent_bytes_ = 0;  // gone with the connection
     if (state_ == State::closed) {
       // close() is waiting for this.
     } else if (state_ == State::connecting) {
@@ -411,6 +413,9 @@ void ClientCore::run_ops() {
     std::lock_guard lock(mutex_);
     ops.swap(ops_);
     ops_posted_ = false;
+    // The publishes move from the queue to the connection; update_unsent() below makes it exact.
+    unsent_bytes_ += queued_publish_bytes_;
+    queued_publish_bytes_ = 0;
   }
   const bool ready = session_ && session_->ready();
   for (Op &op : ops) {
@@ -460,6 +465,7 @@ void ClientCore::run_ops() {
       }
     }
   }
+  update_unsent();
 }
 
 ClientResult ClientCore::publish(std::string_view subject, std::span<const std::uint8_t> payload) {
@@ -475,8 +481,27 @@ ClientResult ClientCore::publish(std::string_view subject, std::span<const std::
                       " bytes: the broker's limit (max_payload) is " + std::to_string(limit) +
                       " bytes");
   }
+  const std::size_t size = subject.size() + payload.size();
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    const auto has_room = [&] {
+      const std::size_t pending = queued_publish_bytes_ + unsent_bytes_;
+      return state_ != State::ready || pending == 0 || pending + size <= config_.max_pending_bytes;
+    };
+    if (!has_room()) {
+      // A message callback runs on the loop thread, the one that makes room: it cannot wait.
+      const bool can_wait = config_.publish_timeout.count() > 0 && !thread_.loop().is_loop_thread();
+      if (!can_wait || !changed_.wait_for(lock, config_.publish_timeout, has_room)) {
+        return failed(ClientStatus::timeout,
+                      "cannot publish: " + std::to_string(queued_publish_bytes_ + unsent_bytes_) +
+                          " bytes already wait for the network (max_pending_bytes is " +
+                          std::to_string(config_.max_pending_bytes) + ") and " +
+                          (can_wait ? "no room came within " +
+                                          std::to_string(config_.publish_timeout.count()) + " ms"
+                                    : std::string("this call cannot wait for room")) +
+                          "; the path is slower than the publisher");
+      }
+    }
     if (state_ == State::closed) return failed(ClientStatus::closed, "the client is closed");
     if (state_ != State::ready) {
       return failed(ClientStatus::not_connected,
@@ -484,15 +509,36 @@ ClientResult ClientCore::publish(std::string_view subject, std::span<const std::
     }
     ++stats_.messages_out;
     stats_.bytes_out += payload.size();
+    queued_publish_bytes_ += size;
   }
-  SharedBuffer bytes = SharedBuffer::allocate(subject.size() + payload.size());
-  if (!bytes) return failed(ClientStatus::no_memory, "out of memory");
+  SharedBuffer bytes = SharedBuffer::allocate(size);
+  if (!bytes) {
+    std::lock_guard lock(mutex_);
+    queued_publish_bytes_ -= std::min(queued_publish_bytes_, size);
+    return failed(ClientStatus::no_memory, "out of memory");
+  }
   std::memcpy(bytes.mutable_data(), subject.data(), subject.size());
   if (!payload.empty()) {
     std::memcpy(bytes.mutable_data() + subject.size(), payload.data(), payload.size());
   }
   push(Op{Op::Kind::publish, std::move(bytes), static_cast<std::uint32_t>(subject.size()), 0});
   return {};
+}
+
+void ClientCore::update_unsent() {
+  const std::size_t unsent =
+      connection_ != nullptr && control_open_ ? connection_->unsent_bytes(kControlStreamId) : 0;
+  bool fell = false;
+  {
+    std::lock_guard lock(mutex_);
+    fell = unsent < unsent_bytes_;
+    unsent_bytes_ = unsent;
+  }
+  if (fell) changed_.notify_all();
+}
+
+void ClientCore::on_stream_writable(quic::Connection &connection, std::int64_t stream_id) {
+  if (&connection == connection_ && stream_id == kControlStreamId) update_unsent();
 }
 
 ClientResult ClientCore::flush(std::chrono::milliseconds timeout) {

@@ -58,6 +58,7 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
                       std::span<const std::uint8_t> data, bool fin) override;
   void on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
                         std::uint64_t app_error_code) override;
+  void on_stream_writable(quic::Connection &connection, std::int64_t stream_id) override;
   void on_closed(quic::Connection &connection, const quic::CloseInfo &info) override;
 
   // client::SessionTransport (loop thread).
@@ -85,6 +86,8 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   void resubscribe_all();
   void schedule_reconnect();
   void finish_flushes(ClientStatus status, const std::string &message);
+  // Re-reads how many published bytes QUIC has not taken yet; wakes publishers waiting for room.
+  void update_unsent();
   std::shared_ptr<Subscription> find(std::uint32_t id);
   void end_subscription(std::uint32_t id, ClientStatus status, std::string message);
 
@@ -120,6 +123,10 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   ClientResult failure_;  // why connecting failed, or why the client is closed
   std::vector<Op> ops_;
   bool ops_posted_ = false;
+  // publish() back-pressure: bytes of publish ops in ops_, and bytes the loop handed to the
+  // connection that QUIC has not sent yet (every client frame travels on the control stream).
+  std::size_t queued_publish_bytes_ = 0;
+  std::size_t unsent_bytes_ = 0;
   std::unordered_map<std::uint32_t, std::weak_ptr<Subscription>> subscriptions_;
   std::uint32_t next_subscription_id_ = 1;
   std::uint32_t next_flush_id_ = 1;

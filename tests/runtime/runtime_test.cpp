@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -42,6 +43,9 @@ class RunningBroker {
     std::filesystem::remove_all(dir_);
   }
   std::string url() const { return "flume://" + server_->local_address().to_string(); }
+  // Stops the broker's loop without closing anything: its socket stays open and silent, a dead
+  // path as the client sees it (nothing acknowledged, nothing refused).
+  void freeze() { thread_.stop(); }
   std::string cert() const { return server_->credentials().certificate_path(); }
   broker::BrokerStats stats() {
     broker::BrokerStats stats;
@@ -171,6 +175,85 @@ TEST(Runtime, ClosedClientEndsItsSubscriptions) {
   result = subscription->recv(message, 1000ms);
   EXPECT_EQ(result.status, ClientStatus::closed) << result.message;
   EXPECT_EQ(client->publish("x", bytes("y")).status, ClientStatus::closed);
+}
+
+// Back-pressure: a publisher faster than the path waits for room and, past publish_timeout, gets
+// a clear error instead of growing the client's memory without end.
+TEST(Runtime, PublishToADeadPathStopsAtMaxPendingBytesWithATimeout) {
+  RunningBroker broker;
+  ClientConfig config = trusting(broker);
+  config.reconnect = false;
+  config.max_pending_bytes = 256 * 1024;
+  config.publish_timeout = 200ms;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), config, result);
+  ASSERT_TRUE(client) << result.message;
+  broker.freeze();
+  const std::vector<std::uint8_t> payload(16 * 1024, 0x5a);
+  std::size_t accepted = 0;
+  for (int i = 0; i < 256 && result.ok(); ++i) {  // 4 MiB offered, 16x the limit
+    const auto start = std::chrono::steady_clock::now();
+    result = client->publish("bulk", payload);
+    if (result.ok()) {
+      accepted += payload.size();
+    } else {
+      EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms) << "it gave up without waiting";
+    }
+  }
+  ASSERT_EQ(result.status, ClientStatus::timeout) << result.message;
+  EXPECT_NE(result.message.find("max_pending_bytes"), std::string::npos) << result.message;
+  // The limit, plus what congestion control let into flight before the path went quiet.
+  EXPECT_LE(accepted, config.max_pending_bytes + 128 * 1024);
+  EXPECT_GE(accepted, config.max_pending_bytes - payload.size());
+}
+
+TEST(Runtime, PublishWithZeroTimeoutFailsAtOnceWhenFull) {
+  RunningBroker broker;
+  ClientConfig config = trusting(broker);
+  config.reconnect = false;
+  config.max_pending_bytes = 64 * 1024;
+  config.publish_timeout = 0ms;
+  ClientResult result;
+  auto client = Client::connect(broker.url(), config, result);
+  ASSERT_TRUE(client) << result.message;
+  broker.freeze();
+  const std::vector<std::uint8_t> payload(16 * 1024, 1);
+  for (int i = 0; i < 64 && result.ok(); ++i)
+    result = client->publish("bulk", payload);
+  ASSERT_EQ(result.status, ClientStatus::timeout) << result.message;
+  EXPECT_NE(result.message.find("cannot wait"), std::string::npos) << result.message;
+}
+
+TEST(Runtime, PublishingFarMoreThanMaxPendingBytesDeliversEverythingInOrder) {
+  RunningBroker broker;
+  ClientConfig config = trusting(broker);
+  config.max_pending_bytes = 64 * 1024;  // 4 messages: nearly every publish waits for room
+  ClientResult result;
+  auto client = Client::connect(broker.url(), config, result);
+  ASSERT_TRUE(client) << result.message;
+  SubscribeOptions options;
+  options.queue_limit = 1024;
+  auto subscription = client->subscribe("bulk", options, nullptr, result);
+  ASSERT_TRUE(subscription) << result.message;
+  ASSERT_TRUE(client->flush(2000ms).ok());
+  constexpr int kCount = 512;  // 8 MiB, 128x the limit
+  std::vector<std::uint8_t> payload(16 * 1024);
+  for (int i = 0; i < kCount; ++i) {
+    std::memcpy(payload.data(), &i, sizeof i);
+    result = client->publish("bulk", payload);
+    ASSERT_TRUE(result.ok()) << "message " << i << ": " << result.message;
+  }
+  std::vector<Message> received;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (received.size() < kCount && std::chrono::steady_clock::now() < deadline)
+    (void)subscription->recv_batch(received, 64, 500ms);
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    int seq = -1;
+    std::memcpy(&seq, received[i].payload().data(), sizeof seq);
+    ASSERT_EQ(seq, i);
+  }
+  EXPECT_EQ(subscription->stats().dropped_by_broker, 0u);
 }
 
 }  // namespace

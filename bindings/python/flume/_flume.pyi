@@ -176,6 +176,8 @@ def connect(
     reconnect_min: float = 0.1,
     reconnect_max: float = 5.0,
     server_name: Optional[str] = None,
+    max_pending_bytes: int = 0,
+    publish_timeout: float = 5.0,
 ) -> Client: ...
 
 class Broker:

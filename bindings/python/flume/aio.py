@@ -33,15 +33,23 @@ async def _in_executor(function: Callable[..., _T], *args: Any, **kwargs: Any) -
 
 
 async def connect(url: str = "flume://127.0.0.1:7337", **options: Any) -> "Client":
-    """Connects like :func:`flume.connect` (same keyword arguments) without blocking the loop."""
-    return Client(await _in_executor(_flume.connect, url, **options))
+    """Connects like :func:`flume.connect` (same keyword arguments) without blocking the loop.
+
+    ``publish_timeout`` is how long :meth:`Client.publish` waits for room, without blocking the
+    loop: the underlying client is made not to wait at all."""
+    publish_timeout = float(options.pop("publish_timeout", 5.0))
+    if not publish_timeout >= 0:
+        raise ValueError("publish_timeout must be >= 0 seconds")
+    client = await _in_executor(_flume.connect, url, publish_timeout=0, **options)
+    return Client(client, publish_timeout)
 
 
 class Client:
     """An asyncio view of a :class:`flume.Client`; ``async with`` closes it."""
 
-    def __init__(self, client: _flume.Client) -> None:
+    def __init__(self, client: _flume.Client, publish_timeout: float = 5.0) -> None:
         self._client = client
+        self._publish_timeout = publish_timeout
 
     @property
     def sync(self) -> _flume.Client:
@@ -61,11 +69,31 @@ class Client:
         return self._client.max_payload
 
     async def publish(self, topic: str, data: Data) -> None:
-        """Publishes; never waits for the network (see :meth:`flume.Client.publish`)."""
-        self._client.publish(topic, data)
+        """Publishes (see :meth:`flume.Client.publish`). Returns at once unless max_pending_bytes
+        already wait for the network; then it sleeps until there is room, up to publish_timeout,
+        and raises :class:`flume.TimeoutError`."""
+        try:
+            self._client.publish(topic, data)
+            return
+        except TimeoutError:  # the client's buffer is full (it was made not to wait)
+            if self._publish_timeout == 0:
+                raise
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout
+        delay = 0.001
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                self._client.publish(topic, data)
+                return
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise
+            delay = min(delay * 2, 0.05)
 
     def publish_nowait(self, topic: str, data: Data) -> None:
-        """The same as :meth:`publish`, as a plain call."""
+        """Publishes as a plain call; raises :class:`flume.TimeoutError` at once when
+        max_pending_bytes already wait for the network."""
         self._client.publish(topic, data)
 
     async def subscribe(

@@ -29,7 +29,7 @@ std::uint32_t milliseconds(double seconds, const char *what) {
 py::object connect(const std::string &url, py::handle name, py::handle ca_file,
                    py::handle pin_sha256, bool insecure, py::handle token, double connect_timeout,
                    bool reconnect, double reconnect_min, double reconnect_max,
-                   py::handle server_name) {
+                   py::handle server_name, std::size_t max_pending_bytes, double publish_timeout) {
   flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
   const std::string name_text = name.is_none() ? "flume-python" : name.cast<std::string>();
   const std::string ca_text = path_or_empty(ca_file, "ca_file");
@@ -52,6 +52,13 @@ py::object connect(const std::string &url, py::handle name, py::handle ca_file,
   options.reconnect_min_ms = milliseconds(reconnect_min, "reconnect_min");
   options.reconnect_max_ms = milliseconds(reconnect_max, "reconnect_max");
   if (!server_text.empty()) options.server_name = server_text.c_str();
+  options.max_pending_bytes = max_pending_bytes;
+  // Python's 0 means "do not wait", the C ABI's 0 "the default".
+  const std::uint32_t publish_ms = milliseconds(publish_timeout, "publish_timeout");
+  if (publish_ms > static_cast<std::uint32_t>(INT32_MAX)) {
+    raise_error(FLUME_EINVAL, "publish_timeout must be at most 2e6 seconds");
+  }
+  options.publish_timeout_ms = publish_ms == 0 ? -1 : static_cast<std::int32_t>(publish_ms);
 
   flume_client *handle = nullptr;
   int rc;
@@ -129,9 +136,17 @@ void Client::publish(py::handle topic, py::handle data) {
   Use use(guard_, kClosed);
   const ByteView subject(topic, "topic");
   const ByteView payload(data, "data");
-  // Copies and queues; does not wait for the network, so the GIL stays.
-  check(flume_client_publish(handle_, subject.data(), subject.size(), payload.bytes(),
-                             payload.size()));
+  // Copies and queues; waits (up to publish_timeout) only when max_pending_bytes already wait
+  // for the network, so other threads run meanwhile.
+  int rc;
+  std::string error;
+  {
+    py::gil_scoped_release nogil;
+    rc = flume_client_publish(handle_, subject.data(), subject.size(), payload.bytes(),
+                              payload.size());
+    if (rc < 0) error = flume_last_error();
+  }
+  if (rc < 0) raise_error(rc, error);
 }
 
 void Client::flush(py::handle timeout) {
@@ -196,11 +211,14 @@ void init_client(py::module_ &m) {
 
   py::class_<Client>(m, "Client", R"(A connection to a broker, made by flume.connect().
 
-A context manager: leaving the block closes it. Publishing never waits for the network; flush()
-waits until the broker has processed everything sent before it.)")
+A context manager: leaving the block closes it. Publishing waits only when max_pending_bytes
+already wait for the network (up to publish_timeout); flush() waits until the broker has processed
+everything sent before it.)")
       .def("publish", &Client::publish, py::arg("topic"), py::arg("data"),
            "Publishes `data` (bytes, or str sent as UTF-8) to the subject `topic`. Returns at "
-           "once. InvalidSubject, PayloadTooLarge, ConnectionError (reconnecting: not sent), "
+           "once unless max_pending_bytes already wait for the network: then waits up to "
+           "publish_timeout for room and raises TimeoutError. InvalidSubject, PayloadTooLarge, "
+           "ConnectionError (reconnecting: not sent), "
            "ClosedError.")
       .def("subscribe", &subscribe, py::arg("pattern"), py::kw_only(), py::arg("queue_limit") = 0,
            py::arg("local_queue_limit") = 0, py::arg("overflow") = "drop_oldest",
@@ -234,7 +252,8 @@ broker's refusal if there was one; wait=False returns at once (flush() waits lat
         py::arg("pin_sha256") = py::none(), py::arg("insecure") = false,
         py::arg("token") = py::none(), py::arg("connect_timeout") = 5.0,
         py::arg("reconnect") = true, py::arg("reconnect_min") = 0.1, py::arg("reconnect_max") = 5.0,
-        py::arg("server_name") = py::none(),
+        py::arg("server_name") = py::none(), py::arg("max_pending_bytes") = 0,
+        py::arg("publish_timeout") = 5.0,
         R"(Connects to a broker and returns a Client once the broker accepted it.
 
 url: "flume://host:port" ("host:port", "host"; port 7337 by default).
@@ -242,7 +261,9 @@ Trust: ca_file (PEM with the CA or the broker's self-signed certificate), pin_sh
 fingerprint "AB:CD:..." the broker prints), or insecure=True (no verification). With none of
 them, the system's CA store, except for a broker on this machine, whose self-signed cert.pem in
 the default data directory is trusted. token: bytes or str sent for authentication.
-Times are in seconds. Raises ConnectionError (unreachable, refused), TLSError (with the
+Back-pressure: at most max_pending_bytes (0: 8 MiB) of published messages wait in the client for
+the network; publish() waits up to publish_timeout for room (0: not at all), then raises
+TimeoutError. Times are in seconds. Raises ConnectionError (unreachable, refused), TLSError (with the
 reason), ProtocolError, TimeoutError, InvalidArgument.)");
 }
 

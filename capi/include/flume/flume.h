@@ -29,6 +29,7 @@
  * Blocking: only these calls wait, each for at most the time given:
  *   flume_client_connect()           connect_timeout_ms + 1 s (the handshake, then HELLO)
  *   flume_client_flush()             timeout_ms
+ *   flume_client_publish()           publish_timeout_ms, only while max_pending_bytes wait
  *   flume_client_close()             about 0.5 s (a goodbye to the broker, if it is still there)
  *   flume_subscription_recv(),
  *   flume_subscription_recv_batch()  timeout_ms (0: not at all; negative: until a message or end)
@@ -286,10 +287,15 @@ typedef struct flume_client_options {
   uint32_t reconnect_min_ms; /* first back-off; 0: 100 */
   uint32_t reconnect_max_ms; /* longest back-off; 0: 5000 */
   const char *server_name;   /* the name the certificate must carry; NULL: the URL's host */
+  /* Back-pressure: at most this many bytes of published messages wait in the client for the
+   * network; 0: 8 MiB. flume_client_publish() waits up to publish_timeout_ms for room
+   * (negative: fails at once), then fails with FLUME_ETIMEDOUT. */
+  size_t max_pending_bytes;
+  int32_t publish_timeout_ms; /* 0: 5000 */
 } flume_client_options;
 
 #define FLUME_CLIENT_OPTIONS_INIT \
-  { sizeof(flume_client_options), NULL, 5000, NULL, NULL, 0, NULL, 0, 1, 100, 5000, NULL }
+  { sizeof(flume_client_options), NULL, 5000, NULL, NULL, 0, NULL, 0, 1, 100, 5000, NULL, 0, 0 }
 
 /* Since 0.1.0. Set struct_size (FLUME_CLIENT_STATS_INIT does) before flume_client_get_stats(). */
 typedef struct flume_client_stats {
@@ -318,7 +324,9 @@ FLUME_EXTERN int flume_client_connect(flume_client **out, const char *url,
                                       const flume_client_options *options);
 
 /* Publishes `payload_length` bytes to `subject`. Copies both; returns without waiting for the
- * network. Errors found here come back at once: FLUME_EINVALID_SUBJECT,
+ * network, unless max_pending_bytes already wait for it: then it waits up to publish_timeout_ms
+ * for room and fails with FLUME_ETIMEDOUT (at once when called from a message handler, which runs
+ * on the thread that makes room). Other errors come back at once: FLUME_EINVALID_SUBJECT,
  * FLUME_EPAYLOAD_TOO_LARGE (over flume_client_max_payload()), FLUME_ENOTCONN (reconnecting: the
  * message was not sent), FLUME_ECLOSED. The broker's later refusals are counted in
  * flume_client_stats.publish_errors. Since 0.1.0. */
