@@ -373,7 +373,7 @@ void ClientCore::on_pong(std::uint64_t token) {
   pings_.erase(it);
   {
     std::lock_guard lock(mutex_);
-    flush_results_[flush_id] = ClientResult{};
+    store_flush_result(flush_id, ClientResult{});
   }
   changed_.notify_all();
 }
@@ -448,8 +448,8 @@ void ClientCore::run_ops() {
           pings_[token] = op.id;
         } else {
           std::lock_guard lock(mutex_);
-          flush_results_[op.id] = failed(ClientStatus::not_connected,
-                                         "the connection is down; nothing could be flushed");
+          store_flush_result(op.id, failed(ClientStatus::not_connected,
+                                           "the connection is down; nothing could be flushed"));
           changed_.notify_all();
         }
         break;
@@ -558,16 +558,21 @@ ClientResult ClientCore::flush(std::chrono::milliseconds timeout) {
     flush_results_.erase(it);
     return result;
   }
+  abandoned_flushes_.insert(id);  // its result may still come: not kept for anyone
   if (state_ == State::closed) return failed(ClientStatus::closed, "the client is closed");
   return failed(ClientStatus::timeout, "the broker did not confirm the flush within " +
                                            std::to_string(timeout.count()) + " ms");
+}
+
+void ClientCore::store_flush_result(std::uint32_t id, ClientResult result) {
+  if (abandoned_flushes_.erase(id) == 0) flush_results_[id] = std::move(result);
 }
 
 void ClientCore::finish_flushes(ClientStatus status, const std::string &message) {
   {
     std::lock_guard lock(mutex_);
     for (auto &[token, flush_id] : pings_)
-      flush_results_[flush_id] = failed(status, message);
+      store_flush_result(flush_id, failed(status, message));
   }
   pings_.clear();
   changed_.notify_all();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -86,6 +87,8 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   void resubscribe_all();
   void schedule_reconnect();
   void finish_flushes(ClientStatus status, const std::string &message);
+  // Under mutex_: keeps a flush's result for its waiter, or drops it if the waiter gave up.
+  void store_flush_result(std::uint32_t id, ClientResult result);
   // Re-reads how many published bytes QUIC has not taken yet; wakes publishers waiting for room.
   void update_unsent();
   std::shared_ptr<Subscription> find(std::uint32_t id);
@@ -131,6 +134,7 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   std::uint32_t next_subscription_id_ = 1;
   std::uint32_t next_flush_id_ = 1;
   std::map<std::uint32_t, ClientResult> flush_results_;  // finished flushes, by id
+  std::set<std::uint32_t> abandoned_flushes_;            // timed out: their results are not kept
   ClientStats stats_;
   std::atomic<std::uint32_t> max_payload_{kDefaultMaxPayload};
 };
