@@ -284,6 +284,12 @@ def run_all(args):
         if item[1] not in conditions:
             conditions.append(item[1])
     records = []
+    # --resume: runs that already have an undisturbed result in --out are not run again.
+    done = set()
+    if args.resume:
+        done = {(r["scenario"], r["loss"], r["delay_ms"], r["label"], r["system"], r["repeat"])
+                for r in read_raw(args.out) if r.get("result") and not r.get("disturbed")}
+        log(f"resume: {len(done)} runs already measured cleanly in {args.out}")
     raw = open(raw_path, "a")
     for cond in conditions:
         loss, delay = cond
@@ -306,6 +312,8 @@ def run_all(args):
                             continue
                         for rep in range(reps):
                             for system in systems:  # interleaved: every repeat sees every system
+                                if (scen, loss, delay, label, system, rep) in done:
+                                    continue  # --resume: measured cleanly before
                                 want = system.endswith("_tuned")
                                 if tuned != want:
                                     set_rto_min(net, want)
@@ -426,7 +434,8 @@ def summarize(records, out):
                "attempts_disturbed": sum(1 for r in records if r["scenario"] == scen and
                                          r["loss"] == loss and r["delay_ms"] == delay and
                                          r["label"] == label and r["system"] == system and
-                                         r.get("disturbed"))}
+                                         r.get("disturbed")),
+               "accepted_disturbed": sum(1 for r in rs if r.get("disturbed"))}
         for k in ("sent",):
             row[k] = statistics.median(x[k] for x in res)
         row["received_per_sub"] = statistics.median(x["fast_received_per_sub"] for x in res)
@@ -515,10 +524,78 @@ def report(rows, meta, out):
                     line += (f" {fmt(r.get('topic_p99_ms_min'))}-{fmt(r.get('topic_p99_ms_max'))} |")
                 lines.append(line)
         lines.append("")
+    lines += glance(rows) + targets(rows)
     path = os.path.join(out, "report.md")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def rate_of(label):
+    return int(label.split("=")[1]) if label.startswith("rate=") else 0
+
+
+def glance(rows):
+    """Scenario (a)'s p99 in one table per delay: rate x loss by system."""
+    a = [r for r in rows if r["scenario"] == "a"]
+    if not a:
+        return []
+    systems = [s for s in ALL_SYSTEMS if any(r["system"] == s for r in a)]
+    by = {(r["delay_ms_one_way"], rate_of(r["label"]), r["loss_pct"], r["system"]): r for r in a}
+    lines = ["## (a) p99 at a glance: ms, median [min-max] over runs", ""]
+    for delay in sorted({r["delay_ms_one_way"] for r in a}):
+        lines += [f"Added round trip {2 * delay} ms:", "",
+                  "| rate | loss | " + " | ".join(systems) + " |",
+                  "| --- " * (2 + len(systems)) + "|"]
+        for rate, loss in sorted({(rate_of(r["label"]), r["loss_pct"]) for r in a
+                                  if r["delay_ms_one_way"] == delay}):
+            cells = []
+            for s in systems:
+                r = by.get((delay, rate, loss, s))
+                mark = " †" if r and r["accepted_disturbed"] else ""
+                cells.append(f"{fmt(r['p99_ms'])} [{fmt(r['p99_ms_min'])}-{fmt(r['p99_ms_max'])}]"
+                             f"{mark}" if r else "-")
+            lines.append(f"| {rate}/s | {loss}% | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines + ["†: at least one of the runs was disturbed in every attempt (its last attempt "
+                    "counts; see raw-*.jsonl).", ""]
+
+
+def targets(rows):
+    """The issue's targets, checked against the medians."""
+    lines = ["## Targets", ""]
+    by = {(r["scenario"], r["delay_ms_one_way"], r["loss_pct"], r["label"], r["system"]): r
+          for r in rows}
+
+    def p99(*key):
+        r = by.get(key)
+        return r["p99_ms"] if r else None
+
+    verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
+    for label in sorted({r["label"] for r in rows if r["scenario"] == "a"}, key=rate_of):
+        f = p99("a", 0, 10, label, "flume")
+        if f is None:
+            continue
+        n, rd = p99("a", 0, 10, label, "nats"), p99("a", 0, 10, label, "redis")
+        nt, rt = p99("a", 0, 10, label, "nats_tuned"), p99("a", 0, 10, label, "redis_tuned")
+        line = f"- 10% loss, no delay, {label}: Flume p99 {fmt(f)} ms (<= 12 ms: {verdict(f <= 12)})"
+        if n and rd and f > 0:
+            line += (f"; NATS {n / f:.0f}x, Redis {rd / f:.0f}x higher (>= 20x: "
+                     f"{verdict(n >= 20 * f and rd >= 20 * f)})")
+        if nt and rt:
+            line += (f"; tuned NATS {fmt(nt)}, tuned Redis {fmt(rt)} ms (Flume lower: "
+                     f"{verdict(f < nt and f < rt)})")
+        lines.append(line)
+    for label in sorted({r["label"] for r in rows if r["scenario"] == "b"}):
+        if not label.endswith("slow=1"):
+            continue
+        base = label[:-1] + "0"
+        with_slow, without = p99("b", 0, 0, label, "flume"), p99("b", 0, 0, base, "flume")
+        if with_slow is not None and without:
+            lines.append(f"- (b) {label.split()[0]}: Flume fast subscribers' p99 {fmt(with_slow)} ms "
+                         f"with the slow one, {fmt(without)} ms without (within 20%: "
+                         f"{verdict(with_slow <= 1.2 * without)})")
+    return lines + [""]
 
 
 def raw_files(out):
@@ -648,6 +725,9 @@ def main():
     ap.add_argument("--nats-server", default=None)
     ap.add_argument("--redis-server", default=None)
     ap.add_argument("--report-only", action="store_true", help="rebuild report/plots from --out")
+    ap.add_argument("--resume", action="store_true",
+                    help="skip runs that already have an undisturbed result in --out (finish an "
+                         "interrupted run, or redo only the disturbed ones)")
     args = ap.parse_args()
 
     if os.geteuid() != 0:
