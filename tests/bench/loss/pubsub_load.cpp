@@ -71,7 +71,8 @@ struct Options {
   std::string prefix = "bench";
 };
 
-constexpr std::size_t kHeader = 20;  // send_ns (8), seq (8), topic (4)
+constexpr std::size_t kHeader = 16;       // send_ns (8), seq (8): the smallest message
+constexpr std::size_t kTopicHeader = 20;  // then the topic index (4), when there is room
 
 struct Sub {
   int index = 0;
@@ -105,7 +106,7 @@ void on_message(Sub &s, const std::uint8_t *data, std::size_t len) {
   std::uint32_t topic = 0;
   std::memcpy(&sent, data, 8);
   std::memcpy(&seq, data + 8, 8);
-  std::memcpy(&topic, data + 16, 4);
+  if (len >= kTopicHeader) std::memcpy(&topic, data + 16, 4);
   const std::uint64_t lat = t > sent ? (t - sent) / 1000 : 0;
   const auto us = static_cast<std::uint32_t>(std::min<std::uint64_t>(lat, UINT32_MAX));
   s.lat_us.push_back(us);
@@ -496,6 +497,8 @@ void parse(int argc, char **argv) {
       g_opt.duration <= 0 || g_opt.duration > 3600 || g_opt.drain < 0 || g_opt.drain > 600 ||
       g_opt.size < kHeader || g_opt.size > (1u << 20) || g_opt.window < 1)
     usage("bad option value");
+  if (g_opt.topics > 1 && g_opt.size < kTopicHeader)
+    usage("--topics above 1 needs --size 20 or more (the topic index rides in the payload)");
   if (g_opt.mode != "rate" && g_opt.mode != "throughput")
     usage("--mode must be rate or throughput");
 }
@@ -588,7 +591,7 @@ int main(int argc, char **argv) {
     const std::uint32_t topic = static_cast<std::uint32_t>(sent % topics.size());
     std::memcpy(payload.data(), &t, 8);
     std::memcpy(payload.data() + 8, &sent, 8);
-    std::memcpy(payload.data() + 16, &topic, 4);
+    if (payload.size() >= kTopicHeader) std::memcpy(payload.data() + 16, &topic, 4);
     if (!pub->publish(topics[topic], payload)) {
       ++errors;
       if (errors > 1000) break;
