@@ -15,7 +15,8 @@ namespaces, may share one --out: see scripts/bench-loss.sh --full); <out>/summar
 or CPU steal says the machine was disturbed is repeated (bounded), and both attempts are kept.
 
   bench_loss.py --short                  smoke test (ctest bench_loss.short_mode_smoke)
-  bench_loss.py --full                   every scenario (hours)
+  bench_loss.py --full                   every scenario in one process (about 4 hours; scripts/
+                                         bench-loss.sh --full runs it as parallel groups, ~1.5 h)
   bench_loss.py --scenarios a --loss 10 --delays 0 --rates 1000   a subset
 """
 import argparse
