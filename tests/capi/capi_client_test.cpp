@@ -556,6 +556,34 @@ TEST(CApiClient, ValidationErrorsSayWhatIsWrong) {
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
 
+// A caller compiled before max_pending_bytes and publish_timeout_ms existed passes the shorter
+// struct: the fields past its struct_size are not read (here they hold junk) and the defaults
+// apply.
+TEST(CApiClient, OptionsEndingBeforeThePublishFieldsStillConnectWithDefaults) {
+  Broker broker;
+  flume_client_options options = trusting(broker);
+  options.struct_size = offsetof(flume_client_options, max_pending_bytes);
+  options.max_pending_bytes = 1;
+  options.publish_timeout_ms = -12345;
+  flume_client *client = nullptr;
+  ASSERT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  flume_subscription *subscription = subscribe(client, "old.struct");
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK) << flume_last_error();
+  const std::string payload(64 * 1024 - 16, 'x');  // far over the junk limit of 1 byte
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_EQ(
+        flume_client_publish(client, "old.struct", 10, bytes(payload.c_str()), payload.size()),
+        FLUME_OK)
+        << "message " << i << ": " << flume_last_error();
+  }
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK) << flume_last_error();
+  flume_message_free(message);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
 TEST(CApiClient, StructSizeTooSmallIsEoptions) {
   Broker broker;
   flume_client *client = reinterpret_cast<flume_client *>(0x1);
