@@ -60,8 +60,9 @@ def _publish(args: argparse.Namespace) -> None:
             except ConnectionError:  # reconnecting: not sent
                 refused += 1
             sent += 1
-        # publish() never waits, so a publisher faster than the connection would queue without
-        # bound (and latency with it): wait for the broker once per window, as `flume bench` does.
+        # publish() waits only once max_pending_bytes (8 MiB) wait for the network, so a publisher
+        # faster than the path would still queue 8 MiB (and latency with it): wait for the broker
+        # once per window, as `flume bench` does.
         if args.window and sent - flushed_at >= args.window:
             client.flush(10.0)
             flushed_at = sent
