@@ -2,19 +2,7 @@
 # flume bench against a real broker (run under with_broker.sh).
 #
 #   cli_bench.sh FLUME CASE
-set -u
-flume=$1
-case_name=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/flume-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
-
-failed() {
-  echo "FAILED ($case_name): $*" >&2
-  for file in "$work"/*; do
-    [ -f "$file" ] && { echo "--- $file" >&2; cat "$file" >&2; }
-  done
-  exit 1
-}
+. "$(dirname "$0")/cli_test_lib.sh"
 
 case $case_name in
   two_subscribers_receive_and_report_latency)

@@ -3,17 +3,7 @@
 # each with a message that says what to do.
 #
 #   cli_errors.sh FLUME CASE     (untrusted_certificate runs under with_broker.sh)
-set -u
-flume=$1
-case_name=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/flume-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
-
-failed() {
-  echo "FAILED ($case_name): $*" >&2
-  [ -f "$work/err" ] && { echo "--- stderr:" >&2; cat "$work/err" >&2; }
-  exit 1
-}
+. "$(dirname "$0")/cli_test_lib.sh"
 
 # expect STATUS PATTERN ARGS...: flume ARGS exits with STATUS and says PATTERN on stderr.
 expect() {

@@ -2,19 +2,7 @@
 # flume pub and flume sub against a real broker (run under with_broker.sh).
 #
 #   cli_pub_sub.sh FLUME CASE
-set -u
-flume=$1
-case_name=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/flume-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
-
-failed() {
-  echo "FAILED ($case_name): $*" >&2
-  for file in "$work"/*; do
-    [ -f "$file" ] && { echo "--- $file" >&2; cat "$file" >&2; }
-  done
-  exit 1
-}
+. "$(dirname "$0")/cli_test_lib.sh"
 
 # start_sub NAME ARGS...: flume sub in the background, once the broker confirmed the
 # subscription; output in $work/NAME.out and .err, pid in $sub_pid.

@@ -623,15 +623,10 @@ def plots(rows, out):
     made = []
     # CDFs from the raw latencies of scenario (a), one figure per (loss, delay, rate).
     cdf = {}
-    last = {}  # the accepted (last) attempt of each run, as in the tables
-    for r in read_raw(out):
-        if r["scenario"] == "a" and r.get("result"):
-            last[(r["loss"], r["delay_ms"], r["label"], r["system"], r["repeat"])] = r
-    for r in last.values():
-        if r.get("result"):
-            key = (r["loss"], r["delay_ms"], r["label"])
-            lat = [v / 1000 for s in r["result"]["subs"] for v in s.get("raw_us", [])]
-            cdf.setdefault(key, {}).setdefault(r["system"], []).extend(lat)
+    # The accepted attempts, as in the tables, but read again with their raw latencies.
+    for r in accepted(x for x in read_raw(out) if x["scenario"] == "a"):
+        lat = [v / 1000 for s in r["result"]["subs"] for v in s.get("raw_us", [])]
+        cdf.setdefault((r["loss"], r["delay_ms"], r["label"]), {}).setdefault(r["system"], []).extend(lat)
     for (loss, delay, label), by_sys in sorted(cdf.items()):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for system, lat in sorted(by_sys.items()):
