@@ -175,7 +175,8 @@ void Client::close() {
   if (!guard_.begin_close()) return;
   unregister_open(this);
   py::gil_scoped_release nogil;
-  // A flush in another thread stops at its next slice; a publish is quick.
+  // A flush in another thread stops at its next slice; a publish waiting for room (the client
+  // full) is waited for, at most publish_timeout.
   guard_.wait_idle();
   close_handle();
 }
