@@ -5,6 +5,7 @@
 // payloads with a sequence number and a timestamp, RSS readings, bounded waiting.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -122,5 +123,25 @@ std::vector<Message> receive(Subscription &subscription, std::size_t count,
 
 // The value at quantile q (0..1) of `samples` (sorted in place); 0 when empty.
 double quantile(std::vector<double> &samples, double q);
+
+// A test with its own default flume-broker process, started before each test.
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    raise_fd_limit();
+    std::string error;
+    ASSERT_TRUE(broker.start(error)) << error;
+  }
+
+  // A client trusting the broker; null (and a failed expectation) if it could not connect.
+  std::unique_ptr<Client> connect() {
+    std::string error;
+    auto client = connect_client(broker, error);
+    EXPECT_TRUE(client) << error;
+    return client;
+  }
+
+  BrokerProcess broker;
+};
 
 }  // namespace flume::e2e

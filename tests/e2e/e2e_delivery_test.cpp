@@ -11,23 +11,7 @@
 namespace flume::e2e {
 namespace {
 
-class E2eDelivery : public ::testing::Test {
- protected:
-  void SetUp() override {
-    raise_fd_limit();
-    std::string error;
-    ASSERT_TRUE(broker.start(error)) << error;
-  }
-
-  std::unique_ptr<Client> connect() {
-    std::string error;
-    auto client = connect_client(broker, error);
-    EXPECT_TRUE(client) << error;
-    return client;
-  }
-
-  BrokerProcess broker;
-};
+class E2eDelivery : public BrokerTest {};
 
 TEST_F(E2eDelivery, PublishedMessageReachesSubscriberOnAnotherConnection) {
   auto subscriber = connect();

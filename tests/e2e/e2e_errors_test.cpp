@@ -166,14 +166,7 @@ TEST_F(E2eMalformed, PublishToAnInvalidSubjectGetsInvalidTopicAndTheConnectionSt
   EXPECT_EQ(bystander->failure(), "");
 }
 
-class E2eTrust : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string error;
-    ASSERT_TRUE(broker.start(error)) << error;
-  }
-  BrokerProcess broker;
-};
+class E2eTrust : public BrokerTest {};
 
 TEST_F(E2eTrust, ClientTrustingAnotherCertificateGetsACertificateErrorAndOthersAreServed) {
   // A different self-signed certificate: valid, but not this broker's.

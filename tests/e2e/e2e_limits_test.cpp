@@ -69,15 +69,7 @@ TEST_F(E2eConnectionLimit, BurstUpToTheLimitSucceedsAndOnePastItIsRejectedUntilO
   EXPECT_LE(attempts, 3) << "the freed place took long to become available";
 }
 
-class E2eChurn : public ::testing::Test {
- protected:
-  void SetUp() override {
-    raise_fd_limit();
-    std::string error;
-    ASSERT_TRUE(broker.start(error)) << error;
-  }
-  BrokerProcess broker;
-};
+class E2eChurn : public BrokerTest {};
 
 TEST_F(E2eChurn, SubscribeUnsubscribeChurnLeavesBrokerAndClientMemoryWhereItStarted) {
   // 100,000 subscribe/unsubscribe cycles in batches: subscribe kBatch, flush, drop them all

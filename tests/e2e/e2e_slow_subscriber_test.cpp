@@ -39,21 +39,8 @@ class LatencyRecorder {
   std::vector<double> samples_;
 };
 
-class E2eSlowSubscriber : public ::testing::Test {
+class E2eSlowSubscriber : public BrokerTest {
  protected:
-  void SetUp() override {
-    raise_fd_limit();
-    std::string error;
-    ASSERT_TRUE(broker.start(error)) << error;
-  }
-
-  std::unique_ptr<Client> connect() {
-    std::string error;
-    auto client = connect_client(broker, error);
-    EXPECT_TRUE(client) << error;
-    return client;
-  }
-
   // A polling subscription whose owner never calls recv(): its local queue fills at once, the
   // client stops returning stream credit, and the rest piles up in the broker.
   static SubscribeOptions stalled(OverflowPolicy policy, std::uint32_t queue_limit,
@@ -70,8 +57,6 @@ class E2eSlowSubscriber : public ::testing::Test {
     const auto at = output.rfind("dropped=");
     return at == std::string::npos ? 0 : std::strtoull(output.c_str() + at + 8, nullptr, 10);
   }
-
-  BrokerProcess broker;
 };
 
 TEST_F(E2eSlowSubscriber, StalledSubscriberDoesNotDelayOtherSubscribers) {
