@@ -214,6 +214,13 @@ class E2eOverflowPolicy : public E2eSlowSubscriber {
   // queue is full and the stall is certain; then the rest as a burst, where the policy decides.
   void publish_all(Subscription &subscription) {
     std::uint64_t seq = 0;
+    // Up to the local queue's size, one at a time: each waits until the subscriber has it, so a
+    // loaded machine that delays the client's credit cannot overflow the broker's 16 yet.
+    for (; seq < kLocalQueue; ++seq) {
+      ASSERT_TRUE(publisher->publish("policy.test", make_payload(seq, kPayload)).ok());
+      ASSERT_TRUE(wait_until([&] { return subscription.stats().queued > seq; }, 10s))
+          << "message " << seq << " did not reach the subscriber";
+    }
     for (; seq < kPrime; ++seq) {
       ASSERT_TRUE(publisher->publish("policy.test", make_payload(seq, kPayload)).ok());
       std::this_thread::sleep_for(1ms);
