@@ -10,8 +10,13 @@ endif()
 # flume_set_warnings(<target>): warnings on, and fatal when FLUME_WERROR is set.
 function(flume_set_warnings target)
   target_compile_options(${target} PRIVATE
-    -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wimplicit-fallthrough
-    -Wnull-dereference -Wundef -Wcast-qual)
+    -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wundef -Wcast-qual)
+  # clang's -Wnull-dereference looks at the source; GCC's depends on what the optimiser inlined
+  # and at -O3 flags std::vector::data() after a sized construction (GCC 12, seen in the tests'
+  # frame builders), so it stays a clang check.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    target_compile_options(${target} PRIVATE -Wnull-dereference)
+  endif()
   if(FLUME_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -44,7 +44,9 @@ TEST(BrokerDelivery, PublishReachesExactlyTheMatchingPatterns) {
   EXPECT_EQ(sub.messages(5), (std::vector<std::string>{"a.b", "a.x", "x.b", "a.b.c", "a", "A.b"}));
   // MESSAGE carries the concrete subject, never the pattern.
   for (const OwnedFrame &f : sub.frames(4)) {
-    if (f.type == FrameType::message) EXPECT_EQ(f.topic, f.payload_text());
+    if (f.type == FrameType::message) {
+      EXPECT_EQ(f.topic, f.payload_text());
+    }
   }
   EXPECT_TRUE(pub.transport.opened.empty());
   const BrokerStats stats = broker.stats();

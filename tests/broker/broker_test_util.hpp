@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -193,13 +194,17 @@ inline std::vector<std::uint8_t> frame(FrameType type, std::string_view topic,
 }
 
 // A frame exactly as given, without any check: for malformed input.
+// Sized once and filled with memcpy: GCC 12 at -O3 reports false -Warray-bounds and
+// -Wstringop-overflow warnings for insert() at the end of a header-sized vector.
 inline std::vector<std::uint8_t> raw_frame(std::uint8_t type, std::string_view topic,
                                            std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> out(kFrameHeaderSize);
+  std::vector<std::uint8_t> out(kFrameHeaderSize + topic.size() + payload.size());
   write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(topic.size()),
                static_cast<std::uint32_t>(payload.size()));
-  out.insert(out.end(), topic.begin(), topic.end());
-  out.insert(out.end(), payload.begin(), payload.end());
+  if (!topic.empty()) std::memcpy(out.data() + kFrameHeaderSize, topic.data(), topic.size());
+  if (!payload.empty()) {
+    std::memcpy(out.data() + kFrameHeaderSize + topic.size(), payload.data(), payload.size());
+  }
   return out;
 }
 
@@ -244,9 +249,9 @@ inline std::vector<std::uint8_t> hello_frame(std::uint16_t version = 1,
 }
 
 struct SubscribeOptions {
-  std::optional<std::uint32_t> request_id;
-  std::optional<OverflowPolicy> policy;
-  std::optional<std::uint32_t> queue_limit;
+  std::optional<std::uint32_t> request_id = {};
+  std::optional<OverflowPolicy> policy = {};
+  std::optional<std::uint32_t> queue_limit = {};
 };
 
 inline std::vector<std::uint8_t> subscribe_frame(std::string_view pattern, std::uint32_t id,

@@ -161,7 +161,9 @@ TEST_F(E2eSlowSubscriber, StalledSubscriberKeepsBrokerMemoryBounded) {
   for (std::size_t i = 0; i < kCount; ++i) {
     ASSERT_TRUE(publisher->publish("bulk.data", make_payload(i, kPayload)).ok());
     // Keep the publisher's own backlog modest; the broker sees the same stream of bytes.
-    if (i % 256 == 255) ASSERT_TRUE(publisher->flush(20s).ok());
+    if (i % 256 == 255) {
+      ASSERT_TRUE(publisher->flush(20s).ok());
+    }
   }
   ASSERT_TRUE(publisher->flush(20s).ok());
   const auto took = std::chrono::steady_clock::now() - start;
