@@ -16,8 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup-deps.sh
-cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUME_BUILD_FUZZERS=OFF >/dev/null
+./scripts/setup-deps.sh test
+cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLUME_BUILD_TESTS=ON \
+  -DFLUME_BUILD_BENCHMARKS=ON -DFLUME_BUILD_FUZZERS=OFF >/dev/null
 cmake --build build/bench --target flume-bench-pubsub-load flume-broker flume-netem
 # Debian's python3-matplotlib is for /usr/bin/python3; bench_loss.py also finds it from others.
 py=python3

@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# Builds everything with the `ci` preset (clang, ASan+UBSan, fuzzers) and runs every test:
-# the style check, unit tests, C ABI tests, fuzzers (about 30 s each) and benchmark smoke runs.
-# Set-up included: installs missing system packages first.
+# Everything CI runs, in order; set-up included (installs missing system packages first):
+#   1. the `ci` preset (clang, ASan + UBSan, libFuzzer) and every test: style, unit, engine, QUIC,
+#      end-to-end, C ABI, Python, fuzzers (about 30 s each), benchmark smoke runs;
+#   2. the `dev-release` preset: what users build, with the default compiler (GCC) and warnings
+#      fatal, so both compilers stay warning-clean;
+#   3. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
+#   4. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+step() { echo "== test.sh: $* ($((SECONDS - started)) s in)"; }
 
-./scripts/setup-deps.sh
+./scripts/setup-deps.sh test
 jobs=$(nproc)
+
+step "ci preset: build and every test"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j"$jobs"
 ctest --preset ci -j"$jobs"
+
+step "dev-release preset: the user's build with the default compiler, warnings fatal"
+cmake --preset dev-release >/dev/null
+cmake --build --preset dev-release -j"$jobs"
+
+step "the README's quick start: scripts/run.sh in a fresh HOME"
+tests/tools/quickstart_test.sh
+
+step "done"
