@@ -113,13 +113,14 @@ int ConnectionCallbacks::stream_close(ngtcp2_conn *conn, std::uint32_t flags,
   stream.closed = true;
   stream.close_code = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) ? app_error_code : 0;
   c.lost_on_closed_streams_ += ngtcp2_conn_get_stream_loss_count(conn, stream_id);
-  // The library no longer references the stream's bytes (notes §2.2).
+  // The library kept pointers to unacknowledged bytes until now; after the close it never
+  // touches them again.
   stream.queue.clear();
   c.closed_events_.push_back(stream_id);
   c.queue_event();
   if (!c.is_local_stream(stream_id)) {
     // The peer gets its stream back, keeping the configured limit a concurrent one (ngtcp2
-    // replenishes nothing itself, notes §2.1).
+    // grants new credit itself only for streams it closed without telling us).
     const EndpointConfig &config = c.endpoint_.config_;
     bool uni = (stream_id & 0x2) != 0;
     if (uni && config.replenish_peer_uni_streams) ngtcp2_conn_extend_max_streams_uni(conn, 1);

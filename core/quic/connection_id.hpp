@@ -12,7 +12,7 @@
 namespace flume::quic {
 
 // Every CID this endpoint issues has this length: short-header packets carry no DCID length,
-// so the dispatcher can only find a connection if all its CIDs are one known size (notes §3).
+// so the dispatcher can only find a connection if all its CIDs are one known size.
 inline constexpr std::size_t kCidLength = 18;
 
 struct CidKey {

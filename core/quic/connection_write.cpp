@@ -1,5 +1,6 @@
 // The write pass of one connection: stream data, round-robin over ready streams, packed into
-// packets straight in the endpoint's TxBatch arena and grouped into GSO runs (notes §2.4).
+// packets straight in the endpoint's TxBatch arena and grouped into GSO runs (by hand: ngtcp2 1.11
+// has no aggregation API).
 #include <ngtcp2/ngtcp2.h>
 
 #include <algorithm>

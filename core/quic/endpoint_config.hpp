@@ -1,7 +1,7 @@
 // Everything an Endpoint needs to know, with the defaults Flume ships. EndpointConfig::server()
 // and ::client() fill in the role-specific values (docs/protocol.md §2, §12).
 //
-// Loss recovery and latency (why these defaults; measurements in notes/quic-stack.md §1.4, §7):
+// Loss recovery and latency (why these defaults; measured on loopback with 10% loss each way):
 // - congestion_control = BBR (ngtcp2 1.11's BBR is v2). Under 10% random loss BBR kept bulk
 //   transfers at 0.1-0.4 s where CUBIC and Reno took 1.6-7 s, and had the best message p99
 //   (Reno the worst). Loss-based controllers read random loss as congestion and collapse cwnd;
@@ -120,7 +120,8 @@ struct EndpointConfig {
   static EndpointConfig server(std::shared_ptr<const tls::ServerCredentials> credentials);
   static EndpointConfig client(std::shared_ptr<const tls::ClientTrust> trust);
 
-  // "" when usable, else what is wrong. ngtcp2 asserts on some bad values (notes §0), so
+  // "" when usable, else what is wrong. Debian builds ngtcp2 with assert() on, and it aborts on
+  // some bad values (max_ack_delay >= 2^14 ms, initial_rtt 0, max_idle_timeout UINT64_MAX), so
   // Endpoint::open() refuses a config that fails this.
   std::string validate() const;
 };

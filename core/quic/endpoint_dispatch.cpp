@@ -1,5 +1,6 @@
 // The server's receive path: one socket, many connections. Datagrams are dispatched by
-// destination connection ID (notes §3); what matches no connection is answered statelessly.
+// destination connection ID (all ours have one length, connection_id.hpp); what matches no
+// connection is answered statelessly.
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>

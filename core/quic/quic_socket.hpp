@@ -1,5 +1,5 @@
 // A UDP socket as the QUIC endpoint uses it: its watch on the event loop, and the datagrams the
-// kernel could not take yet. A full send buffer (EAGAIN) is not loss (notes §2.4): those packets
+// kernel could not take yet. A full send buffer (EAGAIN) is not loss (nothing left): those packets
 // are kept, the socket watches for writability, and connections on it stop writing until they
 // are out (Endpoint reschedules them then), so what is kept stays bounded by one write batch.
 #pragma once

@@ -1,5 +1,5 @@
 // The bytes queued on one stream's send side. ngtcp2 does not copy stream data: it keeps
-// pointers for retransmission until the bytes are acknowledged (notes §2.2), so every queued
+// pointers for retransmission until the bytes are acknowledged, so every queued
 // slice holds a reference to its SharedBuffer and is released only once acked (or when the
 // stream closes). Slices never move, so the pointers ngtcp2 holds stay valid.
 #pragma once

@@ -19,8 +19,8 @@ std::uint64_t ns(std::chrono::nanoseconds d) {
 
 void fill_settings(const EndpointConfig &config, std::uint64_t now, ngtcp2_settings &settings) {
   ngtcp2_settings_default(&settings);
-  // Seeds the idle timer and the handshake deadline (notes §1.1: 0 makes a client time out at
-  // once).
+  // Seeds the idle timer and the handshake deadline: with 0, a client's first expiry is an idle
+  // close and it never connects.
   settings.initial_ts = now;
   switch (config.congestion_control) {
     case CongestionControl::bbr:
@@ -48,7 +48,8 @@ void fill_settings(const EndpointConfig &config, std::uint64_t now, ngtcp2_setti
   std::uint32_t pkt_num = 0;
   gnutls_rnd(GNUTLS_RND_NONCE, &pkt_num, sizeof pkt_num);
   settings.initial_pkt_num = pkt_num & 0x7fffffff;
-  // qlog stays off: CVE-2026-40170 is unpatched in 1.11 (notes §8).
+  // qlog stays off: CVE-2026-40170 (a stack overflow in ngtcp2's qlog of the peer's transport
+  // parameters, reachable by any peer) is fixed in ngtcp2 1.22.1, not in the 1.11 we build on.
   settings.qlog_write = nullptr;
   settings.log_printf = nullptr;
 }

@@ -1,8 +1,8 @@
 // Outgoing packets of one endpoint, gathered so a write pass over many connections costs a few
-// syscalls, not one per packet (notes §2.4). Connections write their packets straight into one
-// arena; each "run" is a sequence of equal-size packets to one peer (the last may be shorter),
-// which goes out as one UDP GSO send, and lone packets of consecutive runs on the same socket go
-// out together in one sendmmsg.
+// syscalls, not one per packet (ngtcp2 1.11 has no aggregation API of its own). Connections write
+// their packets straight into one arena; each "run" is a sequence of equal-size packets to one peer
+// (the last may be shorter), which goes out as one UDP GSO send, and lone packets of consecutive
+// runs on the same socket go out together in one sendmmsg.
 #pragma once
 
 #include <cstddef>

@@ -106,7 +106,8 @@ std::unique_ptr<TlsSession> TlsSession::client(std::shared_ptr<const ClientTrust
     gnutls_server_name_set(session->session_, GNUTLS_NAME_DNS, context.expected_name.data(),
                            context.expected_name.size());
   }
-  // A GnuTLS client verifies nothing unless asked (notes §6). This makes the handshake check
+  // A GnuTLS client verifies nothing unless asked: without set_verify_cert a handshake succeeds
+  // with any certificate, trust anchor or not. This makes the handshake check
   // chain, validity and that the certificate names expected_name (DNS name or IP address).
   if (trust->verifies_chain()) {
     gnutls_session_set_verify_cert(

@@ -1,6 +1,7 @@
 // One TLS 1.3 session configured for QUIC (ngtcp2's GnuTLS backend): priority string, ALPN,
 // credentials, server name and certificate verification, and the link to the ngtcp2 connection
-// (notes/quic-stack.md §1.6). The QUIC layer owns one per connection.
+// (ngtcp2's GnuTLS hooks find the connection through the session pointer, so it is set before
+// the first handshake byte). The QUIC layer owns one per connection.
 #pragma once
 
 #include <gnutls/gnutls.h>
