@@ -3,7 +3,8 @@
 #   1. the `ci` preset (clang, ASan + UBSan, libFuzzer) and every test: style, unit, engine, QUIC,
 #      end-to-end, C ABI, Python, fuzzers (about 30 s each), benchmark smoke runs;
 #   2. the `dev-release` preset: what users build, with the default compiler (GCC) and warnings
-#      fatal, so both compilers stay warning-clean;
+#      fatal, so both compilers stay warning-clean; its unit, engine, QUIC, end-to-end and CLI
+#      tests run again on the GCC-optimised code (about 25 s);
 #   3. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
 #   4. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
 set -euo pipefail
@@ -22,6 +23,8 @@ ctest --preset ci -j"$jobs"
 step "dev-release preset: the user's build with the default compiler, warnings fatal"
 cmake --preset dev-release >/dev/null
 cmake --build --preset dev-release -j"$jobs"
+# The style check, Python, the network emulator and the loss benchmark ran under `ci` already.
+ctest --preset dev-release -j"$jobs" -E '^(style|python|bench_loss|netem)\.'
 
 step "the README's quick start: scripts/run.sh in a fresh HOME"
 tests/tools/quickstart_test.sh
