@@ -7,6 +7,15 @@ if(FLUME_SANITIZE)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 endif()
 
+if(FLUME_TSAN)
+  # ThreadSanitizer cannot share a process with ASan; the `tsan` preset runs the threaded suites.
+  if(FLUME_SANITIZE)
+    message(FATAL_ERROR "FLUME_TSAN and FLUME_SANITIZE exclude each other: pick one")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
 # flume_set_warnings(<target>): warnings on, and fatal when FLUME_WERROR is set.
 function(flume_set_warnings target)
   target_compile_options(${target} PRIVATE

@@ -2,11 +2,14 @@
 # Everything CI runs, in order; set-up included (installs missing system packages first):
 #   1. the `ci` preset (clang, ASan + UBSan, libFuzzer) and every test: style, unit, engine, QUIC,
 #      end-to-end, C ABI, Python, fuzzers (about 30 s each), benchmark smoke runs;
-#   2. the `dev-release` preset: what users build, with the default compiler (GCC) and warnings
+#   2. the `tsan` preset (clang, ThreadSanitizer): the threaded suites again (runtime, event loop,
+#      C ABI clients and broker, end-to-end, CLI), where data races between the caller's threads
+#      and the loop thread would show;
+#   3. the `dev-release` preset: what users build, with the default compiler (GCC) and warnings
 #      fatal, so both compilers stay warning-clean; its unit, engine, QUIC, end-to-end and CLI
 #      tests run again on the GCC-optimised code (about 25 s);
-#   3. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
-#   4. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
+#   4. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
+#   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -19,6 +22,11 @@ step "ci preset: build and every test"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j"$jobs"
 ctest --preset ci -j"$jobs"
+
+step "tsan preset: the threaded suites under ThreadSanitizer"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j"$jobs"
+ctest --preset tsan -j"$jobs"
 
 step "dev-release preset: the user's build with the default compiler, warnings fatal"
 cmake --preset dev-release >/dev/null
