@@ -15,6 +15,7 @@
 #include "codec/frame_decoder.hpp"
 #include "codec/frame_encoder.hpp"
 #include "codec/properties.hpp"
+#include "flume/version.hpp"
 #include "router/subject_trie.hpp"
 
 namespace {
@@ -36,6 +37,7 @@ options:
       --chunk BYTES        feed the decoder this many bytes at a time (default: all at once;
                            7 for --demo)
       --demo               decode the built-in sample, whatever the input
+  -V, --version            print the version
   -h, --help               show this help
 
 exit status: 0 when the whole input decoded, 1 on malformed input, 2 on a usage error.
@@ -76,6 +78,9 @@ Options parse_options(int argc, char **argv) {
     };
     if (arg == "-h" || arg == "--help") {
       std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "-V" || arg == "--version") {
+      std::cout << "flume-inspect " << flume::kVersion << "\n";
       std::exit(0);
     } else if (arg == "-s" || arg == "--subscribe") {
       options.patterns.emplace_back(value("a pattern"));
