@@ -100,13 +100,16 @@ for file in /usr/bin/flume-broker /usr/bin/flume /usr/bin/flume-inspect \
   /usr/share/man/man1/flume-inspect.1.gz; do
   [ -e "$file" ] || fail "$file is not installed"
 done
-objdump -p "/usr/lib/$multiarch/libflume.so.0" | grep -q 'SONAME *libflume\.so\.0$' ||
+# grep -q on a variable, not a pipe: with pipefail, grep quitting early fails the pipeline.
+dynamic=$(objdump -p "/usr/lib/$multiarch/libflume.so.0")
+grep -q 'SONAME *libflume\.so\.0$' <<<"$dynamic" ||
   fail "libflume.so.0 does not have the soname libflume.so.0"
 for program in flume-broker flume flume-inspect; do
   got=$("/usr/bin/$program" --version)
   [ "$got" = "$program $version" ] || fail "$program --version says '$got'"
 done
-zcat /usr/share/man/man1/flume-broker.1.gz | grep -qF 'data\-dir' ||
+man_page=$(zcat /usr/share/man/man1/flume-broker.1.gz)
+grep -qF 'data\-dir' <<<"$man_page" ||
   fail "flume-broker's man page does not list its options"
 [ "$(pkg-config --modversion flume)" = "$version" ] || fail "pkg-config --modversion flume"
 [ "$(pkg-config --variable=prefix flume)" = /usr ] || fail "flume.pc's prefix is not /usr"
@@ -130,7 +133,7 @@ done < <(sed -n 's/^Environment=//p' "$unit")
 port=""
 for _ in $(seq 20); do
   candidate=$((20000 + RANDOM % 20000))
-  if ! ss -Huln "sport = :$candidate" | grep -q .; then
+  if [ -z "$(ss -Huln "sport = :$candidate")" ]; then
     port=$candidate
     break
   fi
@@ -213,7 +216,7 @@ status=$(dpkg-query -W -f='${db:Status-Status}' flume 2>/dev/null || true)
 left=()
 for path in "${package_paths[@]}"; do
   [ -e "$path" ] || [ -L "$path" ] || continue
-  printf '%s\n' "${preexisting[@]}" | grep -qxF "$path" || left+=("$path")
+  [[ " ${preexisting[*]} " == *" $path "* ]] || left+=("$path")
 done
 for path in "$data_dir" /etc/flume; do
   [ -e "$path" ] && left+=("$path")
