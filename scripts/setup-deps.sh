@@ -36,6 +36,7 @@ test_packages=(
   python3-matplotlib                              # tests/bench/loss: plots
   python3-dev python3-venv                        # the Python binding (scripts/test-python.sh)
   dpkg-dev debhelper fakeroot lintian help2man    # the Debian package (scripts/package.sh)
+  abigail-tools                                   # the ABI check against capi/abi/libflume.abi
 )
 # Go builds nats-server (below); Debian's own golang-go (1.19) is too old, backports has 1.23.
 backports_test_packages=()
@@ -88,9 +89,13 @@ if [ ${#missing[@]} -gt 0 ] || [ $quic_ok -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
 
   backports_list=/etc/apt/sources.list.d/bookworm-backports.sources
-  if [ ! -f "$backports_list" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    mirror=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
-    [ -n "$mirror" ] || mirror=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  if [ ! -f "$backports_list" ] && ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    # The mirror apt already uses: deb822 debian.sources (container and cloud images) or the
+    # one-line sources.list the Debian 12 installer writes. A missing file is not an error (with
+    # pipefail, sed's exit status 2 would otherwise end the script silently under set -e).
+    mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1) || true
+    [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:\/\//) { print $i; exit } }' \
+      /etc/apt/sources.list 2>/dev/null) || true
     [ -n "$mirror" ] || { echo "setup-deps: cannot find the Debian mirror apt uses" >&2; exit 1; }
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
       "$mirror" | $sudo tee "$backports_list" >/dev/null

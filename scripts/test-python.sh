@@ -29,8 +29,9 @@ if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(
   }
 fi
 
-# Build and test requirements, installed once per change of this line.
-requirements="scikit-build-core>=0.10,<2 pybind11>=2.12,<4 pytest>=7,<10"
+# Build and test requirements, installed once per change of this line. pip itself too: the venv
+# starts with the pip python3-venv bundles (Debian 12: 23.0.1), which lacks -C (pip 23.1).
+requirements="pip>=23.1 scikit-build-core>=0.10,<2 pybind11>=2.12,<4 pytest>=7,<10"
 if [ "$(cat "$venv/.flume-requirements" 2>/dev/null)" != "$requirements" ]; then
   # shellcheck disable=SC2086
   "$venv/bin/python" -m pip install --disable-pip-version-check -q $requirements

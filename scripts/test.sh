@@ -37,4 +37,8 @@ ctest --preset dev-release -j"$jobs" -E '^(style|python|bench_loss|netem)\.'
 step "the README's quick start: scripts/run.sh in a fresh HOME"
 tests/tools/quickstart_test.sh
 
+step "the Debian package: build, lintian, install, use, purge"
+scripts/package.sh --lintian
+tests/packaging/package_test.sh "build/packages/flume_$(tr -d '[:space:]' <VERSION)_$(dpkg --print-architecture).deb"
+
 step "done"
