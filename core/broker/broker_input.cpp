@@ -41,18 +41,54 @@ void Broker::feed_publish(Session &s, std::int64_t stream_id, std::span<const st
   }
   if (s.state == SessionState::awaiting_hello) {
     // Held, not routed, until HELLO is accepted (6.2); bounded like any pending bytes.
-    if (data.size() > pending_room(s)) {
+    PublishStream &stream = it->second;
+    const std::size_t cost = data.size() + (fin ? kEndedPublishStreamCost : 0);
+    if (cost > pending_room(s)) {
       fatal(s, ErrorCode::pending_limit, "publish streams sent more than is held before HELLO");
       return;
     }
-    PublishStream &stream = it->second;
     stream.held.insert(stream.held.end(), data.begin(), data.end());
-    s.held_bytes += data.size();
-    stats_.held_publish_bytes += data.size();
     stream.held_fin = stream.held_fin || fin;
+    charge_held(s, stream, cost);
     return;
   }
   decode_publish(s, stream_id, data, fin);
+}
+
+void Broker::charge_held(Session &s, PublishStream &stream, std::size_t bytes) noexcept {
+  stream.charged += bytes;
+  s.held_bytes += bytes;
+  stats_.held_publish_bytes += bytes;
+}
+
+void Broker::release_held(Session &s, PublishStream &stream) noexcept {
+  s.held_bytes -= stream.charged;
+  stats_.held_publish_bytes -= stream.charged;
+  stream.charged = 0;
+}
+
+void Broker::publish_stream_reset(Session &s, std::int64_t stream_id) {
+  auto it = s.publish_streams.find(stream_id);
+  if (it == s.publish_streams.end()) return;
+  PublishStream &stream = it->second;
+  if (s.state != SessionState::awaiting_hello) {
+    // Complete frames were routed as they came; only a partial one is left, and a client reset
+    // discards it without error (6.2).
+    s.publish_streams.erase(it);
+    return;
+  }
+  if (stream.held_fin || stream.held_reset) return;  // ended already; nothing more can come
+  if (stream.held.empty() || kEndedPublishStreamCost > pending_room(s)) {
+    // Nothing complete to keep (or no room to keep it): the reset discards it all, as it would
+    // discard a partial frame after HELLO. The client chose to abandon the stream.
+    release_held(s, stream);
+    s.publish_streams.erase(it);
+    return;
+  }
+  // The complete frames before the reset are processed once HELLO is accepted, like those of a
+  // stream that is still open; a partial frame at the end is dropped then.
+  stream.held_reset = true;
+  charge_held(s, stream, kEndedPublishStreamCost);
 }
 
 void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const std::uint8_t> data,
@@ -95,11 +131,14 @@ void Broker::replay_held_publishes(Session &s) {
     if (s.state == SessionState::closed) return;
     auto it = s.publish_streams.find(id);
     if (it == s.publish_streams.end()) continue;
-    std::vector<std::uint8_t> held = std::exchange(it->second.held, {});
-    const bool fin = std::exchange(it->second.held_fin, false);
-    s.held_bytes -= held.size();
-    stats_.held_publish_bytes -= held.size();
+    PublishStream &stream = it->second;
+    release_held(s, stream);
+    std::vector<std::uint8_t> held = std::exchange(stream.held, {});
+    const bool fin = std::exchange(stream.held_fin, false);
+    const bool reset = std::exchange(stream.held_reset, false);
     decode_publish(s, id, held, fin);
+    // A reset stream's complete frames are routed now; a partial one is dropped with it.
+    if (reset) s.publish_streams.erase(id);
   }
 }
 

@@ -225,14 +225,62 @@ TEST(BrokerHello, ControlStreamFinClosesGracefullyAfterProcessingWhatPrecedesIt)
   EXPECT_EQ(client.control_frames().size(), 1u);  // the OK, no ERROR
 }
 
-TEST(BrokerHello, ControlStreamResetIsProtocolError) {
+TEST(BrokerHello, ControlStreamClosedByQuicIsProtocolError) {
   Broker broker({});
   Client client(broker);
   client.hello();
   broker.on_stream_closed(client.session, kControlStreamId, 0);
   EXPECT_TRUE(client.transport.closed);
   EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
-  EXPECT_EQ(client.control_frames().size(), 1u);  // no ERROR on a reset stream
+  EXPECT_EQ(client.control_frames().size(), 1u);  // no ERROR: our half may be gone too
+}
+
+TEST(BrokerHello, ControlStreamResetAtAFrameBoundaryIsProtocolErrorExplainedOnOurHalf) {
+  Broker broker({});
+  Client subscriber(broker), client(broker);
+  subscriber.hello();
+  subscriber.subscribe("a", 1);
+  client.hello();
+  client.publish("a", "before the reset");
+  broker.on_stream_reset(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::protocol_error));
+  // Frames the broker had before the reset were processed; nothing after it is.
+  EXPECT_EQ(subscriber.messages(1), std::vector<std::string>{"before the reset"});
+}
+
+TEST(BrokerHello, ControlStreamResetInsideAFrameIsProtocolErrorNotTruncatedFrame) {
+  Broker broker({});
+  Client client(broker);
+  client.hello();
+  std::vector<std::uint8_t> partial = ping_frame("cut short");
+  partial.resize(partial.size() - 2);
+  client.control(partial);
+  broker.on_stream_reset(client.session, kControlStreamId, 0x10);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::protocol_error));
+}
+
+TEST(BrokerHello, ControlStreamResetBeforeHelloIsProtocolError) {
+  Broker broker({});
+  Client client(broker);
+  broker.on_stream_reset(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_TRUE(client.transport.writes.empty());  // never opened by the client: nothing to answer on
+}
+
+TEST(BrokerHello, ControlStreamStopSendingIsProtocolErrorWithoutAnErrorFrame) {
+  Broker broker({});
+  Client client(broker);
+  client.hello();
+  broker.on_stream_stopped(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.control_frames().size(), 1u);  // only the OK: our half is gone
+  EXPECT_EQ(broker.stats().connection_closes[code(ErrorCode::protocol_error)], 1u);
 }
 
 TEST(BrokerHello, ShutdownSendsShuttingDownOnEveryControlStreamThenCloses) {
@@ -291,6 +339,8 @@ TEST(BrokerHello, UnknownSessionPointersAreIgnored) {
   broker.on_stream_writable(bogus, 3);
   broker.on_streams_available(bogus);
   broker.on_stream_closed(bogus, 0, 0);
+  broker.on_stream_reset(bogus, 0, 0);
+  broker.on_stream_stopped(bogus, 0, 0);
   broker.close_session(bogus);
   broker.close_session(nullptr);
   EXPECT_TRUE(client.transport.writes.empty());
