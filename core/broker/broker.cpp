@@ -96,7 +96,11 @@ Session *Broker::open_session(SessionTransport &transport, std::uint64_t now_ns,
   if (!scope.entered()) return nullptr;
   Session *raw = nullptr;
   try {
-    auto session = std::make_unique<Session>(transport, std::move(peer), config_.max_payload);
+    // The first frame on the control stream may be as large as the default limit (3.3): the
+    // client cannot know ours before the OK, and a HELLO with a long token must not fail on a
+    // broker configured small. feed_control applies config_.max_payload after that frame.
+    auto session = std::make_unique<Session>(transport, std::move(peer), config_.max_payload,
+                                             std::max(config_.max_payload, kDefaultMaxPayload));
     raw = session.get();
     sessions_.emplace(raw, std::move(session));
   } catch (...) {

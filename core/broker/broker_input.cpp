@@ -16,6 +16,11 @@ void Broker::feed_control(Session &s, std::span<const std::uint8_t> data, bool f
     Frame frame{};
     const DecodeStatus status = s.control.next(input, frame);
     if (status == DecodeStatus::need_more) break;
+    if (!s.first_control_frame_read) {
+      // Only the first frame (the HELLO) had the larger limit of 3.3.
+      s.first_control_frame_read = true;
+      s.control.set_max_payload(s.max_payload_after_first);
+    }
     if (status == DecodeStatus::error) {
       on_decode_error(s, StreamKind::control, s.control, frame);
     } else {

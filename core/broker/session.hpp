@@ -43,9 +43,12 @@ inline constexpr std::size_t kEndedPublishStreamCost = sizeof(PublishStream) + 6
 
 class Session {
  public:
-  Session(SessionTransport &session_transport, std::string peer_name,
-          std::uint32_t max_payload) noexcept
-      : transport(session_transport), peer(std::move(peer_name)), control(max_payload) {}
+  Session(SessionTransport &session_transport, std::string peer_name, std::uint32_t max_payload,
+          std::uint32_t first_frame_max_payload) noexcept
+      : transport(session_transport),
+        peer(std::move(peer_name)),
+        control(first_frame_max_payload),
+        max_payload_after_first(max_payload) {}
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
@@ -58,6 +61,8 @@ class Session {
   bool control_writable = true;  // false once the control stream was reset or stopped
 
   FrameDecoder control;
+  std::uint32_t max_payload_after_first;  // the control decoder's limit once a frame was read
+  bool first_control_frame_read = false;
   std::unordered_map<std::int64_t, PublishStream> publish_streams;
   std::size_t held_bytes = 0;  // sum of PublishStream::held
 

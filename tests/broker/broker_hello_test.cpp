@@ -9,6 +9,14 @@ namespace {
 
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
+// A frame header alone, announcing a topic and payload that are not sent.
+std::vector<std::uint8_t> header_only(std::uint8_t type, std::uint8_t topic_length,
+                                      std::uint32_t payload_length) {
+  std::vector<std::uint8_t> out(kFrameHeaderSize);
+  write_header(out.data(), static_cast<FrameType>(type), topic_length, payload_length);
+  return out;
+}
+
 TEST(BrokerHello, HelloIsAnsweredWithOkCarryingVersionLimitsAndRequestId) {
   BrokerConfig config;
   config.max_payload = 100000;
@@ -156,6 +164,40 @@ TEST(BrokerHello, SecondHelloIsProtocolError) {
   EXPECT_EQ(frames[0].type, FrameType::ok);
   EXPECT_EQ(frames[1].error_code(), code(ErrorCode::protocol_error));
   EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+}
+
+TEST(BrokerHello, HelloLargerThanASmallConfiguredLimitIsAcceptedAndTheLimitHoldsAfterIt) {
+  // 3.3: before the OK a client may assume 65536; a HELLO carrying a 4096-byte token (4122 bytes
+  // of payload) must not fail on a broker configured with 1024.
+  BrokerConfig config;
+  config.max_payload = 1024;
+  Broker broker(config);
+  Client client(broker);
+  client.control(hello_frame(1, 9, "big", std::string(4096, 't')));
+  ASSERT_EQ(client.last_control().type, FrameType::ok);
+  EXPECT_EQ(client.last_control().integer(PropertyId::max_payload), 1024u);
+  client.control(header_only(0x08, 1, 1025));  // every later frame has the configured limit
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::payload_too_large));
+}
+
+TEST(BrokerHello, FirstFrameOver65536IsPayloadTooLargeEvenUnderALargerLimitThanConfigured) {
+  BrokerConfig config;
+  config.max_payload = 1024;
+  Broker broker(config);
+  Client client(broker);
+  client.control(header_only(0x01, 0, 65537));
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::payload_too_large));
+}
+
+TEST(BrokerHello, FirstFrameMayUseAConfiguredLimitAbove65536) {
+  BrokerConfig config;
+  config.max_payload = 100000;
+  Broker broker(config);
+  Client client(broker);
+  client.control(header_only(0x01, 0, 65537));  // header only: accepted, waiting for the body
+  EXPECT_FALSE(client.transport.closed);
 }
 
 TEST(BrokerHello, HelloMissingProtocolVersionIsProtocolError) {
