@@ -114,15 +114,15 @@ class Broker {
   void subscription_stream_stopped(Session &s, std::int64_t stream_id, std::uint64_t code);
   bool frame_allowed(const Session &s, StreamKind kind, FrameType type,
                      const char *&why) const noexcept;
-  void on_decode_error(Session &s, StreamKind kind, const FrameDecoder &decoder,
-                       const Frame &frame);
+  void on_decode_error(Session &s, StreamKind kind, std::int64_t stream_id,
+                       const FrameDecoder &decoder, const Frame &frame);
   void on_control_frame(Session &s, const Frame &frame);
 
   // Requests on the control stream (broker_requests.cpp).
   void handle_hello(Session &s, const Frame &frame);
   void handle_subscribe(Session &s, const Frame &frame);
   void handle_unsubscribe(Session &s, const Frame &frame);
-  void answer_invalid_topic(Session &s, const Frame &frame);
+  void answer_invalid_topic(Session &s, const Frame &frame, std::int64_t stream_id);
   void request_error(Session &s, ErrorCode code, std::string_view message,
                      std::optional<std::uint32_t> request_id,
                      std::optional<std::uint32_t> subscription_id);

@@ -22,7 +22,7 @@ void Broker::feed_control(Session &s, std::span<const std::uint8_t> data, bool f
       s.control.set_max_payload(s.max_payload_after_first);
     }
     if (status == DecodeStatus::error) {
-      on_decode_error(s, StreamKind::control, s.control, frame);
+      on_decode_error(s, StreamKind::control, kControlStreamId, s.control, frame);
     } else {
       on_control_frame(s, frame);
     }
@@ -108,7 +108,7 @@ void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const 
     const DecodeStatus status = decoder.next(input, frame);
     if (status == DecodeStatus::need_more) break;
     if (status == DecodeStatus::error) {
-      on_decode_error(s, StreamKind::publish, decoder, frame);
+      on_decode_error(s, StreamKind::publish, stream_id, decoder, frame);
       continue;
     }
     const char *why = nullptr;
@@ -173,8 +173,8 @@ bool Broker::frame_allowed(const Session &s, StreamKind kind, FrameType type,
   }
 }
 
-void Broker::on_decode_error(Session &s, StreamKind kind, const FrameDecoder &decoder,
-                             const Frame &frame) {
+void Broker::on_decode_error(Session &s, StreamKind kind, std::int64_t stream_id,
+                             const FrameDecoder &decoder, const Frame &frame) {
   const FrameError error = decoder.error();
   if (error != FrameError::invalid_topic) {
     fatal(s, error_code_for(error), describe(error));
@@ -186,7 +186,7 @@ void Broker::on_decode_error(Session &s, StreamKind kind, const FrameDecoder &de
     fatal(s, ErrorCode::protocol_error, why);
     return;
   }
-  answer_invalid_topic(s, frame);
+  answer_invalid_topic(s, frame, stream_id);
 }
 
 void Broker::on_control_frame(Session &s, const Frame &frame) {
