@@ -96,7 +96,11 @@ Session *Broker::open_session(SessionTransport &transport, std::uint64_t now_ns,
   if (!scope.entered()) return nullptr;
   Session *raw = nullptr;
   try {
-    auto session = std::make_unique<Session>(transport, std::move(peer), config_.max_payload);
+    // The first frame on the control stream may be as large as the default limit (3.3): the
+    // client cannot know ours before the OK, and a HELLO with a long token must not fail on a
+    // broker configured small. feed_control applies config_.max_payload after that frame.
+    auto session = std::make_unique<Session>(transport, std::move(peer), config_.max_payload,
+                                             std::max(config_.max_payload, kDefaultMaxPayload));
     raw = session.get();
     sessions_.emplace(raw, std::move(session));
   } catch (...) {
@@ -186,36 +190,77 @@ void Broker::on_stream_data(Session *session, std::int64_t stream_id,
   if (s->state == SessionState::closed) s->publish_streams.clear();  // decoders are idle now
 }
 
-void Broker::on_stream_closed(Session *session, std::int64_t stream_id, std::uint64_t) {
+void Broker::on_stream_reset(Session *session, std::int64_t stream_id, std::uint64_t) {
   CallScope scope(*this);
   if (!scope.entered()) return;
   Session *s = find(session);
   if (s == nullptr || s->state == SessionState::closed) return;
   try {
     if (stream_id == kControlStreamId) {
-      s->control_writable = false;
-      fatal(*s, ErrorCode::protocol_error, "the control stream was reset", std::nullopt, false);
+      // Only the client's half is gone: ours still carries the ERROR explaining the close.
+      fatal(*s, ErrorCode::protocol_error, "the client reset the control stream");
     } else if (is_client_uni(stream_id)) {
-      // A client reset discards a partial frame and is not an error (6.2).
-      auto it = s->publish_streams.find(stream_id);
-      if (it != s->publish_streams.end()) {
-        s->held_bytes -= it->second.held.size();
-        stats_.held_publish_bytes -= it->second.held.size();
-        s->publish_streams.erase(it);
-      }
-    } else if (is_server_uni(stream_id)) {
-      auto it = s->by_stream.find(stream_id);
-      if (it == s->by_stream.end()) return;  // already ended by us
-      Subscription &sub = *it->second;
-      // STOP_SENDING: unsubscribe without an answer, then reset the stream (6.3).
-      if (sub.state == SubscriptionState::live) ++stats_.stop_sendings;
-      stop_routing(sub);
-      stats_.discarded_on_close += discard_queue(sub);
-      reset_stream(sub, ErrorCode::no_error);
+      publish_stream_reset(*s, stream_id);
     }
   } catch (...) {
     internal_failure(*s);
   }
+}
+
+void Broker::on_stream_stopped(Session *session, std::int64_t stream_id, std::uint64_t app_error) {
+  CallScope scope(*this);
+  if (!scope.entered()) return;
+  Session *s = find(session);
+  if (s == nullptr || s->state == SessionState::closed) return;
+  try {
+    if (stream_id == kControlStreamId) {
+      s->control_writable = false;  // nothing more can be written on it, not even an ERROR
+      fatal(*s, ErrorCode::protocol_error, "the client stopped the control stream (STOP_SENDING)");
+    } else if (is_server_uni(stream_id)) {
+      subscription_stream_stopped(*s, stream_id, app_error);
+    }
+  } catch (...) {
+    internal_failure(*s);
+  }
+}
+
+void Broker::on_stream_closed(Session *session, std::int64_t stream_id, std::uint64_t app_error) {
+  CallScope scope(*this);
+  if (!scope.entered()) return;
+  Session *s = find(session);
+  if (s == nullptr || s->state == SessionState::closed) return;
+  try {
+    if (stream_id == kControlStreamId) {
+      // The broker never ends its half with FIN, so a closed control stream was reset or
+      // stopped by the client (6.1); which half went first is not known here.
+      s->control_writable = false;
+      fatal(*s, ErrorCode::protocol_error, "the control stream was reset", std::nullopt, false);
+    } else if (is_client_uni(stream_id)) {
+      auto it = s->publish_streams.find(stream_id);
+      // Ended with FIN or reset before HELLO: kept for the replay (6.2). Anything else still
+      // here ended without a FIN the engine saw, so it was reset.
+      if (it != s->publish_streams.end() && !it->second.held_fin && !it->second.held_reset) {
+        publish_stream_reset(*s, stream_id);
+      }
+    } else if (is_server_uni(stream_id)) {
+      subscription_stream_stopped(*s, stream_id, app_error);
+    }
+  } catch (...) {
+    internal_failure(*s);
+  }
+}
+
+void Broker::subscription_stream_stopped(Session &s, std::int64_t stream_id, std::uint64_t code) {
+  auto it = s.by_stream.find(stream_id);
+  if (it == s.by_stream.end()) return;  // already ended by us
+  Subscription &sub = *it->second;
+  // STOP_SENDING: unsubscribe without an answer, then reset the stream with the client's own
+  // code (6.3, as RFC 9000 3.5 recommends). A QUIC stack answers STOP_SENDING with that reset by
+  // itself (ngtcp2 does, before we hear of it); then this one changes nothing.
+  if (sub.state == SubscriptionState::live) ++stats_.stop_sendings;
+  stop_routing(sub);
+  stats_.discarded_on_close += discard_queue(sub);
+  reset_stream(sub, code);
 }
 
 void Broker::on_stream_writable(Session *session, std::int64_t stream_id) {

@@ -36,6 +36,7 @@
 namespace flume::broker {
 
 class Session;
+struct PublishStream;
 struct Subscription;
 
 class Broker {
@@ -59,9 +60,19 @@ class Broker {
   void on_stream_data(Session *session, std::int64_t stream_id, std::span<const std::uint8_t> data,
                       bool fin);
 
-  // The peer reset a stream or sent STOP_SENDING: on a subscription stream this unsubscribes
-  // without an answer (6.3), on a publish stream it discards a partial frame, on the control
-  // stream it is a connection error.
+  // The client reset its sending half of a stream (RESET_STREAM): on the control stream a
+  // connection error (6.1, answered with ERROR on our half, which still works); on a publish
+  // stream a partial frame is discarded, complete ones before it are kept (6.2).
+  void on_stream_reset(Session *session, std::int64_t stream_id, std::uint64_t app_error);
+
+  // The client sent STOP_SENDING: on the control stream a connection error (6.1, no ERROR: our
+  // half is gone); on a subscription stream an unsubscribe without answer (6.3).
+  void on_stream_stopped(Session *session, std::int64_t stream_id, std::uint64_t app_error);
+
+  // QUIC is done with a stream in both directions. A subscription stream still live here was
+  // stopped by the client (STOP_SENDING, 6.3); the control stream was reset or stopped (6.1). A
+  // publish stream that ended with FIN before HELLO keeps its held bytes for the replay (6.2);
+  // one that ended without FIN or reset being reported was reset.
   void on_stream_closed(Session *session, std::int64_t stream_id, std::uint64_t app_error);
 
   // The transport has room on a stream again: move queued frames into it.
@@ -97,17 +108,21 @@ class Broker {
   void decode_publish(Session &s, std::int64_t stream_id, std::span<const std::uint8_t> data,
                       bool fin);
   void replay_held_publishes(Session &s);
+  void publish_stream_reset(Session &s, std::int64_t stream_id);
+  void charge_held(Session &s, PublishStream &stream, std::size_t bytes) noexcept;
+  void release_held(Session &s, PublishStream &stream) noexcept;
+  void subscription_stream_stopped(Session &s, std::int64_t stream_id, std::uint64_t code);
   bool frame_allowed(const Session &s, StreamKind kind, FrameType type,
                      const char *&why) const noexcept;
-  void on_decode_error(Session &s, StreamKind kind, const FrameDecoder &decoder,
-                       const Frame &frame);
+  void on_decode_error(Session &s, StreamKind kind, std::int64_t stream_id,
+                       const FrameDecoder &decoder, const Frame &frame);
   void on_control_frame(Session &s, const Frame &frame);
 
   // Requests on the control stream (broker_requests.cpp).
   void handle_hello(Session &s, const Frame &frame);
   void handle_subscribe(Session &s, const Frame &frame);
   void handle_unsubscribe(Session &s, const Frame &frame);
-  void answer_invalid_topic(Session &s, const Frame &frame);
+  void answer_invalid_topic(Session &s, const Frame &frame, std::int64_t stream_id);
   void request_error(Session &s, ErrorCode code, std::string_view message,
                      std::optional<std::uint32_t> request_id,
                      std::optional<std::uint32_t> subscription_id);
@@ -124,7 +139,7 @@ class Broker {
   void end_slow_consumer(Subscription &sub);
   void write_slow_consumer_end(Subscription &sub);
   void finish_stream(Subscription &sub);
-  void reset_stream(Subscription &sub, ErrorCode code);
+  void reset_stream(Subscription &sub, std::uint64_t code);
   void stop_routing(Subscription &sub) noexcept;
   void account_queue(Subscription &sub, std::size_t count_before,
                      std::size_t bytes_before) noexcept;

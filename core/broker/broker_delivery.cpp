@@ -218,7 +218,8 @@ void Broker::end_slow_consumer(Subscription &sub) {
 void Broker::write_slow_consumer_end(Subscription &sub) {
   SharedBuffer error = error_frame(ErrorCode::slow_consumer, {}, std::nullopt, sub.id);
   if (!error) {
-    reset_stream(sub, ErrorCode::slow_consumer);  // 6.3 allows this when the ERROR cannot go
+    reset_stream(sub, static_cast<std::uint64_t>(
+                          ErrorCode::slow_consumer));  // 6.3 allows this when the ERROR cannot go
     return;
   }
   sub.session.transport.send(sub.stream_id, std::move(error), false);
@@ -233,12 +234,12 @@ void Broker::finish_stream(Subscription &sub) {
   s.transport.send(stream, SharedBuffer(), true);
 }
 
-void Broker::reset_stream(Subscription &sub, ErrorCode code) {
+void Broker::reset_stream(Subscription &sub, std::uint64_t code) {
   Session &s = sub.session;
   const std::int64_t stream = sub.stream_id;
   s.by_stream.erase(stream);
   retire(sub);
-  s.transport.reset_stream(stream, static_cast<std::uint64_t>(code));
+  s.transport.reset_stream(stream, code);
 }
 
 void Broker::note_ended_without_stream(Subscription &sub) {

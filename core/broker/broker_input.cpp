@@ -16,8 +16,13 @@ void Broker::feed_control(Session &s, std::span<const std::uint8_t> data, bool f
     Frame frame{};
     const DecodeStatus status = s.control.next(input, frame);
     if (status == DecodeStatus::need_more) break;
+    if (!s.first_control_frame_read) {
+      // Only the first frame (the HELLO) had the larger limit of 3.3.
+      s.first_control_frame_read = true;
+      s.control.set_max_payload(s.max_payload_after_first);
+    }
     if (status == DecodeStatus::error) {
-      on_decode_error(s, StreamKind::control, s.control, frame);
+      on_decode_error(s, StreamKind::control, kControlStreamId, s.control, frame);
     } else {
       on_control_frame(s, frame);
     }
@@ -41,18 +46,54 @@ void Broker::feed_publish(Session &s, std::int64_t stream_id, std::span<const st
   }
   if (s.state == SessionState::awaiting_hello) {
     // Held, not routed, until HELLO is accepted (6.2); bounded like any pending bytes.
-    if (data.size() > pending_room(s)) {
+    PublishStream &stream = it->second;
+    const std::size_t cost = data.size() + (fin ? kEndedPublishStreamCost : 0);
+    if (cost > pending_room(s)) {
       fatal(s, ErrorCode::pending_limit, "publish streams sent more than is held before HELLO");
       return;
     }
-    PublishStream &stream = it->second;
     stream.held.insert(stream.held.end(), data.begin(), data.end());
-    s.held_bytes += data.size();
-    stats_.held_publish_bytes += data.size();
     stream.held_fin = stream.held_fin || fin;
+    charge_held(s, stream, cost);
     return;
   }
   decode_publish(s, stream_id, data, fin);
+}
+
+void Broker::charge_held(Session &s, PublishStream &stream, std::size_t bytes) noexcept {
+  stream.charged += bytes;
+  s.held_bytes += bytes;
+  stats_.held_publish_bytes += bytes;
+}
+
+void Broker::release_held(Session &s, PublishStream &stream) noexcept {
+  s.held_bytes -= stream.charged;
+  stats_.held_publish_bytes -= stream.charged;
+  stream.charged = 0;
+}
+
+void Broker::publish_stream_reset(Session &s, std::int64_t stream_id) {
+  auto it = s.publish_streams.find(stream_id);
+  if (it == s.publish_streams.end()) return;
+  PublishStream &stream = it->second;
+  if (s.state != SessionState::awaiting_hello) {
+    // Complete frames were routed as they came; only a partial one is left, and a client reset
+    // discards it without error (6.2).
+    s.publish_streams.erase(it);
+    return;
+  }
+  if (stream.held_fin || stream.held_reset) return;  // ended already; nothing more can come
+  if (stream.held.empty() || kEndedPublishStreamCost > pending_room(s)) {
+    // Nothing complete to keep (or no room to keep it): the reset discards it all, as it would
+    // discard a partial frame after HELLO. The client chose to abandon the stream.
+    release_held(s, stream);
+    s.publish_streams.erase(it);
+    return;
+  }
+  // The complete frames before the reset are processed once HELLO is accepted, like those of a
+  // stream that is still open; a partial frame at the end is dropped then.
+  stream.held_reset = true;
+  charge_held(s, stream, kEndedPublishStreamCost);
 }
 
 void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const std::uint8_t> data,
@@ -67,7 +108,7 @@ void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const 
     const DecodeStatus status = decoder.next(input, frame);
     if (status == DecodeStatus::need_more) break;
     if (status == DecodeStatus::error) {
-      on_decode_error(s, StreamKind::publish, decoder, frame);
+      on_decode_error(s, StreamKind::publish, stream_id, decoder, frame);
       continue;
     }
     const char *why = nullptr;
@@ -95,11 +136,14 @@ void Broker::replay_held_publishes(Session &s) {
     if (s.state == SessionState::closed) return;
     auto it = s.publish_streams.find(id);
     if (it == s.publish_streams.end()) continue;
-    std::vector<std::uint8_t> held = std::exchange(it->second.held, {});
-    const bool fin = std::exchange(it->second.held_fin, false);
-    s.held_bytes -= held.size();
-    stats_.held_publish_bytes -= held.size();
+    PublishStream &stream = it->second;
+    release_held(s, stream);
+    std::vector<std::uint8_t> held = std::exchange(stream.held, {});
+    const bool fin = std::exchange(stream.held_fin, false);
+    const bool reset = std::exchange(stream.held_reset, false);
     decode_publish(s, id, held, fin);
+    // A reset stream's complete frames are routed now; a partial one is dropped with it.
+    if (reset) s.publish_streams.erase(id);
   }
 }
 
@@ -129,8 +173,8 @@ bool Broker::frame_allowed(const Session &s, StreamKind kind, FrameType type,
   }
 }
 
-void Broker::on_decode_error(Session &s, StreamKind kind, const FrameDecoder &decoder,
-                             const Frame &frame) {
+void Broker::on_decode_error(Session &s, StreamKind kind, std::int64_t stream_id,
+                             const FrameDecoder &decoder, const Frame &frame) {
   const FrameError error = decoder.error();
   if (error != FrameError::invalid_topic) {
     fatal(s, error_code_for(error), describe(error));
@@ -142,7 +186,7 @@ void Broker::on_decode_error(Session &s, StreamKind kind, const FrameDecoder &de
     fatal(s, ErrorCode::protocol_error, why);
     return;
   }
-  answer_invalid_topic(s, frame);
+  answer_invalid_topic(s, frame, stream_id);
 }
 
 void Broker::on_control_frame(Session &s, const Frame &frame) {

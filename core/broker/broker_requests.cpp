@@ -1,6 +1,7 @@
 // Requests on the control stream: HELLO, SUBSCRIBE, UNSUBSCRIBE. Each is answered before the next
 // frame is read, so answers leave in request order (6.1).
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include "broker/broker.hpp"
@@ -161,12 +162,17 @@ void Broker::handle_unsubscribe(Session &s, const Frame &frame) {
   }
 }
 
-void Broker::answer_invalid_topic(Session &s, const Frame &frame) {
+void Broker::answer_invalid_topic(Session &s, const Frame &frame, std::int64_t stream_id) {
   if (frame.type == FrameType::publish) {
-    // PUBLISH has no properties: nothing to echo; the client locates the error with PING.
+    // PUBLISH has no properties: nothing to echo. On the control stream the client locates the
+    // error with PING; a publish stream has no order with the control stream, so the message
+    // names the stream (for people: 11.2 says a client cannot tie it to one frame).
     ++stats_.publishes_invalid_topic;
-    request_error(s, ErrorCode::invalid_topic, describe(validate_subject(frame.topic)),
-                  std::nullopt, std::nullopt);
+    std::string message(describe(validate_subject(frame.topic)));
+    if (stream_id != kControlStreamId) {
+      message = "PUBLISH on stream " + std::to_string(stream_id) + ": " + message;
+    }
+    request_error(s, ErrorCode::invalid_topic, message, std::nullopt, std::nullopt);
     return;
   }
   const EchoedIds ids = echoed_ids(frame.payload);

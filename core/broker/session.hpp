@@ -25,14 +25,30 @@ struct PublishStream {
   FrameDecoder decoder;
   // Bytes that arrived before HELLO was accepted, replayed once it is (section 6.2).
   std::vector<std::uint8_t> held;
+  // The client finished the stream before HELLO was accepted: with FIN (the held bytes are all
+  // there will be; a partial frame at their end is TRUNCATED_FRAME) or with RESET_STREAM (a
+  // partial frame at their end is dropped without error). Either way the stream stays here until
+  // the replay, whatever QUIC does with its own state meanwhile.
   bool held_fin = false;
+  bool held_reset = false;
+  // What this stream counts against the connection's pending bytes: the held bytes, plus a fixed
+  // cost once it ended before HELLO. QUIC returns the stream credit of an ended stream, so
+  // without that cost a client could end stream after stream before HELLO and make the broker
+  // keep an unbounded number of them.
+  std::size_t charged = 0;
 };
+
+// What one publish stream that ended before HELLO costs besides its bytes.
+inline constexpr std::size_t kEndedPublishStreamCost = sizeof(PublishStream) + 64;
 
 class Session {
  public:
-  Session(SessionTransport &session_transport, std::string peer_name,
-          std::uint32_t max_payload) noexcept
-      : transport(session_transport), peer(std::move(peer_name)), control(max_payload) {}
+  Session(SessionTransport &session_transport, std::string peer_name, std::uint32_t max_payload,
+          std::uint32_t first_frame_max_payload) noexcept
+      : transport(session_transport),
+        peer(std::move(peer_name)),
+        control(first_frame_max_payload),
+        max_payload_after_first(max_payload) {}
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
@@ -45,6 +61,8 @@ class Session {
   bool control_writable = true;  // false once the control stream was reset or stopped
 
   FrameDecoder control;
+  std::uint32_t max_payload_after_first;  // the control decoder's limit once a frame was read
+  bool first_control_frame_read = false;
   std::unordered_map<std::int64_t, PublishStream> publish_streams;
   std::size_t held_bytes = 0;  // sum of PublishStream::held
 

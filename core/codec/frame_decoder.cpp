@@ -15,6 +15,10 @@ FrameError FrameDecoder::create(std::uint32_t max_payload, FrameDecoder &out) no
   return FrameError::ok;
 }
 
+void FrameDecoder::set_max_payload(std::uint32_t max_payload) noexcept {
+  max_payload_ = std::clamp<std::uint32_t>(max_payload, 1, kHardMaxPayload);
+}
+
 void FrameDecoder::reset() noexcept {
   error_ = FrameError::ok;
   header_have_ = 0;

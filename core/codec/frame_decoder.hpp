@@ -47,6 +47,9 @@ class FrameDecoder {
   // Bytes of an incomplete frame held so far.
   std::size_t buffered() const noexcept { return header_have_ + body_have_; }
   std::uint32_t max_payload() const noexcept { return max_payload_; }
+  // Changes the limit (clamped like the constructor's) from the next frame header on; a header
+  // already read keeps the limit it was checked against.
+  void set_max_payload(std::uint32_t max_payload) noexcept;
 
   // Forgets any partial frame and a sticky error.
   void reset() noexcept;

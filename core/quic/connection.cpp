@@ -264,6 +264,13 @@ void Connection::deliver_events() {
       if (tell && !finished_) handler.on_stream_reset(*this, id, code);
     }
   }
+  if (!stopped_events_.empty()) {
+    std::vector<std::int64_t> events;
+    events.swap(stopped_events_);
+    for (std::int64_t id : events) {
+      if (tell && !finished_ && find_stream(id) != nullptr) handler.on_stream_stopped(*this, id);
+    }
+  }
   if (!writable_events_.empty()) {
     std::vector<std::int64_t> events;
     events.swap(writable_events_);

@@ -232,6 +232,7 @@ class Connection {
   std::vector<std::int64_t> writable_events_;
   std::vector<std::pair<std::int64_t, std::uint64_t>> reset_events_;  // stream id, code
   std::vector<std::int64_t> closed_events_;
+  std::vector<std::int64_t> stopped_events_;  // sending half shut by the peer's STOP_SENDING
   std::vector<std::pair<std::int64_t, std::uint64_t>> resets_to_check_;  // peer uni, #2193
 
   // Closing.

@@ -36,6 +36,13 @@ class ConnectionHandler {
   virtual void on_stream_reset(Connection &, std::int64_t /*stream_id*/,
                                std::uint64_t /*app_error_code*/) {}
 
+  // The peer sent STOP_SENDING on a stream we still meant to write: ngtcp2 1.11 answers it with
+  // RESET_STREAM by itself (copying the peer's code) and tells nobody, so this is reported when a
+  // write pass finds the stream's sending half shut, i.e. the next time we have data for it. On
+  // a stream that is ours alone (unidirectional) on_stream_closed follows; on a bidirectional one
+  // it may never come while the peer keeps its half open, which is why this exists.
+  virtual void on_stream_stopped(Connection &, std::int64_t /*stream_id*/) {}
+
   // The stream is gone in both directions: FIN sent and acknowledged / received, or reset.
   // `app_error_code` is the code of a RESET_STREAM or of the peer's STOP_SENDING (ngtcp2 1.11
   // answers STOP_SENDING with RESET_STREAM by itself), 0 for a clean end. Data still queued on

@@ -173,8 +173,13 @@ void Connection::write(std::uint64_t now) {
       }
       if (stream != nullptr &&
           (n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
-        // Reset (by us, or answering the peer's STOP_SENDING); stream_close tells the handler.
+        // Reset by us, or by ngtcp2 answering the peer's STOP_SENDING. The latter is news to
+        // the handler: on a bidirectional stream no stream_close may ever tell it.
         drop_front(*stream);
+        if (!stream->write_closed && n == NGTCP2_ERR_STREAM_SHUT_WR) {
+          stopped_events_.push_back(stream_id);
+          queue_event();
+        }
         stream->write_closed = true;
         stream->queue.drop_unsent();
         continue;

@@ -236,6 +236,25 @@ void BrokerServer::on_stream_data(quic::Connection &connection, std::int64_t str
   arm_engine_timer();
 }
 
+void BrokerServer::on_stream_reset(quic::Connection &connection, std::int64_t stream_id,
+                                   std::uint64_t app_error_code) {
+  // Told apart from on_stream_closed because a FIN and a reset with code 0 close a stream alike,
+  // and the control stream's close never comes while the broker's own half stays open.
+  if (broker::Session *session = session_of(connection)) {
+    engine_.on_stream_reset(session, stream_id, app_error_code);
+  }
+  arm_engine_timer();
+}
+
+void BrokerServer::on_stream_stopped(quic::Connection &connection, std::int64_t stream_id) {
+  // ngtcp2 has already answered the STOP_SENDING with RESET_STREAM carrying the client's code
+  // and does not tell us that code; the engine's own reset of the stream changes nothing then.
+  if (broker::Session *session = session_of(connection)) {
+    engine_.on_stream_stopped(session, stream_id, 0);
+  }
+  arm_engine_timer();
+}
+
 void BrokerServer::on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
                                     std::uint64_t app_error_code) {
   if (broker::Session *session = session_of(connection)) {

@@ -73,6 +73,9 @@ class BrokerServer final : public quic::ConnectionHandler {
   void on_connected(quic::Connection &connection) override;
   void on_stream_data(quic::Connection &connection, std::int64_t stream_id,
                       std::span<const std::uint8_t> data, bool fin) override;
+  void on_stream_reset(quic::Connection &connection, std::int64_t stream_id,
+                       std::uint64_t app_error_code) override;
+  void on_stream_stopped(quic::Connection &connection, std::int64_t stream_id) override;
   void on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
                         std::uint64_t app_error_code) override;
   void on_stream_writable(quic::Connection &connection, std::int64_t stream_id) override;

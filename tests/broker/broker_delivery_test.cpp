@@ -2,6 +2,7 @@
 // subscription, fan-out from one shared buffer, publish streams, stream credit, STOP_SENDING.
 #include <gtest/gtest.h>
 
+#include "broker/session.hpp"
 #include "broker_test_util.hpp"
 
 namespace flume::broker::test {
@@ -315,6 +316,73 @@ TEST(BrokerDelivery, PublishStreamBytesBeforeHelloAreHeldUntilItIsAccepted) {
   EXPECT_EQ(broker.session_stats(pub.session).publish_streams, 1u);  // stream 2 has no FIN yet
 }
 
+TEST(BrokerDelivery, PublishStreamEndedWithFinBeforeHelloIsDeliveredOnceHelloIsAccepted) {
+  // What QUIC does with a pipelining client: the whole publish stream, FIN included, arrives
+  // before the HELLO, and the stream's QUIC state is closed (the glue says so) right after.
+  Broker broker({});
+  Client sub(broker), pub(broker);
+  sub.hello();
+  sub.subscribe("early", 1);
+  pub.on_stream(2,
+                concat({publish_frame("early", "1"), publish_frame("early", "2"),
+                        publish_frame("early", "3")}),
+                true);
+  broker.on_stream_closed(pub.session, 2, 0);
+  EXPECT_TRUE(sub.messages(1).empty());
+  pub.hello();
+  EXPECT_EQ(sub.messages(1), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_FALSE(pub.transport.closed);
+  EXPECT_EQ(broker.stats().held_publish_bytes, 0u);
+  EXPECT_EQ(broker.session_stats(pub.session).publish_streams, 0u);
+  EXPECT_EQ(broker.stats().messages_in, 3u);
+}
+
+TEST(BrokerDelivery, PublishStreamEndedInsideAFrameBeforeHelloIsTruncatedFrameAtHello) {
+  Broker broker({});
+  Client pub(broker);
+  std::vector<std::uint8_t> partial = publish_frame("early", "cut");
+  partial.resize(partial.size() - 1);
+  pub.on_stream(2, partial, true);
+  broker.on_stream_closed(pub.session, 2, 0);
+  EXPECT_FALSE(pub.transport.closed);  // nothing is decoded before HELLO
+  pub.control(hello_frame());
+  EXPECT_TRUE(pub.transport.closed);
+  EXPECT_EQ(pub.transport.close_code, code(ErrorCode::truncated_frame));
+}
+
+TEST(BrokerDelivery, PublishStreamResetBeforeHelloKeepsItsCompleteFramesAndDropsThePartialOne) {
+  Broker broker({});
+  Client sub(broker), pub(broker);
+  sub.hello();
+  sub.subscribe("early", 1);
+  std::vector<std::uint8_t> partial = publish_frame("early", "cut");
+  partial.resize(partial.size() - 1);
+  pub.on_stream(2, concat({publish_frame("early", "whole"), partial}));
+  broker.on_stream_reset(pub.session, 2, 0x77);
+  broker.on_stream_closed(pub.session, 2, 0x77);
+  pub.hello();
+  EXPECT_EQ(sub.messages(1), std::vector<std::string>{"whole"});
+  EXPECT_FALSE(pub.transport.closed);
+  EXPECT_EQ(broker.stats().held_publish_bytes, 0u);
+  EXPECT_EQ(broker.session_stats(pub.session).publish_streams, 0u);
+}
+
+TEST(BrokerDelivery, PublishStreamsEndedBeforeHelloCountAgainstThePendingLimit) {
+  // Each ended stream gives the client its QUIC stream credit back, so what the broker keeps
+  // for them must be bounded by something else: the connection's pending bytes.
+  BrokerConfig config;
+  config.max_pending_bytes_per_connection = 10 * kEndedPublishStreamCost;
+  Broker broker(config);
+  Client pub(broker);
+  for (std::int64_t stream = 2; stream < 2 + 4 * 20 && !pub.transport.closed; stream += 4) {
+    pub.on_stream(stream, {}, true);
+    if (!pub.transport.closed) broker.on_stream_closed(pub.session, stream, 0);
+  }
+  EXPECT_TRUE(pub.transport.closed);
+  EXPECT_EQ(pub.transport.close_code, code(ErrorCode::pending_limit));
+  EXPECT_EQ(broker.stats().held_publish_bytes, 0u);
+}
+
 TEST(BrokerDelivery, PublishStreamBytesHeldForARefusedHelloAreNeverRouted) {
   Broker broker({});
   Client sub(broker), pub(broker);
@@ -343,7 +411,24 @@ TEST(BrokerDelivery, PublishStreamResetDiscardsAPartialFrameWithoutError) {
   EXPECT_EQ(sub.messages(1), std::vector<std::string>{"kept"});
 }
 
-TEST(BrokerDelivery, StopSendingUnsubscribesWithoutAnswerAndResetsTheStream) {
+TEST(BrokerDelivery, PublishStreamResetAfterHelloDiscardsOnlyThePartialFrame) {
+  Broker broker({});
+  Client sub(broker), pub(broker);
+  sub.hello();
+  sub.subscribe("a", 1);
+  pub.hello();
+  std::vector<std::uint8_t> partial = publish_frame("a", "lost");
+  partial.resize(partial.size() - 1);
+  pub.on_stream(2, concat({publish_frame("a", "routed"), partial}));
+  broker.on_stream_reset(pub.session, 2, 0x99);
+  EXPECT_FALSE(pub.transport.closed);
+  EXPECT_EQ(broker.session_stats(pub.session).publish_streams, 0u);
+  broker.on_stream_closed(pub.session, 2, 0x99);  // what QUIC says next changes nothing
+  EXPECT_EQ(sub.messages(1), std::vector<std::string>{"routed"});
+  EXPECT_FALSE(pub.transport.closed);
+}
+
+TEST(BrokerDelivery, StopSendingUnsubscribesWithoutAnswerAndResetsTheStreamWithTheClientsCode) {
   Broker broker({});
   Client client(broker);
   client.hello();
@@ -352,10 +437,10 @@ TEST(BrokerDelivery, StopSendingUnsubscribesWithoutAnswerAndResetsTheStream) {
   client.publish("a", "queued");
   const std::size_t control_frames = client.control_frames().size();
   const std::int64_t stream = client.stream(1);
-  broker.on_stream_closed(client.session, stream, 0);
+  broker.on_stream_closed(client.session, stream, 0x1234);
   EXPECT_EQ(client.control_frames().size(), control_frames);  // no OK
   ASSERT_EQ(client.transport.resets.count(stream), 1u);
-  EXPECT_EQ(client.transport.resets.find(stream)->second, code(ErrorCode::no_error));
+  EXPECT_EQ(client.transport.resets.find(stream)->second, 0x1234u);  // 6.3: the code is copied
   EXPECT_EQ(broker.stats().subscriptions, 0u);
   EXPECT_EQ(broker.stats().stop_sendings, 1u);
   EXPECT_EQ(broker.stats().discarded_on_close, 1u);
@@ -364,6 +449,22 @@ TEST(BrokerDelivery, StopSendingUnsubscribesWithoutAnswerAndResetsTheStream) {
   client.subscribe("a", 1);  // the id is free again
   EXPECT_EQ(client.last_control().type, FrameType::ok);
   expect_all_accounted(broker.stats());
+}
+
+TEST(BrokerDelivery, StopSendingSeenOnAWriteAndThenAtCloseUnsubscribesOnce) {
+  // The glue may learn of a STOP_SENDING twice: when a write finds the stream shut, then when
+  // QUIC closes the stream.
+  Broker broker({});
+  Client client(broker);
+  client.hello();
+  client.subscribe("a", 1);
+  const std::int64_t stream = client.stream(1);
+  broker.on_stream_stopped(client.session, stream, 0);
+  broker.on_stream_closed(client.session, stream, 5);
+  EXPECT_EQ(client.transport.resets.count(stream), 1u);
+  EXPECT_EQ(broker.stats().stop_sendings, 1u);
+  EXPECT_EQ(broker.stats().subscriptions, 0u);
+  EXPECT_FALSE(client.transport.closed);
 }
 
 TEST(BrokerDelivery, SubscriptionWithoutStreamCreditQueuesUntilCreditArrives) {

@@ -9,6 +9,14 @@ namespace {
 
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
+// A frame header alone, announcing a topic and payload that are not sent.
+std::vector<std::uint8_t> header_only(std::uint8_t type, std::uint8_t topic_length,
+                                      std::uint32_t payload_length) {
+  std::vector<std::uint8_t> out(kFrameHeaderSize);
+  write_header(out.data(), static_cast<FrameType>(type), topic_length, payload_length);
+  return out;
+}
+
 TEST(BrokerHello, HelloIsAnsweredWithOkCarryingVersionLimitsAndRequestId) {
   BrokerConfig config;
   config.max_payload = 100000;
@@ -158,6 +166,40 @@ TEST(BrokerHello, SecondHelloIsProtocolError) {
   EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
 }
 
+TEST(BrokerHello, HelloLargerThanASmallConfiguredLimitIsAcceptedAndTheLimitHoldsAfterIt) {
+  // 3.3: before the OK a client may assume 65536; a HELLO carrying a 4096-byte token (4122 bytes
+  // of payload) must not fail on a broker configured with 1024.
+  BrokerConfig config;
+  config.max_payload = 1024;
+  Broker broker(config);
+  Client client(broker);
+  client.control(hello_frame(1, 9, "big", std::string(4096, 't')));
+  ASSERT_EQ(client.last_control().type, FrameType::ok);
+  EXPECT_EQ(client.last_control().integer(PropertyId::max_payload), 1024u);
+  client.control(header_only(0x08, 1, 1025));  // every later frame has the configured limit
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::payload_too_large));
+}
+
+TEST(BrokerHello, FirstFrameOver65536IsPayloadTooLargeEvenUnderALargerLimitThanConfigured) {
+  BrokerConfig config;
+  config.max_payload = 1024;
+  Broker broker(config);
+  Client client(broker);
+  client.control(header_only(0x01, 0, 65537));
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::payload_too_large));
+}
+
+TEST(BrokerHello, FirstFrameMayUseAConfiguredLimitAbove65536) {
+  BrokerConfig config;
+  config.max_payload = 100000;
+  Broker broker(config);
+  Client client(broker);
+  client.control(header_only(0x01, 0, 65537));  // header only: accepted, waiting for the body
+  EXPECT_FALSE(client.transport.closed);
+}
+
 TEST(BrokerHello, HelloMissingProtocolVersionIsProtocolError) {
   Broker broker({});
   Client client(broker);
@@ -225,14 +267,62 @@ TEST(BrokerHello, ControlStreamFinClosesGracefullyAfterProcessingWhatPrecedesIt)
   EXPECT_EQ(client.control_frames().size(), 1u);  // the OK, no ERROR
 }
 
-TEST(BrokerHello, ControlStreamResetIsProtocolError) {
+TEST(BrokerHello, ControlStreamClosedByQuicIsProtocolError) {
   Broker broker({});
   Client client(broker);
   client.hello();
   broker.on_stream_closed(client.session, kControlStreamId, 0);
   EXPECT_TRUE(client.transport.closed);
   EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
-  EXPECT_EQ(client.control_frames().size(), 1u);  // no ERROR on a reset stream
+  EXPECT_EQ(client.control_frames().size(), 1u);  // no ERROR: our half may be gone too
+}
+
+TEST(BrokerHello, ControlStreamResetAtAFrameBoundaryIsProtocolErrorExplainedOnOurHalf) {
+  Broker broker({});
+  Client subscriber(broker), client(broker);
+  subscriber.hello();
+  subscriber.subscribe("a", 1);
+  client.hello();
+  client.publish("a", "before the reset");
+  broker.on_stream_reset(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::protocol_error));
+  // Frames the broker had before the reset were processed; nothing after it is.
+  EXPECT_EQ(subscriber.messages(1), std::vector<std::string>{"before the reset"});
+}
+
+TEST(BrokerHello, ControlStreamResetInsideAFrameIsProtocolErrorNotTruncatedFrame) {
+  Broker broker({});
+  Client client(broker);
+  client.hello();
+  std::vector<std::uint8_t> partial = ping_frame("cut short");
+  partial.resize(partial.size() - 2);
+  client.control(partial);
+  broker.on_stream_reset(client.session, kControlStreamId, 0x10);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::protocol_error));
+}
+
+TEST(BrokerHello, ControlStreamResetBeforeHelloIsProtocolError) {
+  Broker broker({});
+  Client client(broker);
+  broker.on_stream_reset(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_TRUE(client.transport.writes.empty());  // never opened by the client: nothing to answer on
+}
+
+TEST(BrokerHello, ControlStreamStopSendingIsProtocolErrorWithoutAnErrorFrame) {
+  Broker broker({});
+  Client client(broker);
+  client.hello();
+  broker.on_stream_stopped(client.session, kControlStreamId, 0);
+  EXPECT_TRUE(client.transport.closed);
+  EXPECT_EQ(client.transport.close_code, code(ErrorCode::protocol_error));
+  EXPECT_EQ(client.control_frames().size(), 1u);  // only the OK: our half is gone
+  EXPECT_EQ(broker.stats().connection_closes[code(ErrorCode::protocol_error)], 1u);
 }
 
 TEST(BrokerHello, ShutdownSendsShuttingDownOnEveryControlStreamThenCloses) {
@@ -291,6 +381,8 @@ TEST(BrokerHello, UnknownSessionPointersAreIgnored) {
   broker.on_stream_writable(bogus, 3);
   broker.on_streams_available(bogus);
   broker.on_stream_closed(bogus, 0, 0);
+  broker.on_stream_reset(bogus, 0, 0);
+  broker.on_stream_stopped(bogus, 0, 0);
   broker.close_session(bogus);
   broker.close_session(nullptr);
   EXPECT_TRUE(client.transport.writes.empty());

@@ -68,6 +68,41 @@ TEST_F(BrokerMalformed, FinInsideAFrameOnAPublishStreamIsTruncatedFrame) {
   expect_closed_with(ErrorCode::truncated_frame);
 }
 
+TEST_F(BrokerMalformed, FinInsideAHeaderIsTruncatedFrameEvenWithAnUnknownType) {
+  // 3.4: checks 1-3 wait for the whole header, so a header cut by FIN is TRUNCATED_FRAME.
+  offender.control(from_hex("0c 00 00"), true);
+  expect_closed_with(ErrorCode::truncated_frame);
+}
+
+TEST_F(BrokerMalformed, FinInsideAFrameOnTheWrongStreamIsTruncatedFrame) {
+  // 3.4: check 4 (the stream) is made on the complete frame, so the cut comes first.
+  std::vector<std::uint8_t> cut = subscribe_frame("a", 1);
+  cut.resize(cut.size() - 2);
+  offender.on_stream(2, cut, true);
+  expect_closed_with(ErrorCode::truncated_frame);
+}
+
+TEST_F(BrokerMalformed, AFrameOnTheWrongStreamIsRefusedOnceItsBodyIsRead) {
+  const std::vector<std::uint8_t> whole = subscribe_frame("a", 1);
+  offender.on_stream(2, {whole.begin(), whole.end() - 1});
+  EXPECT_FALSE(offender.transport.closed) << "refused before its body was read";
+  offender.on_stream(2, {whole.end() - 1, whole.end()});
+  expect_closed_with(ErrorCode::protocol_error);
+}
+
+TEST_F(BrokerMalformed, InvalidSubjectOnAPublishStreamIsAnsweredNamingTheStream) {
+  offender.on_stream(6, publish_frame("a..b", "x"));
+  EXPECT_FALSE(offender.transport.closed);
+  const OwnedFrame error = offender.last_control();
+  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_FALSE(error.integer(PropertyId::request_id).has_value());
+  EXPECT_FALSE(error.integer(PropertyId::subscription_id).has_value());
+  EXPECT_NE(error.string(PropertyId::error_message)->find("stream 6"), std::string::npos);
+  EXPECT_EQ(broker.stats().publishes_invalid_topic, 1u);
+  offender.on_stream(6, publish_frame("still.alive", "yes"));  // the stream goes on
+  EXPECT_EQ(bystander.messages(1).back(), "yes");
+}
+
 TEST_F(BrokerMalformed, FramingErrorOnAPublishStreamIsReportedOnTheControlStream) {
   offender.on_stream(2, from_hex("0c 00 00 00 00 00"));
   expect_closed_with(ErrorCode::unknown_frame_type);
@@ -115,6 +150,11 @@ std::vector<BadProperties> bad_property_frames() {
   return {
       {"duplicate_id",
        frame(FrameType::subscribe, "a", sid(1).u32(PropertyId::subscription_id, 2).bytes())},
+      {"duplicate_unknown_id",
+       frame(FrameType::subscribe, "a", sid(1).raw(0x7F, {1}).raw(0x7F, {2}).bytes())},
+      {"duplicate_known_id_undefined_for_the_type",
+       frame(FrameType::subscribe, "a",
+             sid(1).u32(PropertyId::max_payload, 1).u32(PropertyId::max_payload, 2).bytes())},
       {"wrong_integer_width",
        frame(FrameType::subscribe, "a", Props().raw(0x06, {0, 0, 1}).bytes())},
       {"wrong_width_of_an_undefined_known_id",

@@ -81,17 +81,87 @@ bool RawConnection::connect(std::uint16_t port, const std::string &ca_file, std:
   return false;
 }
 
-void RawConnection::send_control(std::vector<std::uint8_t> bytes) {
-  thread_.loop().post([this, data = std::move(bytes)] {
+namespace {
+
+SharedBuffer buffer_of(const std::vector<std::uint8_t> &data) {
+  SharedBuffer buffer = SharedBuffer::allocate(data.size());
+  if (buffer) std::copy(data.begin(), data.end(), buffer.mutable_data());
+  return buffer;
+}
+
+}  // namespace
+
+void RawConnection::send_control(std::vector<std::uint8_t> bytes, bool fin) {
+  thread_.loop().post([this, data = std::move(bytes), fin] {
     if (connection_ == nullptr) return;
     if (!control_open_) {
       if (connection_->open_bidi_stream() != kControlStreamId) return;
       control_open_ = true;
     }
-    SharedBuffer buffer = SharedBuffer::allocate(data.size());
-    if (!buffer) return;
-    std::copy(data.begin(), data.end(), buffer.mutable_data());
-    connection_->send(kControlStreamId, std::move(buffer));
+    connection_->send(kControlStreamId, buffer_of(data), fin);
+  });
+}
+
+void RawConnection::run_on_loop(const std::function<void()> &task) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  thread_.loop().post([&] {
+    task();
+    std::lock_guard lock(m);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return done; });
+}
+
+std::int64_t RawConnection::open_publish_stream() {
+  std::int64_t id = -1;
+  run_on_loop([&] {
+    if (connection_ != nullptr) id = connection_->open_uni_stream();
+  });
+  return id;
+}
+
+void RawConnection::send_on(std::int64_t stream_id, std::vector<std::uint8_t> bytes, bool fin) {
+  thread_.loop().post([this, stream_id, data = std::move(bytes), fin] {
+    if (connection_ != nullptr) connection_->send(stream_id, buffer_of(data), fin);
+  });
+}
+
+void RawConnection::reset(std::int64_t stream_id, std::uint64_t code) {
+  thread_.loop().post([this, stream_id, code] {
+    if (connection_ != nullptr) connection_->reset_stream(stream_id, code);
+  });
+}
+
+void RawConnection::stop_sending(std::int64_t stream_id, std::uint64_t code) {
+  thread_.loop().post([this, stream_id, code] {
+    if (connection_ != nullptr) connection_->stop_sending(stream_id, code);
+  });
+}
+
+std::vector<ReceivedFrame> RawConnection::stream_frames(std::int64_t stream_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = stream_frames_.find(stream_id);
+  return it == stream_frames_.end() ? std::vector<ReceivedFrame>{} : it->second;
+}
+
+std::optional<std::uint64_t> RawConnection::wait_reset(std::int64_t stream_id,
+                                                       std::chrono::milliseconds limit) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, limit, [&] { return resets_.contains(stream_id); });
+  auto it = resets_.find(stream_id);
+  return it == resets_.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+bool RawConnection::wait_stream_frames(std::int64_t stream_id, std::size_t count,
+                                       std::chrono::milliseconds limit) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, limit, [&] {
+    auto it = stream_frames_.find(stream_id);
+    return it != stream_frames_.end() && it->second.size() >= count;
   });
 }
 
@@ -143,10 +213,13 @@ void RawConnection::on_connected(quic::Connection &) {
 void RawConnection::on_stream_data(quic::Connection &connection, std::int64_t stream_id,
                                    std::span<const std::uint8_t> data, bool) {
   connection.consume(stream_id, data.size());
-  if (stream_id != kControlStreamId) return;  // subscription streams are not looked at
+  FrameDecoder &decoder =
+      stream_id == kControlStreamId
+          ? decoder_
+          : stream_decoders_.try_emplace(stream_id, kHardMaxPayload).first->second;
   std::vector<ReceivedFrame> decoded;
   Frame frame{};
-  while (decoder_.next(data, frame) == DecodeStatus::frame) {
+  while (decoder.next(data, frame) == DecodeStatus::frame) {
     decoded.push_back(
         ReceivedFrame{frame.type, std::string(frame.topic),
                       std::vector<std::uint8_t>(frame.payload.begin(), frame.payload.end())});
@@ -154,8 +227,18 @@ void RawConnection::on_stream_data(quic::Connection &connection, std::int64_t st
   if (decoded.empty()) return;
   {
     std::lock_guard lock(mutex_);
+    auto &into = stream_id == kControlStreamId ? frames_ : stream_frames_[stream_id];
     for (auto &f : decoded)
-      frames_.push_back(std::move(f));
+      into.push_back(std::move(f));
+  }
+  changed_.notify_all();
+}
+
+void RawConnection::on_stream_reset(quic::Connection &, std::int64_t stream_id,
+                                    std::uint64_t app_error_code) {
+  {
+    std::lock_guard lock(mutex_);
+    resets_.emplace(stream_id, app_error_code);
   }
   changed_.notify_all();
 }
@@ -189,12 +272,20 @@ std::vector<std::uint8_t> RawConnection::header_only(std::uint8_t type, std::str
   return out;
 }
 
-std::vector<std::uint8_t> RawConnection::hello() {
-  std::array<std::uint8_t, 64> buffer{};
+std::vector<std::uint8_t> RawConnection::hello(std::string_view token) {
+  std::vector<std::uint8_t> buffer(64 + token.size());
   PropertyWriter writer(buffer);
   writer.put_u16(PropertyId::protocol_version, kProtocolVersion)
       .put_string(PropertyId::client_name, "e2e-raw");
+  if (!token.empty()) writer.put_string(PropertyId::token, token);
   return frame(static_cast<std::uint8_t>(FrameType::hello), "", writer.bytes());
+}
+
+std::vector<std::uint8_t> RawConnection::subscribe(std::string_view pattern, std::uint32_t id) {
+  std::array<std::uint8_t, 16> buffer{};
+  PropertyWriter writer(buffer);
+  writer.put_u32(PropertyId::subscription_id, id);
+  return frame(static_cast<std::uint8_t>(FrameType::subscribe), pattern, writer.bytes());
 }
 
 std::vector<std::uint8_t> RawConnection::ping(std::string_view token) {

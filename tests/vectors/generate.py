@@ -132,6 +132,7 @@ malformed_properties = [
     {"name": "property_header_cut", "hex": "0600", "error": "property_truncated"},
     {"name": "property_value_cut", "hex": "060004000000", "error": "property_truncated"},
     {"name": "property_repeated", "hex": "06000400000001060004" + "00000002", "error": "property_duplicate"},
+    {"name": "unknown_property_repeated", "hex": "7f000101" + "7f000102", "error": "property_duplicate"},
     {"name": "integer_property_too_short", "hex": "0600020001", "error": "property_bad_length"},
     {"name": "u8_property_too_long", "hex": "0700020001", "error": "property_bad_length"},
 ]
