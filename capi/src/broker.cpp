@@ -4,6 +4,7 @@
 // thread starts (the loop's thread until then), and afterwards touched only on the loop thread,
 // through post(): stats and shutdown wait for a posted task, and it is destroyed there too.
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -50,12 +51,20 @@ void run_on_loop(flume_broker *broker, Task task) {
 }
 
 int config_from(const flume_broker_options *options, flume::BrokerServerConfig &config) {
-  config.listen = "127.0.0.1:0";
+  // The header's defaults, stated here so that a zeroed field gives what the header documents
+  // (capi_test pins them).
+  config.listen = FLUME_DEFAULT_LISTEN;
+  config.shutdown_grace = std::chrono::milliseconds(FLUME_DEFAULT_SHUTDOWN_GRACE_MS);
+  flume::broker::BrokerConfig &engine = config.engine;
+  engine.max_payload = FLUME_DEFAULT_MAX_PAYLOAD;
+  engine.max_connections = FLUME_DEFAULT_MAX_CONNECTIONS;
+  engine.max_subscriptions_per_connection = FLUME_DEFAULT_MAX_SUBSCRIPTIONS;
+  engine.default_queue_limit = FLUME_DEFAULT_QUEUE_LIMIT;
+  engine.max_pending_bytes_per_connection = FLUME_DEFAULT_BROKER_MAX_PENDING_BYTES;
   if (options == nullptr) return FLUME_OK;
-  if (!flume::capi::struct_size_ok(
-          options->struct_size,
-          offsetof(flume_broker_options, shutdown_grace_ms) + sizeof(uint32_t),
-          "flume_broker_options")) {
+  if (!flume::capi::struct_size_ok(options->struct_size,
+                                   FLUME_STRUCT_END(flume_broker_options, shutdown_grace_ms),
+                                   "flume_broker_options")) {
     return FLUME_EOPTIONS;
   }
   if (options->listen != nullptr) config.listen = options->listen;
@@ -66,7 +75,6 @@ int config_from(const flume_broker_options *options, flume::BrokerServerConfig &
     return fail(FLUME_EINVAL,
                 "flume_broker_options.max_payload is above FLUME_HARD_MAX_PAYLOAD (16 MiB)");
   }
-  flume::broker::BrokerConfig &engine = config.engine;
   if (options->max_payload != 0) engine.max_payload = options->max_payload;
   if (options->max_connections != 0) engine.max_connections = options->max_connections;
   if (options->max_subscriptions != 0) {
@@ -81,12 +89,29 @@ int config_from(const flume_broker_options *options, flume::BrokerServerConfig &
     engine.max_pending_bytes_per_connection = static_cast<std::size_t>(options->max_pending_bytes);
   }
   if (options->shutdown_grace_ms != 0) {
-    config.shutdown_grace = std::chrono::milliseconds(options->shutdown_grace_ms);
+    flume::capi::Timeout grace;
+    if (!flume::capi::timeout_of(options->shutdown_grace_ms, grace)) return FLUME_EINVAL;
+    // Without limit: as long as a steady_clock wait can be told to last (about 24 days).
+    config.shutdown_grace = std::chrono::milliseconds(grace.forever ? INT_MAX : grace.ms);
   }
   return FLUME_OK;
 }
 
 }  // namespace
+
+extern "C" int flume_broker_options_init(flume_broker_options *out, size_t struct_size) {
+  const flume_broker_options defaults = FLUME_BROKER_OPTIONS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_broker_options, shutdown_grace_ms),
+                                  "flume_broker_options");
+}
+
+extern "C" int flume_broker_stats_init(flume_broker_stats *out, size_t struct_size) {
+  const flume_broker_stats defaults = FLUME_BROKER_STATS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_broker_stats, queued_bytes),
+                                  "flume_broker_stats");
+}
 
 extern "C" int flume_broker_start(flume_broker **out, const flume_broker_options *options) {
   if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
@@ -130,10 +155,10 @@ extern "C" const char *flume_broker_fingerprint(const flume_broker *broker) {
   return broker == nullptr ? "" : broker->fingerprint.c_str();
 }
 
-extern "C" int flume_broker_get_stats(flume_broker *broker, flume_broker_stats *out) {
+extern "C" int flume_broker_get_stats(flume_broker_stats *out, flume_broker *broker) {
   if (broker == nullptr || out == nullptr) return fail(FLUME_EINVAL, "broker or out is NULL");
   if (!flume::capi::struct_size_ok(out->struct_size,
-                                   offsetof(flume_broker_stats, queued_bytes) + sizeof(uint64_t),
+                                   FLUME_STRUCT_END(flume_broker_stats, queued_bytes),
                                    "flume_broker_stats")) {
     return FLUME_EOPTIONS;
   }

@@ -37,20 +37,45 @@ std::string text_of(const char *text) {
   return text == nullptr ? std::string() : std::string(text);
 }
 
+// A duration option in milliseconds: 0 takes `fallback`, a negative value is refused.
+bool duration_of(int ms, std::chrono::milliseconds fallback, const char *name,
+                 std::chrono::milliseconds &out) {
+  if (ms < 0) {
+    fail(FLUME_EINVAL, std::string("flume_client_options.") + name + " must not be negative");
+    return false;
+  }
+  out = ms == 0 ? fallback : std::chrono::milliseconds(ms);
+  return true;
+}
+
+// A switch option: 0 takes `fallback`, FLUME_OFF (or any negative) is off, positive is on.
+bool switch_of(int value, bool fallback) {
+  return value == 0 ? fallback : value > 0;
+}
+
+// What "without limit" is for a wait the core measures with a clock: about 24 days.
+constexpr std::chrono::milliseconds kForever(INT_MAX);
+
 int config_from(const flume_client_options *options, ClientConfig &config) {
+  // The header's defaults, stated here rather than inherited from the core's, so that what the
+  // header documents is what a zeroed field gives (capi_test pins both).
+  config.connect_timeout = std::chrono::milliseconds(FLUME_DEFAULT_CONNECT_TIMEOUT_MS);
+  config.reconnect = true;
+  config.reconnect_min = std::chrono::milliseconds(FLUME_DEFAULT_RECONNECT_MIN_MS);
+  config.reconnect_max = std::chrono::milliseconds(FLUME_DEFAULT_RECONNECT_MAX_MS);
+  config.max_pending_bytes = FLUME_DEFAULT_MAX_PENDING_BYTES;
+  config.publish_timeout = std::chrono::milliseconds(FLUME_DEFAULT_PUBLISH_TIMEOUT_MS);
   if (options == nullptr) return FLUME_OK;
   if (!struct_size_ok(options->struct_size,
-                      offsetof(flume_client_options, server_name) + sizeof(const char *),
+                      FLUME_STRUCT_END(flume_client_options, publish_timeout_ms),
                       "flume_client_options")) {
     return FLUME_EOPTIONS;
   }
   if (options->client_name != nullptr) config.client_name = options->client_name;
-  if (options->connect_timeout_ms != 0) {
-    config.connect_timeout = std::chrono::milliseconds(options->connect_timeout_ms);
-  }
+  config.server_name = text_of(options->server_name);
   config.ca_file = text_of(options->ca_file);
   config.pin_sha256 = text_of(options->pin_sha256);
-  config.insecure = options->insecure != 0;
+  config.insecure = switch_of(options->insecure, false);
   if (!config.ca_file.empty() + !config.pin_sha256.empty() + config.insecure > 1) {
     return fail(FLUME_EINVAL,
                 "flume_client_options: choose one way to trust the broker: ca_file, pin_sha256 "
@@ -60,29 +85,35 @@ int config_from(const flume_client_options *options, ClientConfig &config) {
     return fail(FLUME_EINVAL, "flume_client_options.token is NULL but token_length is not 0");
   }
   if (options->token != nullptr) {
-    config.token.assign(options->token, options->token + options->token_length);
+    const auto *token = static_cast<const std::uint8_t *>(options->token);
+    config.token.assign(token, token + options->token_length);
   }
-  config.reconnect = options->reconnect != 0;
-  if (options->reconnect_min_ms != 0) {
-    config.reconnect_min = std::chrono::milliseconds(options->reconnect_min_ms);
+  if (options->connect_timeout_ms == FLUME_WAIT_FOREVER) {
+    config.connect_timeout = kForever;
+  } else if (options->connect_timeout_ms < 0) {
+    return fail(FLUME_EINVAL,
+                "flume_client_options.connect_timeout_ms must be positive, 0 (the default) or "
+                "FLUME_WAIT_FOREVER: connecting cannot be done without waiting");
+  } else if (options->connect_timeout_ms != 0) {
+    config.connect_timeout = std::chrono::milliseconds(options->connect_timeout_ms);
   }
-  if (options->reconnect_max_ms != 0) {
-    config.reconnect_max = std::chrono::milliseconds(options->reconnect_max_ms);
+  config.reconnect = switch_of(options->reconnect, true);
+  if (!duration_of(options->reconnect_min_ms, config.reconnect_min, "reconnect_min_ms",
+                   config.reconnect_min) ||
+      !duration_of(options->reconnect_max_ms, config.reconnect_max, "reconnect_max_ms",
+                   config.reconnect_max)) {
+    return FLUME_EINVAL;
   }
   if (config.reconnect_min > config.reconnect_max) {
     return fail(FLUME_EINVAL,
                 "flume_client_options.reconnect_min_ms is above reconnect_max_ms; the back-off "
                 "grows from the first to the second");
   }
-  config.server_name = text_of(options->server_name);
-  // Fields added after server_name: read only when the caller's struct has them.
-  if (options->struct_size >=
-      offsetof(flume_client_options, publish_timeout_ms) + sizeof(int32_t)) {
-    if (options->max_pending_bytes != 0) config.max_pending_bytes = options->max_pending_bytes;
-    if (options->publish_timeout_ms != 0) {
-      config.publish_timeout =
-          std::chrono::milliseconds(std::max<std::int32_t>(options->publish_timeout_ms, 0));
-    }
+  if (options->max_pending_bytes != 0) config.max_pending_bytes = options->max_pending_bytes;
+  if (options->publish_timeout_ms != 0) {
+    Timeout timeout;
+    if (!timeout_of(options->publish_timeout_ms, timeout)) return FLUME_EINVAL;
+    config.publish_timeout = timeout.forever ? kForever : std::chrono::milliseconds(timeout.ms);
   }
   return FLUME_OK;
 }
@@ -99,9 +130,9 @@ void Handler::call(const MessageView &message) noexcept {
     if (retired_) return;
     in_call_ = true;
   }
-  const flume_message_view view{message.subject.data(), message.subject.size(),
-                                message.payload.data(), message.payload.size(),
-                                message.subscription_id};
+  const flume_message_view view{sizeof(flume_message_view), message.subject.data(),
+                                message.subject.size(),     message.payload.data(),
+                                message.payload.size(),     message.subscription_id};
   Delivering marker(client_id_);  // also covers a drop that follows the call below
   handler_.call(handler_.context, &view);
   bool drop_now = false;
@@ -137,6 +168,20 @@ void Handler::drop() noexcept {
 
 }  // namespace flume::capi
 
+extern "C" int flume_client_options_init(flume_client_options *out, size_t struct_size) {
+  const flume_client_options defaults = FLUME_CLIENT_OPTIONS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_client_options, publish_timeout_ms),
+                                  "flume_client_options");
+}
+
+extern "C" int flume_client_stats_init(flume_client_stats *out, size_t struct_size) {
+  const flume_client_stats defaults = FLUME_CLIENT_STATS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_client_stats, connected),
+                                  "flume_client_stats");
+}
+
 extern "C" int flume_client_connect(flume_client **out, const char *url,
                                     const flume_client_options *options) {
   if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
@@ -156,7 +201,7 @@ extern "C" int flume_client_connect(flume_client **out, const char *url,
 }
 
 extern "C" int flume_client_publish(flume_client *client, const char *subject,
-                                    size_t subject_length, const uint8_t *payload,
+                                    size_t subject_length, const void *payload,
                                     size_t payload_length) {
   if (client == nullptr) return fail(FLUME_EINVAL, "client is NULL");
   if (subject == nullptr && subject_length != 0) return fail(FLUME_EINVAL, "subject is NULL");
@@ -164,7 +209,7 @@ extern "C" int flume_client_publish(flume_client *client, const char *subject,
   return guarded([&]() -> int {
     return fail(client->client->publish(
         subject == nullptr ? std::string_view() : std::string_view(subject, subject_length),
-        std::span<const std::uint8_t>(payload, payload_length)));
+        std::span<const std::uint8_t>(static_cast<const std::uint8_t *>(payload), payload_length)));
   });
 }
 
@@ -175,16 +220,18 @@ extern "C" int flume_client_flush(flume_client *client, int timeout_ms) {
                 "flume_client_flush() was called from one of this client's handlers: it would "
                 "wait for the loop thread the handler runs on");
   }
+  flume::capi::Timeout timeout;
+  if (!flume::capi::timeout_of(timeout_ms, timeout)) return FLUME_EINVAL;
   return guarded([&]() -> int {
-    const std::chrono::milliseconds timeout(timeout_ms < 0 ? INT_MAX : timeout_ms);
-    return fail(client->client->flush(timeout));
+    return fail(client->client->flush(timeout.forever ? flume::capi::kForever
+                                                      : std::chrono::milliseconds(timeout.ms)));
   });
 }
 
-extern "C" int flume_client_get_stats(flume_client *client, flume_client_stats *out) {
+extern "C" int flume_client_get_stats(flume_client_stats *out, flume_client *client) {
   if (client == nullptr || out == nullptr) return fail(FLUME_EINVAL, "client or out is NULL");
   if (!flume::capi::struct_size_ok(out->struct_size,
-                                   offsetof(flume_client_stats, connected) + sizeof(int),
+                                   FLUME_STRUCT_END(flume_client_stats, connected),
                                    "flume_client_stats")) {
     return FLUME_EOPTIONS;
   }

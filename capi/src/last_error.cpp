@@ -1,5 +1,6 @@
 #include "last_error.hpp"
 
+#include <cstring>
 #include <string>
 
 namespace flume::capi {
@@ -24,11 +25,11 @@ int error_code(FrameError error) noexcept {
     case FrameError::unknown_type:
       return FLUME_EUNKNOWN_TYPE;
     case FrameError::missing_topic:
-      return FLUME_EMISSING_TOPIC;
+      return FLUME_EMISSING_SUBJECT;
     case FrameError::unexpected_topic:
-      return FLUME_EUNEXPECTED_TOPIC;
+      return FLUME_EUNEXPECTED_SUBJECT;
     case FrameError::invalid_topic:
-      return FLUME_EINVALID_TOPIC;
+      return FLUME_EINVALID_SUBJECT;  // FLUME_EINVALID_PATTERN for SUBSCRIBE: see fail() below
     case FrameError::payload_too_large:
       return FLUME_EPAYLOAD_TOO_LARGE;
     case FrameError::truncated:
@@ -45,8 +46,23 @@ int error_code(FrameError error) noexcept {
   return FLUME_EINVAL;
 }
 
-int fail(FrameError error) noexcept {
-  return fail(error_code(error), describe(error));
+int fail(FrameError error, std::uint8_t type) noexcept {
+  // The codec's own wording says "topic", the wire's name for the field; the C ABI says subject.
+  switch (error) {
+    case FrameError::missing_topic:
+      return fail(FLUME_EMISSING_SUBJECT,
+                  "frame type requires a subject but the subject length is 0");
+    case FrameError::unexpected_topic:
+      return fail(FLUME_EUNEXPECTED_SUBJECT,
+                  "frame type takes no subject but the subject length is not 0");
+    case FrameError::invalid_topic:
+      if (type == FLUME_FRAME_SUBSCRIBE) {
+        return fail(FLUME_EINVALID_PATTERN, "the frame's pattern is not a valid pattern");
+      }
+      return fail(FLUME_EINVALID_SUBJECT, "the frame's subject is not a valid subject");
+    default:
+      return fail(error_code(error), describe(error));
+  }
 }
 
 int fail_subject(int code, std::string_view what, std::string_view text,
@@ -106,19 +122,48 @@ int fail(const ClientResult &result) noexcept {
 
 bool struct_size_ok(std::size_t struct_size, std::size_t end, const char *type_name) noexcept {
   if (struct_size >= end) return true;
-  // Callers built against an older header pass less; 0.1.0 is the first, so less is a bug.
+  // Callers built against an older header pass less; 1.0.0 is the first stable layout, so less
+  // is a bug.
   try {
     std::string message(type_name);
     message += ".struct_size is ";
     message += std::to_string(struct_size);
     message += ", below the ";
     message += std::to_string(end);
-    message += " bytes this library needs; initialise it with its _INIT macro";
+    message += " bytes this library needs; initialise it with its _INIT macro or _init()";
     fail(FLUME_EOPTIONS, message);
   } catch (...) {
-    fail(FLUME_EOPTIONS, "struct_size is too small; initialise the struct with its _INIT macro");
+    fail(FLUME_EOPTIONS,
+         "struct_size is too small; initialise the struct with its _INIT macro or _init()");
   }
   return false;
+}
+
+int init_struct(void *out, std::size_t struct_size, const void *defaults, std::size_t size,
+                std::size_t end, const char *type_name) noexcept {
+  if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
+  if (!struct_size_ok(struct_size, end, type_name)) return FLUME_EOPTIONS;
+  // A caller built against a newer header passes more: the fields this library does not know
+  // stay 0, which means "default" in an option struct.
+  std::memset(out, 0, struct_size);
+  std::memcpy(out, defaults, struct_size < size ? struct_size : size);
+  std::memcpy(out, &struct_size, sizeof struct_size);  // struct_size is every struct's first field
+  return FLUME_OK;
+}
+
+bool timeout_of(int timeout_ms, Timeout &out) noexcept {
+  out = Timeout{};
+  if (timeout_ms == FLUME_WAIT_FOREVER) {
+    out.forever = true;
+  } else if (timeout_ms == FLUME_NO_WAIT) {
+    out.ms = 0;
+  } else if (timeout_ms < 0) {
+    fail(FLUME_EINVAL, "a timeout must be >= 0, FLUME_WAIT_FOREVER (-1) or FLUME_NO_WAIT (-2)");
+    return false;
+  } else {
+    out.ms = timeout_ms;
+  }
+  return true;
 }
 
 }  // namespace flume::capi
@@ -141,12 +186,10 @@ extern "C" const char *flume_error_name(int code) {
       return "FLUME_EOPTIONS";
     case FLUME_EUNKNOWN_TYPE:
       return "FLUME_EUNKNOWN_TYPE";
-    case FLUME_EMISSING_TOPIC:
-      return "FLUME_EMISSING_TOPIC";
-    case FLUME_EUNEXPECTED_TOPIC:
-      return "FLUME_EUNEXPECTED_TOPIC";
-    case FLUME_EINVALID_TOPIC:
-      return "FLUME_EINVALID_TOPIC";
+    case FLUME_EMISSING_SUBJECT:
+      return "FLUME_EMISSING_SUBJECT";
+    case FLUME_EUNEXPECTED_SUBJECT:
+      return "FLUME_EUNEXPECTED_SUBJECT";
     case FLUME_EPAYLOAD_TOO_LARGE:
       return "FLUME_EPAYLOAD_TOO_LARGE";
     case FLUME_ETRUNCATED:

@@ -1,4 +1,5 @@
 // flume_message_*: received messages owned by the caller.
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -34,41 +35,45 @@ bool adopt_messages(std::vector<Message> &messages, std::size_t count, flume_mes
 
 }  // namespace flume::capi
 
-extern "C" const char *flume_message_subject(const flume_message *message, size_t *length) {
-  if (message == nullptr) {
-    if (length != nullptr) *length = 0;
-    return nullptr;
-  }
-  const std::string_view subject = message->message.subject();
-  if (length != nullptr) *length = subject.size();
-  return subject.data();
+extern "C" const char *flume_message_subject(const flume_message *message) {
+  return message == nullptr ? nullptr : message->message.subject().data();
 }
 
-extern "C" const uint8_t *flume_message_payload(const flume_message *message, size_t *length) {
-  if (message == nullptr) {
-    if (length != nullptr) *length = 0;
-    return nullptr;
-  }
-  const auto payload = message->message.payload();
-  if (length != nullptr) *length = payload.size();
-  return payload.data();
+extern "C" size_t flume_message_subject_length(const flume_message *message) {
+  return message == nullptr ? 0 : message->message.subject().size();
+}
+
+extern "C" const void *flume_message_payload(const flume_message *message) {
+  return message == nullptr ? nullptr : message->message.payload().data();
+}
+
+extern "C" size_t flume_message_payload_length(const flume_message *message) {
+  return message == nullptr ? 0 : message->message.payload().size();
 }
 
 extern "C" uint32_t flume_message_subscription_id(const flume_message *message) {
   return message == nullptr ? 0 : message->message.subscription_id();
 }
 
-extern "C" int flume_message_views(flume_message_view *out, flume_message *const *messages,
-                                   size_t count) {
+extern "C" int flume_message_views(flume_message_view *out, size_t view_size,
+                                   flume_message *const *messages, size_t count) {
+  if (!flume::capi::struct_size_ok(view_size, FLUME_STRUCT_END(flume_message_view, subscription_id),
+                                   "flume_message_view")) {
+    return FLUME_EOPTIONS;
+  }
   if (count == 0) return FLUME_OK;
   if (out == nullptr || messages == nullptr) return fail(FLUME_EINVAL, "out or messages is NULL");
+  // A caller built against a newer header has bigger views: step by its size, fill what we know.
+  const std::size_t filled = std::min(view_size, sizeof(flume_message_view));
+  auto *bytes = reinterpret_cast<unsigned char *>(out);
   for (std::size_t i = 0; i < count; ++i) {
     if (messages[i] == nullptr) return fail(FLUME_EINVAL, "a message in the array is NULL");
     const flume::Message &message = messages[i]->message;
     const std::string_view subject = message.subject();
     const auto payload = message.payload();
-    out[i] = flume_message_view{subject.data(), subject.size(), payload.data(), payload.size(),
-                                message.subscription_id()};
+    const flume_message_view view{filled,         subject.data(), subject.size(),
+                                  payload.data(), payload.size(), message.subscription_id()};
+    std::memcpy(bytes + i * view_size, &view, filled);
   }
   return FLUME_OK;
 }
@@ -77,11 +82,16 @@ extern "C" int flume_message_copy(flume_message **out, const flume_message_view 
   if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
   *out = nullptr;
   if (view == nullptr) return fail(FLUME_EINVAL, "view is NULL");
+  if (!flume::capi::struct_size_ok(view->struct_size,
+                                   FLUME_STRUCT_END(flume_message_view, subscription_id),
+                                   "flume_message_view")) {
+    return FLUME_EOPTIONS;
+  }
   if ((view->subject == nullptr && view->subject_length != 0) ||
       (view->payload == nullptr && view->payload_length != 0)) {
     return fail(FLUME_EINVAL, "the view has a NULL subject or payload with a nonzero length");
   }
-  if (view->subject_length > FLUME_MAX_TOPIC_LENGTH) {
+  if (view->subject_length > FLUME_MAX_SUBJECT_LENGTH) {
     return fail(FLUME_EINVAL, "the view's subject is longer than 255 bytes");
   }
   return flume::capi::guarded([&]() -> int {

@@ -9,15 +9,12 @@ using flume::capi::guarded;
 
 namespace {
 
-constexpr std::size_t kDefaultLocalQueueLimit = 65536;
-
 int options_from(const flume_subscription_options *options, flume::SubscribeOptions &out) {
-  out.local_queue_limit = kDefaultLocalQueueLimit;
+  out.local_queue_limit = FLUME_DEFAULT_LOCAL_QUEUE_LIMIT;
   if (options == nullptr) return FLUME_OK;
-  if (!flume::capi::struct_size_ok(
-          options->struct_size,
-          offsetof(flume_subscription_options, local_queue_limit) + sizeof(size_t),
-          "flume_subscription_options")) {
+  if (!flume::capi::struct_size_ok(options->struct_size,
+                                   FLUME_STRUCT_END(flume_subscription_options, local_queue_limit),
+                                   "flume_subscription_options")) {
     return FLUME_EOPTIONS;
   }
   switch (options->overflow_policy) {
@@ -41,11 +38,32 @@ int options_from(const flume_subscription_options *options, flume::SubscribeOpti
 }
 
 // A call that waits must not run on the loop thread that would end its wait.
-bool would_block_own_loop(const flume_subscription *subscription, int timeout_ms) {
-  return timeout_ms != 0 && flume::capi::delivering_client() == subscription->client_id;
+bool would_block_own_loop(const flume_subscription *subscription,
+                          const flume::capi::Timeout &timeout) {
+  return (timeout.forever || timeout.ms != 0) &&
+         flume::capi::delivering_client() == subscription->client_id;
+}
+
+std::chrono::milliseconds duration_of(const flume::capi::Timeout &timeout) {
+  return std::chrono::milliseconds(timeout.forever ? -1 : timeout.ms);
 }
 
 }  // namespace
+
+extern "C" int flume_subscription_options_init(flume_subscription_options *out,
+                                               size_t struct_size) {
+  const flume_subscription_options defaults = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_subscription_options, local_queue_limit),
+                                  "flume_subscription_options");
+}
+
+extern "C" int flume_subscription_stats_init(flume_subscription_stats *out, size_t struct_size) {
+  const flume_subscription_stats defaults = FLUME_SUBSCRIPTION_STATS_INIT;
+  return flume::capi::init_struct(out, struct_size, &defaults, sizeof defaults,
+                                  FLUME_STRUCT_END(flume_subscription_stats, state),
+                                  "flume_subscription_stats");
+}
 
 extern "C" int flume_client_subscribe(flume_subscription **out, flume_client *client,
                                       const char *pattern, size_t pattern_length,
@@ -92,17 +110,35 @@ extern "C" uint32_t flume_subscription_id(const flume_subscription *subscription
   return subscription == nullptr ? 0 : subscription->subscription->id();
 }
 
-extern "C" int flume_subscription_recv_batch(flume_subscription *subscription, flume_message **out,
-                                             size_t max, size_t *count, int timeout_ms) {
+extern "C" int flume_subscription_wait_ready(flume_subscription *subscription, int timeout_ms) {
+  if (subscription == nullptr) return fail(FLUME_EINVAL, "subscription is NULL");
+  flume::capi::Timeout timeout;
+  if (!flume::capi::timeout_of(timeout_ms, timeout)) return FLUME_EINVAL;
+  if (would_block_own_loop(subscription, timeout)) {
+    return fail(FLUME_EINVAL,
+                "a waiting flume_subscription_wait_ready() was called from a handler of the same "
+                "client: the answer would come on the loop thread the handler runs on");
+  }
+  return guarded([&]() -> int {
+    flume::ClientResult result = subscription->subscription->wait_ready(duration_of(timeout));
+    if (result.status == flume::ClientStatus::timeout) return fail(FLUME_EAGAIN, result.message);
+    return fail(result);
+  });
+}
+
+extern "C" int flume_subscription_recv_batch(flume_message **out, size_t capacity, size_t *count,
+                                             flume_subscription *subscription, int timeout_ms) {
   if (count != nullptr) *count = 0;
   if (subscription == nullptr || out == nullptr || count == nullptr) {
     return fail(FLUME_EINVAL, "subscription, out and count must not be NULL");
   }
-  if (max == 0) return fail(FLUME_EINVAL, "max must be at least 1");
-  if (would_block_own_loop(subscription, timeout_ms)) {
+  if (capacity == 0) return fail(FLUME_EINVAL, "capacity must be at least 1");
+  flume::capi::Timeout timeout;
+  if (!flume::capi::timeout_of(timeout_ms, timeout)) return FLUME_EINVAL;
+  if (would_block_own_loop(subscription, timeout)) {
     return fail(FLUME_EINVAL,
                 "a waiting recv was called from a handler of the same client: it would wait for "
-                "the loop thread the handler runs on (use timeout 0 there)");
+                "the loop thread the handler runs on (use FLUME_NO_WAIT there)");
   }
   return guarded([&]() -> int {
     // Reused by every call on this thread: steady-state receiving allocates one block per batch
@@ -110,10 +146,12 @@ extern "C" int flume_subscription_recv_batch(flume_subscription *subscription, f
     thread_local std::vector<flume::Message> taken;
     taken.clear();
     flume::ClientResult result =
-        subscription->subscription->recv_batch(taken, max, std::chrono::milliseconds(timeout_ms));
+        subscription->subscription->recv_batch(taken, capacity, duration_of(timeout));
     if (!result.ok()) {
-      if (result.status == flume::ClientStatus::timeout && timeout_ms == 0) {
-        return fail(FLUME_EAGAIN, "no message is waiting");
+      // "No message yet" is one code whatever the timeout was.
+      if (result.status == flume::ClientStatus::timeout) {
+        return fail(FLUME_EAGAIN,
+                    timeout.ms == 0 && !timeout.forever ? "no message is waiting" : result.message);
       }
       return fail(result);
     }
@@ -126,12 +164,12 @@ extern "C" int flume_subscription_recv_batch(flume_subscription *subscription, f
   });
 }
 
-extern "C" int flume_subscription_recv(flume_subscription *subscription, flume_message **out,
+extern "C" int flume_subscription_recv(flume_message **out, flume_subscription *subscription,
                                        int timeout_ms) {
   if (out == nullptr) return fail(FLUME_EINVAL, "out is NULL");
   *out = nullptr;
   size_t count = 0;
-  return flume_subscription_recv_batch(subscription, out, 1, &count, timeout_ms);
+  return flume_subscription_recv_batch(out, 1, &count, subscription, timeout_ms);
 }
 
 extern "C" int flume_subscription_fd(const flume_subscription *subscription) {
@@ -150,13 +188,13 @@ extern "C" int flume_subscription_unsubscribe(flume_subscription *subscription) 
   return guarded([&]() -> int { return fail(subscription->subscription->unsubscribe()); });
 }
 
-extern "C" int flume_subscription_get_stats(const flume_subscription *subscription,
-                                            flume_subscription_stats *out) {
+extern "C" int flume_subscription_get_stats(flume_subscription_stats *out,
+                                            const flume_subscription *subscription) {
   if (subscription == nullptr || out == nullptr) {
     return fail(FLUME_EINVAL, "subscription or out is NULL");
   }
   if (!flume::capi::struct_size_ok(out->struct_size,
-                                   offsetof(flume_subscription_stats, ended) + sizeof(int),
+                                   FLUME_STRUCT_END(flume_subscription_stats, state),
                                    "flume_subscription_stats")) {
     return FLUME_EOPTIONS;
   }
@@ -165,7 +203,13 @@ extern "C" int flume_subscription_get_stats(const flume_subscription *subscripti
   out->dropped_by_broker = stats.dropped_by_broker;
   out->dropped_locally = stats.dropped_locally;
   out->queued = stats.queued;
-  out->ended = subscription->subscription->ended() ? 1 : 0;
+  out->queued_high_water = stats.queued_high_water;
+  out->queue_limit = stats.queue_limit;
+  // Read after the counters: a subscription that ended meanwhile reports ENDED, never ACTIVE
+  // with counters from after its end.
+  out->state = subscription->subscription->ended() ? FLUME_SUBSCRIPTION_ENDED
+               : stats.accepted                    ? FLUME_SUBSCRIPTION_ACTIVE
+                                                   : FLUME_SUBSCRIPTION_PENDING;
   return FLUME_OK;
 }
 

@@ -119,6 +119,9 @@ struct SubscriptionStats {
   std::uint64_t dropped_by_broker = 0;  // reported by the broker (DROPPED frames)
   std::uint64_t dropped_locally = 0;    // local queue full (recv() not keeping up)
   std::size_t queued = 0;               // waiting for recv()
+  std::size_t queued_high_water = 0;    // the most that ever waited for recv() at once
+  std::uint32_t queue_limit = 0;        // the broker's queue limit as granted; 0 until known
+  bool accepted = false;                // the broker accepted it (at least once)
 };
 
 class ClientCore;
@@ -140,6 +143,10 @@ class Subscription {
                           std::chrono::milliseconds timeout);
   // An eventfd that is readable while messages wait or once the subscription has ended.
   int fd() const noexcept { return event_fd_; }
+  // Waits up to `timeout` (negative: forever) for the broker's answer: ok once accepted,
+  // `rejected` with the broker's reason if it refused, the end reason if it ended unanswered,
+  // `timeout` if no answer came in time.
+  ClientResult wait_ready(std::chrono::milliseconds timeout);
 
   // Stops delivery now (queued messages stay readable) and tells the broker.
   ClientResult unsubscribe();
@@ -151,9 +158,12 @@ class Subscription {
   Subscription(std::shared_ptr<ClientCore> client, std::uint32_t id, std::string pattern,
                SubscribeOptions options, MessageCallback callback);
 
-  void deliver(const MessageView &message);            // loop thread
-  void dropped_by_broker(std::uint64_t count);         // loop thread
-  void end(ClientStatus status, std::string message);  // any thread
+  void deliver(const MessageView &message);     // loop thread
+  void dropped_by_broker(std::uint64_t count);  // loop thread
+  void accepted(std::uint32_t queue_limit);     // loop thread
+  // Any thread. `refused`: the broker refused it (wait_ready() reports `rejected`); recv() reports
+  // `status` either way.
+  void end(ClientStatus status, std::string message, bool refused = false);
   void signal_locked();
 
   std::shared_ptr<ClientCore> client_;
@@ -164,9 +174,11 @@ class Subscription {
   int event_fd_ = -1;
 
   mutable std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_;     // a message or the end, for recv()
+  std::condition_variable answered_;  // the broker's answer or the end, for wait_ready()
   std::deque<Message> queue_;
   bool ended_ = false;
+  bool refused_ = false;
   ClientResult end_reason_;
   bool event_signalled_ = false;
   SubscriptionStats stats_;

@@ -203,7 +203,7 @@ void ClientCore::resubscribe_all() {
     client::Result result =
         session_->subscribe(subscription->id(), subscription->pattern(),
                             subscription->options_.overflow, subscription->options_.queue_limit);
-    if (!result) end_subscription(subscription->id(), ClientStatus::closed, result.message());
+    if (!result) refuse_locally(subscription->id(), result.message());
   }
 }
 
@@ -348,12 +348,17 @@ void ClientCore::on_dropped(std::uint32_t subscription_id, std::uint64_t count) 
 }
 
 void ClientCore::on_subscribe_result(std::uint32_t subscription_id, ErrorCode code,
-                                     std::string_view message, std::uint32_t) {
-  if (code == ErrorCode::no_error) return;
+                                     std::string_view message,
+                                     std::uint32_t effective_queue_limit) {
+  if (code == ErrorCode::no_error) {
+    if (auto subscription = find(subscription_id)) subscription->accepted(effective_queue_limit);
+    return;
+  }
   end_subscription(subscription_id, ClientStatus::closed,
                    "the broker refused the subscription: " +
                        std::string(error_code_name(static_cast<std::uint16_t>(code))) + ": " +
-                       std::string(message));
+                       std::string(message),
+                   /*refused=*/true);
 }
 
 void ClientCore::on_unsubscribed(std::uint32_t, ErrorCode, std::string_view) {}
@@ -434,7 +439,7 @@ void ClientCore::run_ops() {
             client::Result result =
                 session_->subscribe(op.id, subscription->pattern(), subscription->options_.overflow,
                                     subscription->options_.queue_limit);
-            if (!result) end_subscription(op.id, ClientStatus::closed, result.message());
+            if (!result) refuse_locally(op.id, result.message());
           }
         }
         break;
@@ -625,7 +630,16 @@ std::shared_ptr<Subscription> ClientCore::find(std::uint32_t id) {
   return it == subscriptions_.end() ? nullptr : it->second.lock();
 }
 
-void ClientCore::end_subscription(std::uint32_t id, ClientStatus status, std::string message) {
+void ClientCore::refuse_locally(std::uint32_t id, std::string_view why) {
+  // The session checks what the broker would refuse (its announced max_subscriptions, for one)
+  // before sending: for the application that is the broker's refusal, reported as one.
+  end_subscription(id, ClientStatus::closed,
+                   "the subscription was refused before it was sent: " + std::string(why),
+                   /*refused=*/true);
+}
+
+void ClientCore::end_subscription(std::uint32_t id, ClientStatus status, std::string message,
+                                  bool refused) {
   std::shared_ptr<Subscription> subscription;
   {
     std::lock_guard lock(mutex_);
@@ -635,7 +649,7 @@ void ClientCore::end_subscription(std::uint32_t id, ClientStatus status, std::st
     subscriptions_.erase(it);
   }
   stream_of_.erase(id);
-  if (subscription) subscription->end(status, std::move(message));
+  if (subscription) subscription->end(status, std::move(message), refused);
 }
 
 ClientStats ClientCore::stats() const {

@@ -92,7 +92,10 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   // Re-reads how many published bytes QUIC has not taken yet; wakes publishers waiting for room.
   void update_unsent();
   std::shared_ptr<Subscription> find(std::uint32_t id);
-  void end_subscription(std::uint32_t id, ClientStatus status, std::string message);
+  void end_subscription(std::uint32_t id, ClientStatus status, std::string message,
+                        bool refused = false);
+  // Ends a subscription the session refused to send (a limit the broker announced, ...).
+  void refuse_locally(std::uint32_t id, std::string_view why);
 
   // Any thread.
   void push(Op op);

@@ -1,6 +1,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/client_core.hpp"
@@ -65,6 +66,7 @@ void Subscription::deliver(const MessageView &message) {
     queue_.emplace_back(std::move(bytes), static_cast<std::uint32_t>(message.subject.size()),
                         message.subscription_id);
     ++stats_.received;
+    stats_.queued_high_water = std::max(stats_.queued_high_water, queue_.size());
     signal_locked();
   }
   ready_.notify_one();
@@ -75,15 +77,39 @@ void Subscription::dropped_by_broker(std::uint64_t count) {
   stats_.dropped_by_broker += count;
 }
 
-void Subscription::end(ClientStatus status, std::string message) {
+void Subscription::accepted(std::uint32_t queue_limit) {
+  {
+    std::lock_guard lock(mutex_);
+    stats_.accepted = true;
+    stats_.queue_limit = queue_limit;
+  }
+  answered_.notify_all();
+}
+
+void Subscription::end(ClientStatus status, std::string message, bool refused) {
   {
     std::lock_guard lock(mutex_);
     if (ended_) return;
     ended_ = true;
+    refused_ = refused;
     end_reason_ = ClientResult{status, std::move(message)};
     signal_locked();
   }
   ready_.notify_all();
+  answered_.notify_all();
+}
+
+ClientResult Subscription::wait_ready(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  auto answered = [this] { return stats_.accepted || ended_; };
+  if (timeout.count() < 0) {
+    answered_.wait(lock, answered);
+  } else if (!answered_.wait_for(lock, timeout, answered)) {
+    return ClientResult{ClientStatus::timeout, "the broker has not answered the subscription yet"};
+  }
+  if (stats_.accepted) return {};
+  if (refused_) return ClientResult{ClientStatus::rejected, end_reason_.message};
+  return end_reason_;
 }
 
 bool Subscription::ended() const {

@@ -22,20 +22,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const uint8_t *bytes(const char *text) {
-  return reinterpret_cast<const uint8_t *>(text);
-}
-
 std::string subject_of(const flume_message *message) {
-  size_t length = 0;
-  const char *subject = flume_message_subject(message, &length);
-  return {subject, length};
+  return {flume_message_subject(message), flume_message_subject_length(message)};
 }
 
 std::string payload_of(const flume_message *message) {
-  size_t length = 0;
-  const uint8_t *payload = flume_message_payload(message, &length);
-  return {reinterpret_cast<const char *>(payload), length};
+  return {static_cast<const char *>(flume_message_payload(message)),
+          flume_message_payload_length(message)};
 }
 
 bool contains(const char *text, const char *part) {
@@ -66,7 +59,7 @@ class Broker {
 
   flume_broker_stats stats() const {
     flume_broker_stats stats = FLUME_BROKER_STATS_INIT;
-    EXPECT_EQ(flume_broker_get_stats(broker_, &stats), FLUME_OK) << flume_last_error();
+    EXPECT_EQ(flume_broker_get_stats(&stats, broker_), FLUME_OK) << flume_last_error();
     return stats;
   }
 
@@ -91,8 +84,7 @@ flume_client *connect(const Broker &broker) {
 }
 
 int publish(flume_client *client, const char *subject, const char *payload) {
-  return flume_client_publish(client, subject, std::strlen(subject), bytes(payload),
-                              std::strlen(payload));
+  return flume_client_publish(client, subject, std::strlen(subject), payload, std::strlen(payload));
 }
 
 flume_subscription *subscribe(flume_client *client, const char *pattern,
@@ -121,7 +113,7 @@ struct Recorder {
     std::lock_guard lock(self->mutex);
     if (self->drops != 0) self->call_after_drop = true;
     self->call_thread = std::this_thread::get_id();
-    self->payloads.emplace_back(reinterpret_cast<const char *>(message->payload),
+    self->payloads.emplace_back(static_cast<const char *>(message->payload),
                                 message->payload_length);
     self->changed.notify_all();
   }
@@ -168,7 +160,7 @@ TEST(CApiClient, PolledMessageArrivesWithSubjectPayloadAndId) {
   flume_subscription *subscription = subscribe(client, "orders.*");
   ASSERT_EQ(publish(client, "orders.eu", "hello"), FLUME_OK) << flume_last_error();
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK) << flume_last_error();
+  ASSERT_EQ(flume_subscription_recv(&message, subscription, 3000), FLUME_OK) << flume_last_error();
   EXPECT_EQ(subject_of(message), "orders.eu");
   EXPECT_EQ(payload_of(message), "hello");
   EXPECT_NE(flume_subscription_id(subscription), 0u);
@@ -327,13 +319,13 @@ TEST(CApiClient, BatchReceiveTakesManyInOrderAndFreesThemTogether) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (received.size() < kCount && std::chrono::steady_clock::now() < deadline) {
     size_t count = 0;
-    int rc = flume_subscription_recv_batch(subscription, batch, 64, &count, 1000);
+    int rc = flume_subscription_recv_batch(batch, 64, &count, subscription, 1000);
     if (rc != FLUME_OK) continue;
     ++batches;
     ASSERT_GE(count, 1u);
     ASSERT_LE(count, 64u);
     flume_message_view views[64];
-    ASSERT_EQ(flume_message_views(views, batch, count), FLUME_OK);
+    ASSERT_EQ(flume_message_views(views, sizeof(flume_message_view), batch, count), FLUME_OK);
     for (size_t i = 0; i < count; ++i) {
       ASSERT_EQ(std::string(views[i].subject, views[i].subject_length), "seq");
       received.emplace_back(reinterpret_cast<const char *>(views[i].payload),
@@ -349,7 +341,7 @@ TEST(CApiClient, BatchReceiveTakesManyInOrderAndFreesThemTogether) {
     ASSERT_EQ(received[static_cast<std::size_t>(i)], std::to_string(i));
   EXPECT_LT(batches, static_cast<std::size_t>(kCount));  // several per call at least once
   size_t count = 99;
-  EXPECT_EQ(flume_subscription_recv_batch(subscription, batch, 0, &count, 0), FLUME_EINVAL);
+  EXPECT_EQ(flume_subscription_recv_batch(batch, 0, &count, subscription, 0), FLUME_EINVAL);
   EXPECT_EQ(count, 0u);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
@@ -369,10 +361,10 @@ TEST(CApiClient, FdIsReadableWhileMessagesWaitAndAfterTheEnd) {
   ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
   std::this_thread::sleep_for(50ms);  // both delivered
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_OK);
+  ASSERT_EQ(flume_subscription_recv(&message, subscription, 0), FLUME_OK);
   flume_message_free(message);
   EXPECT_TRUE(readable(fd, 0)) << "one message still waits";
-  ASSERT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_OK);
+  ASSERT_EQ(flume_subscription_recv(&message, subscription, 0), FLUME_OK);
   flume_message_free(message);
   EXPECT_FALSE(readable(fd, 0)) << "drained";
   ASSERT_EQ(flume_subscription_unsubscribe(subscription), FLUME_OK);
@@ -382,18 +374,27 @@ TEST(CApiClient, FdIsReadableWhileMessagesWaitAndAfterTheEnd) {
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
 
-TEST(CApiClient, TryRecvIsEagainAndTimedRecvTimesOut) {
+TEST(CApiClient, NoMessageYetIsEagainWhateverTheTimeout) {
   Broker broker;
   flume_client *client = connect(broker);
   ASSERT_NE(client, nullptr);
   flume_subscription *subscription = subscribe(client, "quiet");
   flume_message *message = reinterpret_cast<flume_message *>(0x1);
-  EXPECT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_EAGAIN);
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, 0), FLUME_EAGAIN);
   EXPECT_EQ(message, nullptr);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(flume_subscription_recv(subscription, &message, 100), FLUME_ETIMEDOUT);
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, 100), FLUME_EAGAIN);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 90ms);
   EXPECT_STRNE(flume_last_error(), "");
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, FLUME_NO_WAIT), FLUME_EAGAIN);
+  flume_message *batch[4];
+  size_t count = 9;
+  EXPECT_EQ(flume_subscription_recv_batch(batch, 4, &count, subscription, 50), FLUME_EAGAIN);
+  EXPECT_EQ(count, 0u);
+  // Negative timeouts other than FLUME_WAIT_FOREVER and FLUME_NO_WAIT are a caller's mistake.
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, -3), FLUME_EINVAL);
+  EXPECT_EQ(flume_client_flush(client, -3), FLUME_EINVAL);
+  EXPECT_EQ(flume_subscription_wait_ready(subscription, -3), FLUME_EINVAL);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
@@ -418,15 +419,15 @@ TEST(CApiClient, UnsubscribeStopsDeliveryAndDropsTheHandler) {
   std::this_thread::sleep_for(50ms);
 
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_OK) << "queued before";
+  ASSERT_EQ(flume_subscription_recv(&message, polled, 1000), FLUME_OK) << "queued before";
   EXPECT_EQ(payload_of(message), "before");
   flume_message_free(message);
-  EXPECT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_ECLOSED);
+  EXPECT_EQ(flume_subscription_recv(&message, polled, 1000), FLUME_ECLOSED);
   EXPECT_TRUE(contains(flume_last_error(), "unsubscribed")) << flume_last_error();
   flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
-  ASSERT_EQ(flume_subscription_get_stats(polled, &stats), FLUME_OK);
+  ASSERT_EQ(flume_subscription_get_stats(&stats, polled), FLUME_OK);
   EXPECT_EQ(stats.received, 1u);
-  EXPECT_NE(stats.ended, 0);
+  EXPECT_EQ(stats.state, FLUME_SUBSCRIPTION_ENDED);
   EXPECT_EQ(recorder.calls(), 1u);
 
   flume_subscription_free(polled);
@@ -459,7 +460,7 @@ TEST(CApiClient, SlowConsumerWithPolicyCloseEndsWithTheBrokersReason) {
   std::size_t drained = 0;
   flume_message *batch[64];
   size_t count = 0;
-  while ((rc = flume_subscription_recv_batch(subscription, batch, 64, &count, 1000)) == FLUME_OK) {
+  while ((rc = flume_subscription_recv_batch(batch, 64, &count, subscription, 1000)) == FLUME_OK) {
     drained += count;
     flume_message_free_batch(batch, count);
   }
@@ -551,37 +552,176 @@ TEST(CApiClient, ValidationErrorsSayWhatIsWrong) {
   flume_message_handler handler{&drops, [](void *, const flume_message_view *) {}, nullptr};
   ASSERT_EQ(flume_client_subscribe(&subscription, client, "h", 1, nullptr, &handler), FLUME_OK);
   flume_message *message = nullptr;
-  EXPECT_EQ(flume_subscription_recv(subscription, &message, 0), FLUME_EINVAL);
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, 0), FLUME_EINVAL);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
 
-// A caller compiled before max_pending_bytes and publish_timeout_ms existed passes the shorter
-// struct: the fields past its struct_size are not read (here they hold junk) and the defaults
-// apply.
-TEST(CApiClient, OptionsEndingBeforeThePublishFieldsStillConnectWithDefaults) {
+// --- subscribing: the broker's answer ---
+
+TEST(CApiClient, WaitReadyReportsAcceptanceAndTheGrantedQueueLimit) {
   Broker broker;
-  flume_client_options options = trusting(broker);
-  options.struct_size = offsetof(flume_client_options, max_pending_bytes);
-  options.max_pending_bytes = 1;
-  options.publish_timeout_ms = -12345;
-  flume_client *client = nullptr;
-  ASSERT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_OK)
-      << flume_last_error();
-  flume_subscription *subscription = subscribe(client, "old.struct");
-  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK) << flume_last_error();
-  const std::string payload(64 * 1024 - 16, 'x');  // far over the junk limit of 1 byte
-  for (int i = 0; i < 32; ++i) {
-    ASSERT_EQ(
-        flume_client_publish(client, "old.struct", 10, bytes(payload.c_str()), payload.size()),
-        FLUME_OK)
-        << "message " << i << ": " << flume_last_error();
-  }
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  options.queue_limit = 10;
+  flume_subscription *asked = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&asked, client, "ready.a", 7, &options, nullptr), FLUME_OK);
+  flume_subscription *plain = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&plain, client, "ready.b", 7, nullptr, nullptr), FLUME_OK);
+  options.queue_limit = 10000000;  // more than the broker allows (65536)
+  flume_subscription *greedy = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&greedy, client, "ready.c", 7, &options, nullptr), FLUME_OK);
+
+  EXPECT_EQ(flume_subscription_wait_ready(asked, 3000), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(flume_subscription_wait_ready(plain, FLUME_WAIT_FOREVER), FLUME_OK);
+  EXPECT_EQ(flume_subscription_wait_ready(greedy, 3000), FLUME_OK);
+  EXPECT_EQ(flume_subscription_wait_ready(asked, FLUME_NO_WAIT), FLUME_OK) << "answered already";
+  flume_subscription_stats stats;
+  ASSERT_EQ(flume_subscription_stats_init(&stats, sizeof stats), FLUME_OK);
+  ASSERT_EQ(flume_subscription_get_stats(&stats, asked), FLUME_OK);
+  EXPECT_EQ(stats.state, FLUME_SUBSCRIPTION_ACTIVE);
+  EXPECT_EQ(stats.queue_limit, 10u);
+  ASSERT_EQ(flume_subscription_get_stats(&stats, plain), FLUME_OK);
+  EXPECT_EQ(stats.queue_limit, 1024u) << "the embedded broker's default queue_limit";
+  ASSERT_EQ(flume_subscription_get_stats(&stats, greedy), FLUME_OK);
+  EXPECT_EQ(stats.queue_limit, 65536u) << "granted less than asked";
+
+  ASSERT_EQ(flume_subscription_unsubscribe(asked), FLUME_OK);
+  ASSERT_EQ(flume_subscription_get_stats(&stats, asked), FLUME_OK);
+  EXPECT_EQ(stats.state, FLUME_SUBSCRIPTION_ENDED);
+  EXPECT_EQ(flume_subscription_wait_ready(asked, 0), FLUME_OK) << "it was accepted, then ended";
+  flume_subscription_free(asked);
+  flume_subscription_free(plain);
+  flume_subscription_free(greedy);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, RefusedSubscriptionIsRejectedWithTheBrokersReason) {
+  flume_broker_options broker_options = FLUME_BROKER_OPTIONS_INIT;
+  broker_options.max_subscriptions = 1;
+  Broker broker(broker_options);
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *first = subscribe(client, "one");
+  flume_subscription *second = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&second, client, "two", 3, nullptr, nullptr), FLUME_OK);
+  EXPECT_EQ(flume_subscription_wait_ready(second, 3000), FLUME_EREJECTED);
+  EXPECT_TRUE(contains(flume_last_error(), "refused")) << flume_last_error();
+  EXPECT_TRUE(contains(flume_last_error(), "max_subscriptions")) << flume_last_error();
+  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  ASSERT_EQ(flume_subscription_get_stats(&stats, second), FLUME_OK);
+  EXPECT_EQ(stats.state, FLUME_SUBSCRIPTION_ENDED);
+  EXPECT_EQ(stats.queue_limit, 0u);
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(flume_subscription_recv(&message, second, 0), FLUME_ECLOSED);
+  EXPECT_TRUE(contains(flume_last_error(), "refused")) << flume_last_error();
+  EXPECT_EQ(flume_subscription_wait_ready(first, 0), FLUME_OK);
+  flume_subscription_free(second);
+
+  // Unsubscribed before any answer could come: it ended unanswered.
+  flume_subscription *third = nullptr;
+  ASSERT_EQ(flume_client_subscribe(&third, client, "three", 5, nullptr, nullptr), FLUME_OK);
+  ASSERT_EQ(flume_subscription_unsubscribe(third), FLUME_OK);
+  const int rc = flume_subscription_wait_ready(third, 3000);
+  EXPECT_TRUE(rc == FLUME_ECLOSED || rc == FLUME_OK) << flume_error_name(rc);
+  flume_subscription_free(third);
+  flume_subscription_free(first);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+TEST(CApiClient, StatsKeepTheHighWaterMarkOfTheLocalQueue) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  flume_subscription *subscription = subscribe(client, "hw");
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(publish(client, "hw", "x"), FLUME_OK);
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK);
+  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    ASSERT_EQ(flume_subscription_get_stats(&stats, subscription), FLUME_OK);
+  } while (stats.queued < 5 && std::chrono::steady_clock::now() < deadline);
+  flume_message *batch[8];
+  size_t count = 0;
+  ASSERT_EQ(flume_subscription_recv_batch(batch, 8, &count, subscription, 0), FLUME_OK);
+  EXPECT_EQ(count, 5u);
+  flume_message_free_batch(batch, count);
+  ASSERT_EQ(flume_subscription_get_stats(&stats, subscription), FLUME_OK);
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.queued_high_water, 5u);
+  EXPECT_EQ(stats.received, 5u);
+  flume_subscription_free(subscription);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
+// --- option structs: zero means the default ---
+
+// A zeroed struct (struct_size set) is the default configuration, reconnecting included: before
+// 1.0.0 a zeroed `reconnect` turned reconnecting off.
+TEST(CApiClient, ZeroedClientOptionsReconnectAfterTheBrokerComesBack) {
+  std::string templ = (std::filesystem::temp_directory_path() / "flume-capi-XXXXXX").string();
+  const std::string dir = mkdtemp(templ.data());
+  flume_broker_options broker_options = FLUME_BROKER_OPTIONS_INIT;
+  broker_options.data_dir = dir.c_str();
+  flume_broker *broker = nullptr;
+  ASSERT_EQ(flume_broker_start(&broker, &broker_options), FLUME_OK) << flume_last_error();
+  const std::string address = flume_broker_address(broker);
+  const std::string cert = flume_broker_certificate_path(broker);
+
+  flume_client_options options;
+  std::memset(&options, 0, sizeof options);
+  options.struct_size = sizeof options;
+  options.ca_file = cert.c_str();
+  options.reconnect_max_ms = 200;  // keep the test short; everything else is zero
+  flume_client *client = nullptr;
+  ASSERT_EQ(flume_client_connect(&client, ("flume://" + address).c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  flume_subscription *subscription = subscribe(client, "back");
+
+  flume_broker_stop(broker);
+  broker_options.listen = address.c_str();  // the same port, the same certificate
+  ASSERT_EQ(flume_broker_start(&broker, &broker_options), FLUME_OK) << flume_last_error();
+  flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(flume_client_get_stats(&stats, client), FLUME_OK);
+  } while ((stats.reconnects == 0 || stats.connected == 0) &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(stats.reconnects, 1u);
+  ASSERT_EQ(flume_client_flush(client, 3000), FLUME_OK) << flume_last_error();
+  ASSERT_EQ(publish(client, "back", "again"), FLUME_OK) << flume_last_error();
+  flume_message *message = nullptr;
+  ASSERT_EQ(flume_subscription_recv(&message, subscription, 3000), FLUME_OK)
+      << "subscribed again: " << flume_last_error();
+  EXPECT_EQ(payload_of(message), "again");
   flume_message_free(message);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  flume_broker_stop(broker);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CApiClient, OptionValuesOutsideTheirConventionAreEinval) {
+  Broker broker;
+  flume_client *client = nullptr;
+  flume_client_options options = trusting(broker);
+  options.connect_timeout_ms = FLUME_NO_WAIT;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  options = trusting(broker);
+  options.publish_timeout_ms = -3;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  options = trusting(broker);
+  options.reconnect_min_ms = -1;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  EXPECT_EQ(client, nullptr);
+  flume_broker_options broker_options = FLUME_BROKER_OPTIONS_INIT;
+  broker_options.shutdown_grace_ms = -3;
+  flume_broker *other = nullptr;
+  EXPECT_EQ(flume_broker_start(&other, &broker_options), FLUME_EINVAL);
+  EXPECT_EQ(other, nullptr);
 }
 
 TEST(CApiClient, StructSizeTooSmallIsEoptions) {
@@ -609,14 +749,14 @@ TEST(CApiClient, StructSizeTooSmallIsEoptions) {
 
   flume_client_stats client_stats = FLUME_CLIENT_STATS_INIT;
   client_stats.struct_size = 8;
-  EXPECT_EQ(flume_client_get_stats(client, &client_stats), FLUME_EOPTIONS);
+  EXPECT_EQ(flume_client_get_stats(&client_stats, client), FLUME_EOPTIONS);
   flume_broker_stats broker_stats = FLUME_BROKER_STATS_INIT;
   broker_stats.struct_size = offsetof(flume_broker_stats, queued_bytes);
-  EXPECT_EQ(flume_broker_get_stats(broker.get(), &broker_stats), FLUME_EOPTIONS);
+  EXPECT_EQ(flume_broker_get_stats(&broker_stats, broker.get()), FLUME_EOPTIONS);
   subscription = subscribe(client, "s");
   flume_subscription_stats subscription_stats = FLUME_SUBSCRIPTION_STATS_INIT;
   subscription_stats.struct_size = 0;
-  EXPECT_EQ(flume_subscription_get_stats(subscription, &subscription_stats), FLUME_EOPTIONS);
+  EXPECT_EQ(flume_subscription_get_stats(&subscription_stats, subscription), FLUME_EOPTIONS);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
@@ -705,17 +845,17 @@ TEST(CApiClose, SubscriptionsOutliveTheirClosedClient) {
   EXPECT_EQ(recorder.dropped(), 1) << "every drop has run when close returns";
 
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(polled, &message, 1000), FLUME_OK) << flume_last_error();
+  ASSERT_EQ(flume_subscription_recv(&message, polled, 1000), FLUME_OK) << flume_last_error();
   EXPECT_EQ(payload_of(message), "queued");
   flume_message *none = reinterpret_cast<flume_message *>(0x1);
-  EXPECT_EQ(flume_subscription_recv(polled, &none, -1), FLUME_ECLOSED);
+  EXPECT_EQ(flume_subscription_recv(&none, polled, -1), FLUME_ECLOSED);
   EXPECT_EQ(none, nullptr);
   EXPECT_TRUE(contains(flume_last_error(), "the client was closed")) << flume_last_error();
   EXPECT_TRUE(readable(flume_subscription_fd(polled), 0));
   EXPECT_EQ(flume_subscription_unsubscribe(polled), FLUME_OK);
   flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
-  EXPECT_EQ(flume_subscription_get_stats(polled, &stats), FLUME_OK);
-  EXPECT_NE(stats.ended, 0);
+  EXPECT_EQ(flume_subscription_get_stats(&stats, polled), FLUME_OK);
+  EXPECT_EQ(stats.state, FLUME_SUBSCRIPTION_ENDED);
 
   // The message outlives everything it came through.
   flume_subscription_free(polled);
@@ -744,8 +884,8 @@ TEST(CApiClose, HandlerCannotCloseFlushOrWaitOnItsOwnClient) {
                                   if (p->close_rc != 1) return;
                                   flume_message *message = nullptr;
                                   p->flush_rc = flume_client_flush(p->client, 100);
-                                  p->wait_rc = flume_subscription_recv(p->polled, &message, 100);
-                                  p->try_rc = flume_subscription_recv(p->polled, &message, 0);
+                                  p->wait_rc = flume_subscription_recv(&message, p->polled, 100);
+                                  p->try_rc = flume_subscription_recv(&message, p->polled, 0);
                                   p->publish_rc = publish(p->client, "other", "from handler");
                                   p->close_rc = flume_client_close(p->client);
                                 },
@@ -761,7 +901,7 @@ TEST(CApiClose, HandlerCannotCloseFlushOrWaitOnItsOwnClient) {
   EXPECT_EQ(probe.try_rc, FLUME_EAGAIN);
   EXPECT_EQ(probe.publish_rc, FLUME_OK);
   flume_message *message = nullptr;
-  ASSERT_EQ(flume_subscription_recv(polled, &message, 3000), FLUME_OK) << "the client still works";
+  ASSERT_EQ(flume_subscription_recv(&message, polled, 3000), FLUME_OK) << "the client still works";
   EXPECT_EQ(payload_of(message), "from handler");
   flume_message_free(message);
   flume_subscription_free(called);
@@ -772,7 +912,7 @@ TEST(CApiClose, HandlerCannotCloseFlushOrWaitOnItsOwnClient) {
 TEST(CApiClose, BrokerStopEndsTheClientsConnection) {
   auto broker = std::make_unique<Broker>();
   flume_client_options options = trusting(*broker);
-  options.reconnect = 0;
+  options.reconnect = FLUME_OFF;
   flume_client *client = nullptr;
   ASSERT_EQ(flume_client_connect(&client, broker->url().c_str(), &options), FLUME_OK)
       << flume_last_error();
@@ -781,10 +921,10 @@ TEST(CApiClose, BrokerStopEndsTheClientsConnection) {
   broker.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms) << "graceful, not the full grace";
   flume_message *message = nullptr;
-  EXPECT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_ECLOSED);
+  EXPECT_EQ(flume_subscription_recv(&message, subscription, 3000), FLUME_ECLOSED);
   EXPECT_EQ(publish(client, "x", "y"), FLUME_ECLOSED);
   flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
-  ASSERT_EQ(flume_client_get_stats(client, &stats), FLUME_OK);
+  ASSERT_EQ(flume_client_get_stats(&stats, client), FLUME_OK);
   EXPECT_EQ(stats.connected, 0);
   flume_subscription_free(subscription);
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
@@ -854,7 +994,7 @@ TEST(CApiBroker, StatsCountConnectionsSubscriptionsAndMessages) {
   ASSERT_EQ(flume_client_flush(publisher, 3000), FLUME_OK);
   for (int i = 0; i < kCount; ++i) {
     flume_message *message = nullptr;
-    ASSERT_EQ(flume_subscription_recv(subscription, &message, 3000), FLUME_OK);
+    ASSERT_EQ(flume_subscription_recv(&message, subscription, 3000), FLUME_OK);
     flume_message_free(message);
   }
 
@@ -871,11 +1011,11 @@ TEST(CApiBroker, StatsCountConnectionsSubscriptionsAndMessages) {
   EXPECT_EQ(stats.queued_messages, 0u);
 
   flume_client_stats client_stats = FLUME_CLIENT_STATS_INIT;
-  ASSERT_EQ(flume_client_get_stats(publisher, &client_stats), FLUME_OK);
+  ASSERT_EQ(flume_client_get_stats(&client_stats, publisher), FLUME_OK);
   EXPECT_EQ(client_stats.messages_out, static_cast<uint64_t>(kCount + 1));
   EXPECT_EQ(client_stats.bytes_out, static_cast<uint64_t>(kCount * 5 + 1));
   EXPECT_NE(client_stats.connected, 0);
-  ASSERT_EQ(flume_client_get_stats(subscriber, &client_stats), FLUME_OK);
+  ASSERT_EQ(flume_client_get_stats(&client_stats, subscriber), FLUME_OK);
   EXPECT_EQ(client_stats.messages_in, static_cast<uint64_t>(kCount));
 
   flume_subscription_free(subscription);

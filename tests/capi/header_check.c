@@ -10,8 +10,10 @@ int flume_header_check_c(void) {
   flume_broker_options broker = FLUME_BROKER_OPTIONS_INIT;
   flume_broker_stats broker_stats = FLUME_BROKER_STATS_INIT;
   flume_message_handler handler = {NULL, NULL, NULL};
-  return (int)options.max_payload + FLUME_VERSION_NUMBER + (int)client.connect_timeout_ms +
+  return (int)options.max_payload + FLUME_VERSION_NUMBER + client.connect_timeout_ms +
          (int)client_stats.struct_size + subscription.overflow_policy +
          (int)subscription_stats.struct_size + (int)broker.max_payload +
-         (int)broker_stats.struct_size + (handler.call == NULL) + FLUME_EIO;
+         (int)broker_stats.struct_size + (handler.call == NULL) + FLUME_EIO + FLUME_WAIT_FOREVER +
+         FLUME_NO_WAIT + FLUME_ON + FLUME_OFF + FLUME_SUBSCRIPTION_ACTIVE +
+         FLUME_MAX_SUBJECT_LENGTH;
 }

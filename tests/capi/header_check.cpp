@@ -10,9 +10,10 @@ int flume_header_check_cxx() {
   flume_broker_options broker = FLUME_BROKER_OPTIONS_INIT;
   flume_broker_stats broker_stats = FLUME_BROKER_STATS_INIT;
   flume_message_handler handler = {nullptr, nullptr, nullptr};
-  return static_cast<int>(options.max_payload) + FLUME_VERSION_NUMBER +
-         static_cast<int>(client.connect_timeout_ms) + static_cast<int>(client_stats.struct_size) +
-         subscription.overflow_policy + static_cast<int>(subscription_stats.struct_size) +
-         static_cast<int>(broker.max_payload) + static_cast<int>(broker_stats.struct_size) +
-         (handler.call == nullptr) + FLUME_EIO;
+  return static_cast<int>(options.max_payload) + FLUME_VERSION_NUMBER + client.connect_timeout_ms +
+         static_cast<int>(client_stats.struct_size) + subscription.overflow_policy +
+         static_cast<int>(subscription_stats.struct_size) + static_cast<int>(broker.max_payload) +
+         static_cast<int>(broker_stats.struct_size) + (handler.call == nullptr) + FLUME_EIO +
+         FLUME_WAIT_FOREVER + FLUME_NO_WAIT + FLUME_ON + FLUME_OFF + FLUME_SUBSCRIPTION_ACTIVE +
+         FLUME_MAX_SUBJECT_LENGTH;
 }

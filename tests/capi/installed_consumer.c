@@ -10,8 +10,8 @@
 static int codec_round_trip(void) {
   uint8_t wire[64];
   size_t written = 0;
-  if (flume_frame_encode(wire, sizeof wire, &written, FLUME_FRAME_PUBLISH, "a.b", 3,
-                         (const uint8_t *)"hi", 2, 0) != FLUME_OK) {
+  if (flume_frame_encode(wire, sizeof wire, &written, FLUME_FRAME_PUBLISH, "a.b", 3, "hi", 2, 0) !=
+      FLUME_OK) {
     fprintf(stderr, "encode: %s\n", flume_last_error());
     return 0;
   }
@@ -19,13 +19,13 @@ static int codec_round_trip(void) {
   if (flume_decoder_new(&decoder, NULL) != FLUME_OK) return 0;
   flume_frame frame;
   size_t consumed = 0;
-  int rc = flume_decoder_next(decoder, wire, written, &consumed, &frame);
-  int ok = rc == 1 && frame.type == FLUME_FRAME_PUBLISH && frame.topic_length == 3 &&
-           memcmp(frame.topic, "a.b", 3) == 0 && frame.payload_length == 2;
+  int rc = flume_decoder_next(&frame, &consumed, decoder, wire, written);
+  int ok = rc == 1 && frame.type == FLUME_FRAME_PUBLISH && frame.subject_length == 3 &&
+           memcmp(frame.subject, "a.b", 3) == 0 && frame.payload_length == 2;
   flume_decoder_free(decoder);
   if (flume_subject_validate("a..b", 4) != FLUME_EINVALID_SUBJECT) return 0;
   printf("flume %s: decoded %s on %.*s (%s)\n", flume_version(), flume_frame_type_name(frame.type),
-         (int)frame.topic_length, frame.topic, ok ? "ok" : "MISMATCH");
+         (int)frame.subject_length, frame.subject, ok ? "ok" : "MISMATCH");
   return ok;
 }
 
@@ -41,7 +41,7 @@ static int pubsub_round_trip(const char *data_dir) {
   char url[128];
   size_t subject_length = 0, payload_length = 0;
   const char *subject;
-  const uint8_t *payload;
+  const void *payload;
 
   broker_options.data_dir = data_dir;
   if (flume_broker_start(&broker, &broker_options) != FLUME_OK) {
@@ -56,13 +56,15 @@ static int pubsub_round_trip(const char *data_dir) {
   }
   if ((rc = flume_client_subscribe(&subscription, client, "greetings.*", 11, NULL, NULL)) != 0 ||
       (rc = flume_client_flush(client, 3000)) != 0 ||
-      (rc = flume_client_publish(client, "greetings.c", 11, (const uint8_t *)"hello", 5)) != 0 ||
-      (rc = flume_subscription_recv(subscription, &message, 3000)) != 0) {
+      (rc = flume_client_publish(client, "greetings.c", 11, "hello", 5)) != 0 ||
+      (rc = flume_subscription_recv(&message, subscription, 3000)) != 0) {
     fprintf(stderr, "pub/sub: %s: %s\n", flume_error_name(rc), flume_last_error());
     goto done;
   }
-  subject = flume_message_subject(message, &subject_length);
-  payload = flume_message_payload(message, &payload_length);
+  subject = flume_message_subject(message);
+  subject_length = flume_message_subject_length(message);
+  payload = flume_message_payload(message);
+  payload_length = flume_message_payload_length(message);
   ok = subject_length == 11 && memcmp(subject, "greetings.c", 11) == 0 && payload_length == 5 &&
        memcmp(payload, "hello", 5) == 0;
   printf("received %.*s on %.*s through a broker on %s (%s)\n", (int)payload_length,

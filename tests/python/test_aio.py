@@ -30,7 +30,7 @@ def test_async_round_trip_and_iteration(broker: flume.Broker) -> None:
             return got
 
     got = run(main())
-    assert [(m.topic, m.data) for m in got] == [("aio.0", b"0"), ("aio.1", b"1"), ("aio.2", b"2")]
+    assert [(m.subject, m.data) for m in got] == [("aio.0", b"0"), ("aio.1", b"1"), ("aio.2", b"2")]
 
 
 def test_waiting_uses_the_loops_reader_not_a_thread(broker: flume.Broker) -> None:
@@ -113,15 +113,15 @@ def test_fan_in_one_subscriber_gets_every_publisher(broker: flume.Broker) -> Non
         sub = await receiver.subscribe("fan.in.*", queue_limit=8192)
         publishers = [await flume.aio.connect(url, ca_file=ca) for _ in range(n_publishers)]
         await asyncio.gather(*(publish(c, p) for p, c in enumerate(publishers)))
-        per_topic = {}
-        while sum(len(v) for v in per_topic.values()) < n_publishers * per_publisher:
+        per_subject = {}
+        while sum(len(v) for v in per_subject.values()) < n_publishers * per_publisher:
             batch = await sub.recv_batch(1000, timeout=10)
             assert batch, "messages stopped coming"
             for msg in batch:
-                per_topic.setdefault(msg.topic, []).append(int.from_bytes(msg.data, "big"))
-        assert sorted(per_topic) == [f"fan.in.{p}" for p in range(n_publishers)]
+                per_subject.setdefault(msg.subject, []).append(int.from_bytes(msg.data, "big"))
+        assert sorted(per_subject) == [f"fan.in.{p}" for p in range(n_publishers)]
         # Each publisher's messages arrive in the order it sent them.
-        assert all(v == list(range(per_publisher)) for v in per_topic.values())
+        assert all(v == list(range(per_publisher)) for v in per_subject.values())
         for c in [receiver, *publishers]:
             await c.close()
 

@@ -21,7 +21,7 @@ def test_round_trip_through_flume_broker(broker_process: BrokerProcess) -> None:
         got = sub.recv_batch(10, timeout=5)
         while len(got) < 2:
             got += sub.recv_batch(10, timeout=5)
-        assert [(m.topic, m.data) for m in got] == [("proc.one", b"1"), ("proc.two", b"2")]
+        assert [(m.subject, m.data) for m in got] == [("proc.one", b"1"), ("proc.two", b"2")]
 
 
 def test_wildcards_through_flume_broker(broker_process: BrokerProcess) -> None:
@@ -31,8 +31,8 @@ def test_wildcards_through_flume_broker(broker_process: BrokerProcess) -> None:
         for subject in ["w.a", "w.a.b", "x.a"]:
             c.publish(subject, b"")
         c.flush(5)
-        assert [m.topic for m in star.messages(timeout=0.5)] == ["w.a"]
-        assert [m.topic for m in rest.messages(timeout=0.5)] == ["w.a", "w.a.b"]
+        assert [m.subject for m in star.messages(timeout=0.5)] == ["w.a"]
+        assert [m.subject for m in rest.messages(timeout=0.5)] == ["w.a", "w.a.b"]
 
 
 def test_asyncio_through_flume_broker(broker_process: BrokerProcess) -> None:

@@ -31,20 +31,21 @@ def test_valid_vector_decodes_to_its_frame_and_encodes_back(entry: dict) -> None
     frame = frames[0]
     assert frame.type == entry["type"]
     assert frame.type_name == entry["type_name"]
-    assert frame.topic == bytes.fromhex(entry["topic_hex"])
+    assert frame.subject == bytes.fromhex(entry["topic_hex"])
     assert frame.payload == bytes.fromhex(entry["payload_hex"])
     # Whole, the same bytes give the same frame.
     assert codec.Decoder(entry["max_payload"]).feed(data) == [frame]
-    encoded = codec.encode(frame.type, frame.topic, frame.payload, entry["max_payload"])
+    encoded = codec.encode(frame.type, frame.subject, frame.payload, entry["max_payload"])
     assert encoded == data
-    assert codec.frame_size(len(frame.topic), len(frame.payload)) == len(data)
+    assert codec.frame_size(len(frame.subject), len(frame.payload)) == len(data)
 
 
 @pytest.mark.parametrize("entry", DATA["malformed"], ids=lambda e: e["name"])
 def test_malformed_vector_gives_its_error(entry: dict) -> None:
     data = bytes.fromhex(entry["hex"])
     decoder = codec.Decoder(entry["max_payload"])
-    # FrameError, or PayloadTooLarge (an InvalidArgument) for a length over the limit.
+    # FrameError; InvalidSubject or InvalidPattern for a subject that breaks its frame type's rule;
+    # PayloadTooLarge (an InvalidArgument) for a length over the limit.
     with pytest.raises(flume.FlumeError) as caught:
         decode_bytewise(decoder, data)
     error = caught.value
@@ -54,7 +55,7 @@ def test_malformed_vector_gives_its_error(entry: dict) -> None:
         return  # found by finish(), not by feed()
     assert error.recoverable == entry["recoverable"]
     if entry["recoverable"]:
-        assert error.frame is not None and error.frame.topic
+        assert error.frame is not None and error.frame.subject
     # Fed whole, the frames before the bad one come with the error.
     with pytest.raises(flume.FlumeError) as whole:
         codec.Decoder(entry["max_payload"]).feed(data)
@@ -66,10 +67,11 @@ def test_decoding_continues_after_a_recoverable_error() -> None:
     bad = codec.encode(codec.FRAME_PING, b"", b"")
     stream = bytes.fromhex("080400000002612e2e626869") + bad  # 'a..b' then a PING
     decoder = codec.Decoder()
-    with pytest.raises(flume.FrameError) as caught:
+    with pytest.raises(flume.InvalidSubject) as caught:
         decoder.feed(stream)
+    assert caught.value.code_name == "FLUME_EINVALID_SUBJECT"
     assert caught.value.recoverable
-    assert caught.value.frame.topic == b"a..b"
+    assert caught.value.frame.subject == b"a..b"
     rest = decoder.feed(stream[caught.value.consumed:])
     assert [f.type_name for f in rest] == ["ping"]
 
@@ -80,15 +82,19 @@ def test_malformed_property_vectors_are_out_of_reach() -> None:
                 "has no properties decoder (FLUME_EPROPERTY is unreachable through the C ABI)")
 
 
-def test_encode_checks_topic_and_payload() -> None:
+def test_encode_checks_subject_and_payload() -> None:
     with pytest.raises(flume.FrameError) as missing:
         codec.encode(codec.FRAME_PUBLISH, b"", b"x")
-    assert missing.value.code_name == "FLUME_EMISSING_TOPIC"
+    assert missing.value.code_name == "FLUME_EMISSING_SUBJECT"
     with pytest.raises(flume.FrameError) as unexpected:
         codec.encode(codec.FRAME_PING, b"a", b"")
-    assert unexpected.value.code_name == "FLUME_EUNEXPECTED_TOPIC"
+    assert unexpected.value.code_name == "FLUME_EUNEXPECTED_SUBJECT"
     with pytest.raises(flume.PayloadTooLarge):
         codec.encode(codec.FRAME_PUBLISH, "a", b"x" * 17, max_payload=16)
+    with pytest.raises(flume.InvalidSubject):
+        codec.encode(codec.FRAME_PUBLISH, "a.*", b"")
+    with pytest.raises(flume.InvalidPattern):
+        codec.encode(codec.FRAME_SUBSCRIBE, "a..b", b"")
 
 
 def test_subject_rules() -> None:

@@ -10,15 +10,15 @@ import pytest
 import flume
 
 
-def test_topic_too_long_is_an_invalid_subject(client: flume.Client) -> None:
-    topic = "a" * (flume.MAX_TOPIC_LENGTH + 1)
+def test_subject_too_long_is_an_invalid_subject(client: flume.Client) -> None:
+    subject = "a" * (flume.MAX_SUBJECT_LENGTH + 1)
     with pytest.raises(flume.InvalidSubject) as error:
-        client.publish(topic, b"x")
+        client.publish(subject, b"x")
     assert isinstance(error.value, flume.InvalidArgument)
     assert isinstance(error.value, ValueError)
     assert error.value.code_name == "FLUME_EINVALID_SUBJECT"
     assert "255" in str(error.value) or "long" in str(error.value)
-    client.publish("a" * flume.MAX_TOPIC_LENGTH, b"fits")
+    client.publish("a" * flume.MAX_SUBJECT_LENGTH, b"fits")
 
 
 @pytest.mark.parametrize("subject", ["", "a..b", ".a", "a.", "a b", "a.*", "a.>", "a\x01"])

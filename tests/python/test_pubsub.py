@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 import flume
 
 
-def test_round_trip_gives_topic_data_and_subscription(client: flume.Client) -> None:
+def test_round_trip_gives_subject_data_and_subscription(client: flume.Client) -> None:
     sub = client.subscribe("orders.*")
     client.publish("orders.eu", b"hello")
     msg = sub.recv(timeout=5)
     assert isinstance(msg, flume.Message)
-    assert msg.topic == "orders.eu"
+    assert msg.subject == "orders.eu"
     assert msg.data == b"hello"
     assert msg.subscription is sub
     assert msg.subscription_id == sub.id != 0
@@ -42,7 +43,7 @@ def test_publish_accepts_bytes_str_and_buffers(client: flume.Client, data: objec
 def test_utf8_subjects_round_trip(client: flume.Client) -> None:
     sub = client.subscribe("café.>")
     client.publish("café.menu", b"x")
-    assert sub.recv(timeout=5).topic == "café.menu"
+    assert sub.recv(timeout=5).subject == "café.menu"
 
 
 def test_wildcards_match_one_token_or_the_rest(client: flume.Client) -> None:
@@ -52,10 +53,10 @@ def test_wildcards_match_one_token_or_the_rest(client: flume.Client) -> None:
     for subject in ["a.b.c", "a.x.c", "a.b", "a.b.c.d", "b.b.c"]:
         client.publish(subject, subject)
     client.flush(5)
-    topics = lambda sub: [m.topic for m in sub.messages(timeout=0.5)]  # noqa: E731
-    assert topics(star) == ["a.b.c", "a.x.c"]
-    assert topics(rest) == ["a.b.c", "a.x.c", "a.b", "a.b.c.d"]
-    assert topics(exact) == ["a.b.c"]
+    subjects = lambda sub: [m.subject for m in sub.messages(timeout=0.5)]  # noqa: E731
+    assert subjects(star) == ["a.b.c", "a.x.c"]
+    assert subjects(rest) == ["a.b.c", "a.x.c", "a.b", "a.b.c.d"]
+    assert subjects(exact) == ["a.b.c"]
 
 
 def test_many_subscriptions_each_get_their_own_messages(client: flume.Client) -> None:
@@ -66,7 +67,7 @@ def test_many_subscriptions_each_get_their_own_messages(client: flume.Client) ->
         client.publish(f"many.{i}", str(i))
     for i, sub in enumerate(subs):
         msg = sub.recv(timeout=5)
-        assert (msg.topic, msg.data) == (f"many.{i}", str(i).encode())
+        assert (msg.subject, msg.data) == (f"many.{i}", str(i).encode())
         assert sub.try_recv() is None
     assert client.stats().messages_in == 300
 
@@ -223,4 +224,43 @@ def test_message_can_be_made_and_compared() -> None:
     assert a.subscription is None and a.subscription_id == 0
     assert "t.u" in repr(a)
     with pytest.raises(AttributeError):
-        a.topic = "x"  # type: ignore[misc]
+        a.subject = "x"  # type: ignore[misc]
+
+
+def test_subscribe_waits_for_the_broker_and_reads_back_the_granted_limit(
+    client: flume.Client,
+) -> None:
+    sub = client.subscribe("granted", queue_limit=10)
+    stats = sub.stats()
+    assert stats.state == "active" and not stats.ended
+    assert stats.queue_limit == 10
+    assert client.subscribe("granted.default").stats().queue_limit == 1024
+    later = client.subscribe("granted.later", wait=False)
+    later.wait_ready(timeout=5)
+    assert later.stats().state == "active"
+
+
+def test_a_refused_subscription_raises_the_reason(tmp_path: Path) -> None:
+    with flume.Broker(data_dir=tmp_path, max_subscriptions=1) as broker, broker.connect() as client:
+        first = client.subscribe("first")  # kept: a collected subscription is unsubscribed
+        with pytest.raises(flume.ConnectionError, match="max_subscriptions") as refused:
+            client.subscribe("second")
+        assert refused.value.code_name == "FLUME_EREJECTED"
+        sub = client.subscribe("third", wait=False)
+        with pytest.raises(flume.ConnectionError, match="refused"):
+            sub.wait_ready(timeout=5)
+        assert sub.stats().state == "ended"
+        assert first.stats().state == "active"
+
+
+def test_stats_keep_the_high_water_mark_of_the_local_queue(client: flume.Client) -> None:
+    sub = client.subscribe("hw")
+    for i in range(5):
+        client.publish("hw", str(i))
+    client.flush(5)
+    deadline = time.monotonic() + 5
+    while sub.stats().queued < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(sub.recv_batch(max=10, timeout=0)) == 5
+    stats = sub.stats()
+    assert stats.queued == 0 and stats.queued_high_water == 5

@@ -20,8 +20,8 @@ PROPS = {  # id, integer width (0 = bytes)
     "dropped_count": (0x0D, 8), "max_subscriptions": (0x0E, 4),
 }
 CODES = {
-    "unknown_type": "FLUME_EUNKNOWN_TYPE", "missing_topic": "FLUME_EMISSING_TOPIC",
-    "unexpected_topic": "FLUME_EUNEXPECTED_TOPIC", "invalid_topic": "FLUME_EINVALID_TOPIC",
+    "unknown_type": "FLUME_EUNKNOWN_TYPE", "missing_topic": "FLUME_EMISSING_SUBJECT",
+    "unexpected_topic": "FLUME_EUNEXPECTED_SUBJECT", "invalid_topic": "FLUME_EINVALID_SUBJECT",
     "payload_too_large": "FLUME_EPAYLOAD_TOO_LARGE", "truncated": "FLUME_ETRUNCATED",
     "property_truncated": "FLUME_EPROPERTY", "property_duplicate": "FLUME_EPROPERTY",
     "property_bad_length": "FLUME_EPROPERTY",
@@ -58,7 +58,11 @@ def valid(name, type_name, topic=b"", payload=b"", properties=None, max_payload=
 
 
 def bad(name, raw, error, max_payload=65536, note=""):
-    return {"name": name, "hex": raw.hex(), "error": error, "code": CODES[error],
+    # The C ABI says which rule a frame's subject field broke: a SUBSCRIBE carries a pattern.
+    code = CODES[error]
+    if error == "invalid_topic" and raw[0] == TYPES["subscribe"]:
+        code = "FLUME_EINVALID_PATTERN"
+    return {"name": name, "hex": raw.hex(), "error": error, "code": code,
             "recoverable": error == "invalid_topic", "max_payload": max_payload, "note": note}
 
 

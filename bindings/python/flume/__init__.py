@@ -8,7 +8,7 @@
         print(sub.recv(timeout=5).data)
 
 ``flume.connect(url)`` returns a :class:`Client`; ``client.subscribe(pattern)`` a
-:class:`Subscription`, an iterable of :class:`Message` (``topic``, ``data``, ``subscription``).
+:class:`Subscription`, an iterable of :class:`Message` (``subject``, ``data``, ``subscription``).
 :mod:`flume.aio` has the same for asyncio; :mod:`flume.codec` the wire codec. Errors are
 :class:`FlumeError` subclasses (:mod:`flume.errors`).
 """
@@ -29,7 +29,7 @@ from .errors import (
 from ._flume import (
     DEFAULT_MAX_PAYLOAD,
     HARD_MAX_PAYLOAD,
-    MAX_TOPIC_LENGTH,
+    MAX_SUBJECT_LENGTH,
     Broker,
     BrokerStats,
     Client,
@@ -64,7 +64,7 @@ __all__ = [
     "validate_subject",
     "validate_pattern",
     "pattern_matches",
-    "MAX_TOPIC_LENGTH",
+    "MAX_SUBJECT_LENGTH",
     "DEFAULT_MAX_PAYLOAD",
     "HARD_MAX_PAYLOAD",
     "FlumeError",

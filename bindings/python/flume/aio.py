@@ -68,12 +68,12 @@ class Client:
     def max_payload(self) -> int:
         return self._client.max_payload
 
-    async def publish(self, topic: str, data: Data) -> None:
+    async def publish(self, subject: str, data: Data) -> None:
         """Publishes (see :meth:`flume.Client.publish`). Returns at once unless max_pending_bytes
         already wait for the network; then it sleeps until there is room, up to publish_timeout,
         and raises :class:`flume.TimeoutError`."""
         try:
-            self._client.publish(topic, data)
+            self._client.publish(subject, data)
             return
         except TimeoutError:  # the client's buffer is full (it was made not to wait)
             if self._publish_timeout == 0:
@@ -84,17 +84,17 @@ class Client:
         while True:
             await asyncio.sleep(delay)
             try:
-                self._client.publish(topic, data)
+                self._client.publish(subject, data)
                 return
             except TimeoutError:
                 if loop.time() >= deadline:
                     raise
             delay = min(delay * 2, 0.05)
 
-    def publish_nowait(self, topic: str, data: Data) -> None:
+    def publish_nowait(self, subject: str, data: Data) -> None:
         """Publishes as a plain call; raises :class:`flume.TimeoutError` at once when
         max_pending_bytes already wait for the network."""
-        self._client.publish(topic, data)
+        self._client.publish(subject, data)
 
     async def subscribe(
         self,
@@ -107,7 +107,7 @@ class Client:
         timeout: Optional[float] = 10.0,
     ) -> "Subscription":
         """Subscribes like :meth:`flume.Client.subscribe`; with ``wait`` it returns once the
-        broker has the subscription in place (or raises its refusal)."""
+        broker accepted the subscription (or raises its refusal), without blocking the loop."""
         sub = self._client.subscribe(
             pattern,
             queue_limit=queue_limit,
@@ -117,10 +117,7 @@ class Client:
         )
         if wait:
             try:
-                await self.flush(timeout)
-                stats = sub.stats()
-                if stats.ended and stats.queued == 0:
-                    sub.try_recv()  # raises the reason the broker gave
+                await _in_executor(sub.wait_ready, timeout)
             except BaseException:
                 sub.close()
                 raise
@@ -256,6 +253,10 @@ class Subscription:
 
     def stats(self) -> SubscriptionStats:
         return self._sub.stats()
+
+    async def wait_ready(self, timeout: Optional[float] = None) -> None:
+        """Waits for the broker's answer like :meth:`flume.Subscription.wait_ready`."""
+        await _in_executor(self._sub.wait_ready, timeout)
 
     def unsubscribe(self) -> None:
         """Ends the subscription; what was received can still be read, then iteration stops."""

@@ -1,6 +1,6 @@
 """The wire codec and subject rules, straight from libflume's C ABI.
 
-``encode(type, topic, payload)`` gives the bytes of one frame; a :class:`Decoder` turns a stream
+``encode(type, subject, payload)`` gives the bytes of one frame; a :class:`Decoder` turns a stream
 of bytes (split anywhere) back into :class:`Frame` objects; ``validate_subject``,
 ``validate_pattern`` and ``pattern_matches`` apply the subject rules of docs/protocol.md. Meant for
 tools and tests: clients and brokers do all of this themselves.

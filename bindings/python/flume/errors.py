@@ -62,8 +62,10 @@ class FrameError(ProtocolError):
 
     From :meth:`flume.codec.Decoder.feed`: ``frames`` are the complete frames decoded before the
     error, ``consumed`` the bytes of the input used up to and including the bad frame, ``frame``
-    the bad frame when it could still be read (an invalid topic), and ``recoverable`` whether
-    decoding may continue with the rest of the input.
+    the bad frame when it could still be read, and ``recoverable`` whether decoding may continue
+    with the rest of the input. A frame whose subject breaks its type's rule raises
+    :class:`InvalidSubject` (or :class:`InvalidPattern` for SUBSCRIBE) with the same attributes,
+    ``recoverable`` true and ``frame`` set; one over the payload limit :class:`PayloadTooLarge`.
     """
 
     frames: List["Frame"]
@@ -80,7 +82,7 @@ class FrameError(ProtocolError):
 
 
 class TimeoutError(FlumeError, builtins.TimeoutError):
-    """A wait ran out: connect, flush, or a receive with a timeout."""
+    """A wait ran out: connect, flush, a receive or wait_ready with a timeout."""
 
 
 class InvalidArgument(FlumeError, ValueError):
@@ -109,9 +111,8 @@ _CLASSES: Dict[int, Type[FlumeError]] = {
     -3: InvalidArgument,  # FLUME_EBUFSIZE
     -4: InvalidArgument,  # FLUME_EOPTIONS
     -10: FrameError,  # FLUME_EUNKNOWN_TYPE
-    -11: FrameError,  # FLUME_EMISSING_TOPIC
-    -12: FrameError,  # FLUME_EUNEXPECTED_TOPIC
-    -13: FrameError,  # FLUME_EINVALID_TOPIC
+    -11: FrameError,  # FLUME_EMISSING_SUBJECT
+    -12: FrameError,  # FLUME_EUNEXPECTED_SUBJECT
     -14: PayloadTooLarge,  # FLUME_EPAYLOAD_TOO_LARGE
     -15: FrameError,  # FLUME_ETRUNCATED
     -16: FrameError,  # FLUME_EPROPERTY
@@ -121,11 +122,11 @@ _CLASSES: Dict[int, Type[FlumeError]] = {
     -31: ConnectionError,  # FLUME_EUNREACHABLE
     -32: TLSError,  # FLUME_ETLS
     -33: ProtocolError,  # FLUME_EALPN
-    -34: ConnectionError,  # FLUME_EREJECTED
+    -34: ConnectionError,  # FLUME_EREJECTED (a client or a subscription)
     -35: ConnectionError,  # FLUME_ENOTCONN
     -36: ClosedError,  # FLUME_ECLOSED
     -37: ProtocolError,  # FLUME_EPROTOCOL
-    -38: TimeoutError,  # FLUME_EAGAIN (a receive that was told not to wait)
+    -38: TimeoutError,  # FLUME_EAGAIN (nothing yet: no message, no answer)
 }
 
 

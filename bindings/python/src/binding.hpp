@@ -142,12 +142,12 @@ class Deadline {
   std::chrono::steady_clock::time_point end_{};
 };
 
-// Calls `call(timeout_ms)` (a flume_ call that waits up to timeout_ms and returns FLUME_ETIMEDOUT
-// when that ran out) with the GIL released, in slices, until it returns anything else or the
-// deadline passes. Between slices, with the GIL held, it runs Python's signal handlers (so
-// Ctrl-C raises KeyboardInterrupt within a slice) and stops with FLUME_ECLOSED once `guard`
-// is closing. On failure the code is returned and `error` holds flume_last_error() as read on
-// the calling thread. An immediate deadline makes one call with timeout 0, keeping the GIL.
+// Calls `call(timeout_ms)` (a flume_ call that waits up to timeout_ms and returns FLUME_EAGAIN, or
+// FLUME_ETIMEDOUT for flush, when that ran out) with the GIL released, in slices, until it returns
+// anything else or the deadline passes. Between slices, with the GIL held, it runs Python's signal
+// handlers (so Ctrl-C raises KeyboardInterrupt within a slice) and stops with FLUME_ECLOSED once
+// `guard` is closing. On failure the code is returned and `error` holds flume_last_error() as read
+// on the calling thread. An immediate deadline makes one call with timeout 0, keeping the GIL.
 template <class Call>
 int wait_in_slices(const Deadline &deadline, const HandleGuard &guard, std::string &error,
                    Call &&call) {
@@ -163,7 +163,7 @@ int wait_in_slices(const Deadline &deadline, const HandleGuard &guard, std::stri
       rc = call(deadline.slice_ms());
       if (rc < 0) error = flume_last_error();
     }
-    if (rc != FLUME_ETIMEDOUT) return rc;
+    if (rc != FLUME_EAGAIN && rc != FLUME_ETIMEDOUT) return rc;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     if (guard.closing()) {
       error = "closed while waiting";

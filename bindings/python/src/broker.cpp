@@ -75,7 +75,7 @@ class Broker {
     std::string error;
     {
       py::gil_scoped_release nogil;  // one round trip to the broker's thread
-      rc = flume_broker_get_stats(handle_, &stats);
+      rc = flume_broker_get_stats(&stats, handle_);
       if (rc < 0) error = flume_last_error();
     }
     if (rc < 0) raise_error(rc, error);

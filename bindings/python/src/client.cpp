@@ -19,11 +19,12 @@ int overflow_policy(const std::string &name) {
               "overflow must be 'drop_oldest', 'drop_newest' or 'close', not '" + name + "'");
 }
 
-std::uint32_t milliseconds(double seconds, const char *what) {
-  if (!(seconds >= 0) || seconds > 4.0e6) {
-    raise_error(FLUME_EINVAL, std::string(what) + " must be between 0 and 4e6 seconds");
+// Seconds as the C ABI's int milliseconds.
+int milliseconds(double seconds, const char *what) {
+  if (!(seconds >= 0) || seconds > 2.0e6) {
+    raise_error(FLUME_EINVAL, std::string(what) + " must be between 0 and 2e6 seconds");
   }
-  return static_cast<std::uint32_t>(seconds * 1000.0 + 0.5);
+  return static_cast<int>(seconds * 1000.0 + 0.5);
 }
 
 py::object connect(const std::string &url, py::handle name, py::handle ca_file,
@@ -43,22 +44,19 @@ py::object connect(const std::string &url, py::handle name, py::handle ca_file,
   if (options.connect_timeout_ms == 0) options.connect_timeout_ms = 1;
   if (!ca_text.empty()) options.ca_file = ca_text.c_str();
   if (!pin_text.empty()) options.pin_sha256 = pin_text.c_str();
-  options.insecure = insecure ? 1 : 0;
+  options.insecure = insecure ? FLUME_ON : FLUME_OFF;
   if (token_bytes) {
     options.token = token_bytes->bytes();
     options.token_length = token_bytes->size();
   }
-  options.reconnect = reconnect ? 1 : 0;
+  options.reconnect = reconnect ? FLUME_ON : FLUME_OFF;
   options.reconnect_min_ms = milliseconds(reconnect_min, "reconnect_min");
   options.reconnect_max_ms = milliseconds(reconnect_max, "reconnect_max");
   if (!server_text.empty()) options.server_name = server_text.c_str();
   options.max_pending_bytes = max_pending_bytes;
-  // Python's 0 means "do not wait", the C ABI's 0 "the default".
-  const std::uint32_t publish_ms = milliseconds(publish_timeout, "publish_timeout");
-  if (publish_ms > static_cast<std::uint32_t>(INT32_MAX)) {
-    raise_error(FLUME_EINVAL, "publish_timeout must be at most 2e6 seconds");
-  }
-  options.publish_timeout_ms = publish_ms == 0 ? -1 : static_cast<std::int32_t>(publish_ms);
+  // Python's 0 means "do not wait"; in a C option struct that is FLUME_NO_WAIT (0: the default).
+  const int publish_ms = milliseconds(publish_timeout, "publish_timeout");
+  options.publish_timeout_ms = publish_ms == 0 ? FLUME_NO_WAIT : publish_ms;
 
   flume_client *handle = nullptr;
   int rc;
@@ -99,12 +97,7 @@ py::object subscribe(py::object self, const std::string &pattern, std::uint32_t 
     result = py::cast(std::move(subscription));
     raw->set_self(result.ptr());
   }
-  if (wait) {
-    // The broker has answered once everything sent before is processed: then the
-    // subscription is in place, or it was refused (and recv would say why).
-    client.flush(timeout);
-    result.cast<Subscription &>().raise_if_refused();
-  }
+  if (wait) result.cast<Subscription &>().wait_ready(timeout);
   return result;
 }
 
@@ -132,9 +125,9 @@ void Client::close_handle() noexcept {
   handle_ = nullptr;
 }
 
-void Client::publish(py::handle topic, py::handle data) {
+void Client::publish(py::handle subject_object, py::handle data) {
   Use use(guard_, kClosed);
-  const ByteView subject(topic, "topic");
+  const ByteView subject(subject_object, "subject");
   const ByteView payload(data, "data");
   // Copies and queues; waits (up to publish_timeout) only when max_pending_bytes already wait
   // for the network, so other threads run meanwhile.
@@ -162,7 +155,7 @@ void Client::flush(py::handle timeout) {
 flume_client_stats Client::stats() {
   Use use(guard_, kClosed);
   flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
-  check(flume_client_get_stats(handle_, &stats));
+  check(flume_client_get_stats(&stats, handle_));
   return stats;
 }
 
@@ -215,9 +208,11 @@ void init_client(py::module_ &m) {
 A context manager: leaving the block closes it. Publishing waits only when max_pending_bytes
 already wait for the network (up to publish_timeout); flush() waits until the broker has processed
 everything sent before it.)")
-      .def("publish", &Client::publish, py::arg("topic"), py::arg("data"),
-           "Publishes `data` (bytes, or str sent as UTF-8) to the subject `topic`. Returns at "
-           "once unless max_pending_bytes already wait for the network: then waits up to "
+      .def("publish", &Client::publish, py::arg("subject"), py::arg("data"),
+           "Publishes `data` (bytes, or str sent as UTF-8) to `subject`. Returns once the message "
+           "is queued for the client's thread, which sends it as soon as QUIC allows (flush() "
+           "is a round trip to the broker, not a 'send now'), unless max_pending_bytes already "
+           "wait for the network: then waits up to "
            "publish_timeout for room and raises TimeoutError. InvalidSubject, PayloadTooLarge, "
            "ConnectionError (reconnecting: not sent), "
            "ClosedError.")
@@ -229,8 +224,9 @@ everything sent before it.)")
 queue_limit: messages the broker queues for it (0: the broker's default);
 local_queue_limit: messages held here for recv (0: 65536); overflow: what the broker does when
 its queue is full ('drop_oldest', 'drop_newest', 'close'). With wait=True (the default) it
-returns once the broker has the subscription in place (up to `timeout` seconds), raising the
-broker's refusal if there was one; wait=False returns at once (flush() waits later).)")
+returns once the broker accepted the subscription (up to `timeout` seconds), raising its refusal
+(ConnectionError with the broker's reason) if it refused; wait=False returns at once
+(Subscription.wait_ready() waits later).)")
       .def("flush", &Client::flush, py::arg("timeout") = py::none(),
            "Waits until the broker has processed everything published and subscribed before "
            "(up to `timeout` seconds; None: no limit).")

@@ -12,7 +12,7 @@ class Client {
   Client(const Client &) = delete;
   Client &operator=(const Client &) = delete;
 
-  void publish(py::handle topic, py::handle data);
+  void publish(py::handle subject, py::handle data);
   void flush(py::handle timeout);
   flume_client_stats stats();
   std::uint32_t max_payload();

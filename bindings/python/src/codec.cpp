@@ -10,13 +10,13 @@ namespace {
 
 struct Frame {
   int type = 0;
-  py::bytes topic;
+  py::bytes subject;
   py::bytes payload;
 };
 
 Frame frame_of(const flume_frame &f) {
-  return Frame{f.type, py::bytes(f.topic, f.topic_length),
-               py::bytes(reinterpret_cast<const char *>(f.payload), f.payload_length)};
+  return Frame{f.type, py::bytes(f.subject, f.subject_length),
+               py::bytes(static_cast<const char *>(f.payload), f.payload_length)};
 }
 
 class Decoder {
@@ -39,8 +39,8 @@ class Decoder {
     for (;;) {
       std::size_t consumed = 0;
       flume_frame frame{};
-      const int rc = flume_decoder_next(decoder_, bytes.bytes() + offset, bytes.size() - offset,
-                                        &consumed, &frame);
+      const int rc = flume_decoder_next(&frame, &consumed, decoder_, bytes.bytes() + offset,
+                                        bytes.size() - offset);
       offset += consumed;
       if (rc == 1) {
         frames.append(py::cast(frame_of(frame)));
@@ -51,8 +51,10 @@ class Decoder {
       py::object error = make_error(rc, flume_last_error());
       error.attr("frames") = frames;
       error.attr("consumed") = offset;
-      error.attr("recoverable") = rc == FLUME_EINVALID_TOPIC;
-      if (rc == FLUME_EINVALID_TOPIC) error.attr("frame") = py::cast(frame_of(frame));
+      // A frame whose subject breaks its type's rule was read whole: decoding may go on.
+      const bool recoverable = rc == FLUME_EINVALID_SUBJECT || rc == FLUME_EINVALID_PATTERN;
+      error.attr("recoverable") = recoverable;
+      if (recoverable) error.attr("frame") = py::cast(frame_of(frame));
       PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
       throw py::error_already_set();
     }
@@ -64,19 +66,19 @@ class Decoder {
   flume_decoder *decoder_ = nullptr;
 };
 
-py::bytes encode(int type, py::handle topic, py::handle payload, std::uint32_t max_payload) {
+py::bytes encode(int type, py::handle subject, py::handle payload, std::uint32_t max_payload) {
   if (type < 0 || type > 255) raise_error(FLUME_EINVAL, "type must be 0..255");
-  const ByteView topic_bytes(topic, "topic");
+  const ByteView subject_bytes(subject, "subject");
   const ByteView payload_bytes(payload, "payload");
-  const std::size_t size = flume_frame_size(topic_bytes.size(), payload_bytes.size());
+  const std::size_t size = flume_frame_size(subject_bytes.size(), payload_bytes.size());
   py::bytes out(nullptr, 0);
   PyObject *raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
   if (raw == nullptr) throw py::error_already_set();
   out = py::reinterpret_steal<py::bytes>(raw);
   std::size_t written = 0;
-  check(flume_frame_encode(reinterpret_cast<std::uint8_t *>(PyBytes_AS_STRING(raw)), size, &written,
-                           static_cast<std::uint8_t>(type), topic_bytes.data(), topic_bytes.size(),
-                           payload_bytes.bytes(), payload_bytes.size(), max_payload));
+  check(flume_frame_encode(PyBytes_AS_STRING(raw), size, &written, static_cast<std::uint8_t>(type),
+                           subject_bytes.data(), subject_bytes.size(), payload_bytes.bytes(),
+                           payload_bytes.size(), max_payload));
   if (written != size) raise_error(FLUME_EBUFSIZE, "encoded size differs from flume_frame_size");
   return out;
 }
@@ -84,13 +86,13 @@ py::bytes encode(int type, py::handle topic, py::handle payload, std::uint32_t m
 }  // namespace
 
 void init_codec(py::module_ &m) {
-  py::class_<Frame>(m, "Frame", "One decoded frame: type (int), topic (bytes), payload (bytes).")
-      .def(py::init([](int type, py::bytes topic, py::bytes payload) {
-             return Frame{type, std::move(topic), std::move(payload)};
+  py::class_<Frame>(m, "Frame", "One decoded frame: type (int), subject (bytes), payload (bytes).")
+      .def(py::init([](int type, py::bytes subject, py::bytes payload) {
+             return Frame{type, std::move(subject), std::move(payload)};
            }),
-           py::arg("type"), py::arg("topic"), py::arg("payload"))
+           py::arg("type"), py::arg("subject"), py::arg("payload"))
       .def_readonly("type", &Frame::type)
-      .def_readonly("topic", &Frame::topic)
+      .def_readonly("subject", &Frame::subject)
       .def_readonly("payload", &Frame::payload)
       .def_property_readonly(
           "type_name",
@@ -98,11 +100,11 @@ void init_codec(py::module_ &m) {
           "The wire name of the type (\"publish\"), or \"unknown\".")
       .def("__eq__",
            [](const Frame &a, const Frame &b) {
-             return a.type == b.type && a.topic.equal(b.topic) && a.payload.equal(b.payload);
+             return a.type == b.type && a.subject.equal(b.subject) && a.payload.equal(b.payload);
            })
       .def("__repr__", [](const Frame &f) {
-        return py::str("Frame(type={}, topic={!r}, payload={!r})")
-            .format(f.type, f.topic, f.payload);
+        return py::str("Frame(type={}, subject={!r}, payload={!r})")
+            .format(f.type, f.subject, f.payload);
       });
 
   py::class_<Decoder>(m, "Decoder", R"(Incremental decoder for one stream of frames.
@@ -113,16 +115,17 @@ complete; finish() at the end of the stream raises FrameError if it ended inside
       .def("feed", &Decoder::feed, py::arg("data"))
       .def("finish", &Decoder::finish);
 
-  m.def("encode_frame", &encode, py::arg("type"), py::arg("topic"), py::arg("payload"),
+  m.def("encode_frame", &encode, py::arg("type"), py::arg("subject"), py::arg("payload"),
         py::arg("max_payload") = 0,
-        "The wire bytes of one frame. The topic is checked against the type and the payload "
-        "against max_payload (0: 64 KiB). FrameError, PayloadTooLarge.");
+        "The wire bytes of one frame. The subject is checked against the type and the payload "
+        "against max_payload (0: 64 KiB). FrameError, InvalidSubject, InvalidPattern, "
+        "PayloadTooLarge.");
   m.def(
       "frame_size",
-      [](std::size_t topic_length, std::size_t payload_length) {
-        return flume_frame_size(topic_length, payload_length);
+      [](std::size_t subject_length, std::size_t payload_length) {
+        return flume_frame_size(subject_length, payload_length);
       },
-      py::arg("topic_length"), py::arg("payload_length"));
+      py::arg("subject_length"), py::arg("payload_length"));
   m.def(
       "frame_type_name",
       [](int type) {

@@ -11,9 +11,9 @@ namespace flume_py {
 namespace {
 
 struct MessageObject {
-  PyObject_HEAD PyObject *topic;  // str
-  PyObject *data;                 // bytes
-  PyObject *subscription;         // flume.Subscription or None
+  PyObject_HEAD PyObject *subject;  // str
+  PyObject *data;                   // bytes
+  PyObject *subscription;           // flume.Subscription or None
   unsigned int subscription_id;
 };
 
@@ -22,7 +22,7 @@ PyTypeObject *message_type = nullptr;
 void message_dealloc(PyObject *self) {
   auto *m = reinterpret_cast<MessageObject *>(self);
   PyTypeObject *type = Py_TYPE(self);
-  Py_XDECREF(m->topic);
+  Py_XDECREF(m->subject);
   Py_XDECREF(m->data);
   Py_XDECREF(m->subscription);
   type->tp_free(self);
@@ -30,12 +30,12 @@ void message_dealloc(PyObject *self) {
 }
 
 PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-  static const char *keywords[] = {"topic", "data", "subscription", nullptr};
-  PyObject *topic = nullptr;
+  static const char *keywords[] = {"subject", "data", "subscription", nullptr};
+  PyObject *subject = nullptr;
   PyObject *data = nullptr;
   PyObject *subscription = Py_None;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UO|O:Message", const_cast<char **>(keywords),
-                                   &topic, &data, &subscription)) {
+                                   &subject, &data, &subscription)) {
     return nullptr;
   }
   PyObject *bytes = nullptr;
@@ -50,8 +50,8 @@ PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     Py_DECREF(bytes);
     return nullptr;
   }
-  Py_INCREF(topic);
-  m->topic = topic;
+  Py_INCREF(subject);
+  m->subject = subject;
   m->data = bytes;
   Py_INCREF(subscription);
   m->subscription = subscription;
@@ -70,22 +70,22 @@ PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
 
 PyObject *message_repr(PyObject *self) {
   auto *m = reinterpret_cast<MessageObject *>(self);
-  return PyUnicode_FromFormat("Message(topic=%R, data=%R, subscription_id=%u)", m->topic, m->data,
-                              m->subscription_id);
+  return PyUnicode_FromFormat("Message(subject=%R, data=%R, subscription_id=%u)", m->subject,
+                              m->data, m->subscription_id);
 }
 
 PyObject *message_richcompare(PyObject *self, PyObject *other, int op) {
   if ((op != Py_EQ && op != Py_NE) || Py_TYPE(other) != Py_TYPE(self)) Py_RETURN_NOTIMPLEMENTED;
   auto *a = reinterpret_cast<MessageObject *>(self);
   auto *b = reinterpret_cast<MessageObject *>(other);
-  int equal = PyObject_RichCompareBool(a->topic, b->topic, Py_EQ);
+  int equal = PyObject_RichCompareBool(a->subject, b->subject, Py_EQ);
   if (equal == 1) equal = PyObject_RichCompareBool(a->data, b->data, Py_EQ);
   if (equal < 0) return nullptr;
   return PyBool_FromLong((equal == 1) == (op == Py_EQ));
 }
 
 PyMemberDef message_members[] = {
-    {"topic", T_OBJECT_EX, offsetof(MessageObject, topic), READONLY,
+    {"subject", T_OBJECT_EX, offsetof(MessageObject, subject), READONLY,
      "The subject the message was published to (str)."},
     {"data", T_OBJECT_EX, offsetof(MessageObject, data), READONLY, "The payload (bytes)."},
     {"subscription", T_OBJECT_EX, offsetof(MessageObject, subscription), READONLY,
@@ -100,7 +100,8 @@ PyType_Slot message_slots[] = {
     {Py_tp_repr, reinterpret_cast<void *>(&message_repr)},
     {Py_tp_richcompare, reinterpret_cast<void *>(&message_richcompare)},
     {Py_tp_members, message_members},
-    {Py_tp_doc, const_cast<char *>("A received message: topic (str), data (bytes), subscription.")},
+    {Py_tp_doc,
+     const_cast<char *>("A received message: subject (str), data (bytes), subscription.")},
     {0, nullptr}};
 
 PyType_Spec message_spec = {"flume.Message", sizeof(MessageObject), 0, Py_TPFLAGS_DEFAULT,
@@ -108,39 +109,39 @@ PyType_Spec message_spec = {"flume.Message", sizeof(MessageObject), 0, Py_TPFLAG
 
 }  // namespace
 
-PyObject *TopicCache::get(const char *subject, std::size_t length) {
-  if (topic_ != nullptr && length == subject_.size() &&
+PyObject *SubjectCache::get(const char *subject, std::size_t length) {
+  if (text_ != nullptr && length == subject_.size() &&
       std::memcmp(subject, subject_.data(), length) == 0) {
-    Py_INCREF(topic_);
-    return topic_;
+    Py_INCREF(text_);
+    return text_;
   }
   // The broker only delivers valid UTF-8 subjects; surrogateescape keeps any other bytes.
-  PyObject *topic =
+  PyObject *text =
       PyUnicode_DecodeUTF8(subject, static_cast<Py_ssize_t>(length), "surrogateescape");
-  if (topic == nullptr) return nullptr;
-  Py_XDECREF(topic_);
-  Py_INCREF(topic);
-  topic_ = topic;
+  if (text == nullptr) return nullptr;
+  Py_XDECREF(text_);
+  Py_INCREF(text);
+  text_ = text;
   subject_.assign(subject, length);
-  return topic;
+  return text;
 }
 
-PyObject *new_message(const flume_message_view &view, PyObject *subscription, TopicCache &cache) {
-  PyObject *topic = cache.get(view.subject, view.subject_length);
-  if (topic == nullptr) return nullptr;
-  PyObject *data = PyBytes_FromStringAndSize(reinterpret_cast<const char *>(view.payload),
+PyObject *new_message(const flume_message_view &view, PyObject *subscription, SubjectCache &cache) {
+  PyObject *subject = cache.get(view.subject, view.subject_length);
+  if (subject == nullptr) return nullptr;
+  PyObject *data = PyBytes_FromStringAndSize(static_cast<const char *>(view.payload),
                                              static_cast<Py_ssize_t>(view.payload_length));
   if (data == nullptr) {
-    Py_DECREF(topic);
+    Py_DECREF(subject);
     return nullptr;
   }
   auto *m = PyObject_New(MessageObject, message_type);
   if (m == nullptr) {
-    Py_DECREF(topic);
+    Py_DECREF(subject);
     Py_DECREF(data);
     return nullptr;
   }
-  m->topic = topic;
+  m->subject = subject;
   m->data = data;
   if (subscription == nullptr) subscription = Py_None;
   Py_INCREF(subscription);

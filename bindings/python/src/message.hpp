@@ -1,4 +1,4 @@
-// flume.Message: a received message as a small native object (topic, data, subscription). Made
+// flume.Message: a received message as a small native object (subject, data, subscription). Made
 // once per message on the receive path, so it is a plain CPython type, not a pybind11 class.
 #pragma once
 
@@ -8,23 +8,23 @@ namespace flume_py {
 
 // The str of the last subject seen on a subscription: most subscriptions see few subjects, so
 // decoding the same bytes again is skipped. Used with the GIL held.
-class TopicCache {
+class SubjectCache {
  public:
-  TopicCache() = default;
-  ~TopicCache() { Py_XDECREF(topic_); }
-  TopicCache(const TopicCache &) = delete;
-  TopicCache &operator=(const TopicCache &) = delete;
+  SubjectCache() = default;
+  ~SubjectCache() { Py_XDECREF(text_); }
+  SubjectCache(const SubjectCache &) = delete;
+  SubjectCache &operator=(const SubjectCache &) = delete;
 
   // A new reference to the str for `subject`, or nullptr with a Python error set.
   PyObject *get(const char *subject, std::size_t length);
 
  private:
   std::string subject_;
-  PyObject *topic_ = nullptr;
+  PyObject *text_ = nullptr;
 };
 
 // A new flume.Message for `view` (copied), or nullptr with a Python error set. `subscription`
 // may be nullptr (None).
-PyObject *new_message(const flume_message_view &view, PyObject *subscription, TopicCache &cache);
+PyObject *new_message(const flume_message_view &view, PyObject *subscription, SubjectCache &cache);
 
 }  // namespace flume_py

@@ -77,7 +77,7 @@ PYBIND11_MODULE(_flume, m) {
   m.attr("__version__") = flume_version();
   m.attr("HEADER_VERSION") = FLUME_VERSION;
   m.attr("VERSION_NUMBER") = flume_version_number();
-  m.attr("MAX_TOPIC_LENGTH") = FLUME_MAX_TOPIC_LENGTH;
+  m.attr("MAX_SUBJECT_LENGTH") = FLUME_MAX_SUBJECT_LENGTH;
   m.attr("FRAME_HEADER_SIZE") = FLUME_FRAME_HEADER_SIZE;
   m.attr("DEFAULT_MAX_PAYLOAD") = FLUME_DEFAULT_MAX_PAYLOAD;
   m.attr("HARD_MAX_PAYLOAD") = FLUME_HARD_MAX_PAYLOAD;

@@ -11,6 +11,17 @@ namespace {
 
 constexpr const char *kClosed = "the subscription is closed";
 
+const char *state_name(int state) {
+  switch (state) {
+    case FLUME_SUBSCRIPTION_PENDING:
+      return "pending";
+    case FLUME_SUBSCRIPTION_ACTIVE:
+      return "active";
+    default:
+      return "ended";
+  }
+}
+
 }  // namespace
 
 Subscription::Subscription(flume_subscription *handle, py::object client, std::string pattern)
@@ -39,7 +50,7 @@ int Subscription::fill(const Deadline &deadline, std::string &error) {
   flume_message *taken[kPrefetch];
   std::size_t count = 0;
   const int rc = wait_in_slices(deadline, guard_, error, [&](int timeout_ms) {
-    return flume_subscription_recv_batch(handle_, taken, kPrefetch, &count, timeout_ms);
+    return flume_subscription_recv_batch(taken, kPrefetch, &count, handle_, timeout_ms);
   });
   if (rc == FLUME_OK) {
     // Another thread may have filled it meanwhile: append, never replace.
@@ -56,9 +67,9 @@ py::list Subscription::take_pending(std::size_t max) {
   while (done < n) {
     const std::size_t chunk = std::min(n - done, kPrefetch);
     flume_message **batch = pending_.data() + next_;
-    check(flume_message_views(views, batch, chunk));
+    check(flume_message_views(views, sizeof(flume_message_view), batch, chunk));
     for (std::size_t i = 0; i < chunk; ++i) {
-      PyObject *message = new_message(views[i], self_, topics_);
+      PyObject *message = new_message(views[i], self_, subjects_);
       if (message == nullptr) throw py::error_already_set();
       PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(done + i), message);
       // Freed one by one: the list may fail half-way, and the block goes with its last message.
@@ -111,7 +122,7 @@ py::list Subscription::recv_batch(std::size_t max, py::handle timeout) {
   const Deadline deadline(timeout);
   std::string error;
   const int rc = wait_in_slices(deadline, guard_, error, [&](int timeout_ms) {
-    return flume_subscription_recv_batch(handle_, taken.data(), max, &count, timeout_ms);
+    return flume_subscription_recv_batch(taken.data(), max, &count, handle_, timeout_ms);
   });
   if (rc == FLUME_EAGAIN || rc == FLUME_ETIMEDOUT) return py::list();
   if (rc != FLUME_OK) raise_error(rc, error);
@@ -161,19 +172,20 @@ void Subscription::close() {
 flume_subscription_stats Subscription::stats() {
   Use use(guard_, kClosed);
   flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
-  check(flume_subscription_get_stats(handle_, &stats));
+  check(flume_subscription_get_stats(&stats, handle_));
   stats.queued += pending_.size() - next_;
   return stats;
 }
 
-void Subscription::raise_if_refused() {
+void Subscription::wait_ready(py::handle timeout) {
   Use use(guard_, kClosed);
-  flume_subscription_stats stats = FLUME_SUBSCRIPTION_STATS_INIT;
-  check(flume_subscription_get_stats(handle_, &stats));
-  if (!stats.ended || next_ < pending_.size()) return;
+  const Deadline deadline(timeout);
   std::string error;
-  const int rc = fill(Deadline(py::float_(0.0)), error);
-  if (rc < 0 && rc != FLUME_EAGAIN) raise_error(rc, error);
+  const int rc = wait_in_slices(deadline, guard_, error, [&](int timeout_ms) {
+    return flume_subscription_wait_ready(handle_, timeout_ms);
+  });
+  if (rc == FLUME_EAGAIN) raise_error(FLUME_ETIMEDOUT, "the broker did not answer in time");
+  if (rc != FLUME_OK) raise_error(rc, error);
 }
 
 MessageIterator::MessageIterator(py::object subscription, py::object timeout, py::object limit)
@@ -211,14 +223,24 @@ void init_subscription(py::module_ &m) {
                     "Messages dropped here because recv did not keep up.")
       .def_readonly("queued", &flume_subscription_stats::queued,
                     "Messages waiting to be received now.")
+      .def_readonly("queued_high_water", &flume_subscription_stats::queued_high_water,
+                    "The most messages that ever waited to be received at once.")
+      .def_readonly("queue_limit", &flume_subscription_stats::queue_limit,
+                    "The broker's queue limit for it, as the broker granted it (0 until it "
+                    "answered).")
       .def_property_readonly(
-          "ended", [](const flume_subscription_stats &s) { return s.ended != 0; },
-          "True once it ended (unsubscribed, client closed, or ended by the broker).")
+          "state", [](const flume_subscription_stats &s) { return state_name(s.state); },
+          "'pending' (the broker has not answered), 'active' or 'ended'.")
+      .def_property_readonly(
+          "ended",
+          [](const flume_subscription_stats &s) { return s.state == FLUME_SUBSCRIPTION_ENDED; },
+          "True once it ended (refused, unsubscribed, client closed, or ended by the broker).")
       .def("__repr__", [](const flume_subscription_stats &s) {
         return py::str(
-                   "SubscriptionStats(received={}, dropped_by_broker={}, "
-                   "dropped_locally={}, queued={}, ended={})")
-            .format(s.received, s.dropped_by_broker, s.dropped_locally, s.queued, s.ended != 0);
+                   "SubscriptionStats(received={}, dropped_by_broker={}, dropped_locally={}, "
+                   "queued={}, queued_high_water={}, queue_limit={}, state={!r})")
+            .format(s.received, s.dropped_by_broker, s.dropped_locally, s.queued,
+                    s.queued_high_water, s.queue_limit, state_name(s.state));
       });
 
   py::class_<MessageIterator>(m, "MessageIterator")
@@ -251,6 +273,11 @@ received can still be read, then iteration stops.)")
           "the subscription ends, or after `limit` messages.")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &Subscription::next)
+      .def("wait_ready", &Subscription::wait_ready, py::arg("timeout") = py::none(),
+           "Waits up to `timeout` seconds (None: no limit) for the broker's answer: returns once "
+           "it accepted the subscription; raises ConnectionError with the broker's reason if it "
+           "refused it, TimeoutError, or ClosedError if it ended unanswered. subscribe() does "
+           "this unless wait=False.")
       .def("fileno", &Subscription::fileno,
            "A file descriptor that is readable while messages wait in libflume or once the "
            "subscription has ended (for event loops; try_recv first: messages may also be "

@@ -36,7 +36,9 @@ class Subscription {
   bool closed() const { return guard_.closing(); }
   flume_subscription_stats stats();
   // Raises the error that ended the subscription if it has ended and nothing is queued.
-  void raise_if_refused();
+  // Waits (in slices, Ctrl-C works) for the broker's answer: returns once accepted, raises its
+  // refusal (ConnectionError), TimeoutError, or ClosedError if it ended unanswered.
+  void wait_ready(py::handle timeout);
 
   std::uint32_t id() const { return id_; }
   const std::string &pattern() const { return pattern_; }
@@ -56,7 +58,7 @@ class Subscription {
   std::string pattern_;
   std::uint32_t id_;
   PyObject *self_ = nullptr;
-  TopicCache topics_;
+  SubjectCache subjects_;
   // Taken from libflume, not yet handed out; touched only with the GIL held.
   std::vector<flume_message *> pending_;
   std::size_t next_ = 0;

@@ -3,15 +3,43 @@
  *
  * This file is the contract. If a symbol is not declared here, it is not a published API.
  * Every binding (Python, Node.js, Go) and every C program goes through these calls only.
+ * From 1.0.0 on the ABI only grows: nothing declared here is removed or changed, option and
+ * stats structs only gain fields at their end, and scripts/check-abi.sh checks it.
  *
- * Conventions
- *   - Functions return int: 0 (FLUME_OK) or more on success, a negative FLUME_E* code on failure.
- *     After a failure, flume_last_error() returns a message for the calling thread.
- *   - Handles are opaque; the function that creates one says how it is freed.
- *   - Output parameters come first and are named `out`.
- *   - Option structs start with their own size (`struct_size`) and only ever grow at the end;
- *     initialise them with the matching *_INIT macro, then set fields by name.
- *   - Lengths are explicit: no function relies on a NUL terminator in binary data.
+ * Conventions (every function follows them)
+ *   Results. A function returns int: 0 (FLUME_OK) or more on success, a negative FLUME_E* code
+ *     on failure; after a failure flume_last_error() returns a message for the calling thread.
+ *     Accessors that cannot fail (ids, names, lengths, borrowed pointers) return their value
+ *     and take no output parameter; for a NULL handle they return 0, NULL or "".
+ *   Outputs first. Output parameters come first and the main one is named `out`. An output
+ *     buffer or array is followed by its capacity and then by where the count written goes:
+ *     (out, capacity, count, inputs...). On failure `*out` is NULL (or the count 0).
+ *   Handles are opaque; the function that creates one says how it is freed.
+ *   Bytes. Payloads and other binary data are `const void *` with an explicit size_t length;
+ *     subjects and patterns are `const char *` with a length. Nothing relies on a NUL
+ *     terminator, and nothing the library hands out carries one (except C strings it says are).
+ *   Timeouts. A wait is an `int` count of milliseconds with one meaning, in calls and in option
+ *     structs alike:
+ *       > 0                     wait at most that long;
+ *       FLUME_WAIT_FOREVER (-1) wait without limit;
+ *       FLUME_NO_WAIT (-2)      do not wait at all (in a call, 0 means the same);
+ *       0 in an option struct   the default that field documents (see "Option structs");
+ *       other negative values   FLUME_EINVAL.
+ *   Not yet. "No message yet" (recv) and "no answer yet" (wait_ready) are FLUME_EAGAIN,
+ *     whatever the timeout: nothing was lost, the call may succeed if repeated.
+ *     FLUME_ETIMEDOUT means an operation failed because its time ran out and was abandoned
+ *     (connect, flush, a publish waiting for room).
+ *   Option structs start with their own size (`struct_size`) and only ever grow at the end.
+ *     Zero means "the default" in every field, so these three are the same configuration:
+ *       flume_client_options o = FLUME_CLIENT_OPTIONS_INIT;               (C)
+ *       flume_client_options o; flume_client_options_init(&o, sizeof o);  (cgo, FFI)
+ *       flume_client_options o; memset(&o, 0, sizeof o); o.struct_size = sizeof o;
+ *     The macro and the *_init() function write the defaults out (FLUME_DEFAULT_*), so they can
+ *     be read back. A switch (an `int` that turns something on or off) is 0 for its default,
+ *     FLUME_ON or FLUME_OFF, so a default that is "on" is turned off explicitly with FLUME_OFF.
+ *     Set fields by name after initialising; never rely on field order.
+ *   Stats structs are filled by *_get_stats(out, handle); set their struct_size first (their
+ *     *_INIT macro or *_init() function does).
  *
  * Threading
  *   - Every function may be called from any thread. flume_client, flume_subscription,
@@ -24,7 +52,8 @@
  *   - A handler may call any flume_ function, with these exceptions, which would wait for the very
  *     thread it runs on; they are detected and refused with FLUME_EINVAL:
  *       flume_client_close() and flume_client_flush() on its own client, and
- *       flume_subscription_recv()/_recv_batch() with a nonzero timeout on a subscription of it.
+ *       flume_subscription_recv()/_recv_batch()/_wait_ready() with a timeout other than "do not
+ *       wait" on a subscription of it.
  *
  * Blocking: only these calls wait, each for at most the time given:
  *   flume_client_connect()           connect_timeout_ms + 1 s (the handshake, then HELLO)
@@ -32,11 +61,23 @@
  *   flume_client_publish()           publish_timeout_ms, only while max_pending_bytes wait
  *   flume_client_close()             about 0.5 s (a goodbye to the broker, if it is still there)
  *   flume_subscription_recv(),
- *   flume_subscription_recv_batch()  timeout_ms (0: not at all; negative: until a message or end)
+ *   flume_subscription_recv_batch(),
+ *   flume_subscription_wait_ready()  timeout_ms
  *   flume_broker_start()             binding, and making a self-signed certificate on first start
  *   flume_broker_stop()              shutdown_grace_ms + 1 s
  *   flume_broker_get_stats()         one round trip to the broker's loop thread
  * Everything else returns without waiting for the network or another thread's work.
+ *
+ * When a published message leaves
+ *   flume_client_publish() checks the message, copies it into the client's send queue and
+ *   returns; it does not write to the network itself. The client's loop thread, woken by the
+ *   call, hands the queued messages to QUIC, which sends them as soon as congestion and flow
+ *   control allow: normally within microseconds, several messages per UDP datagram under load.
+ *   Nothing needs to be "pushed out": there is no send-now call. flume_client_flush() is a round
+ *   trip to the broker (a PING behind everything sent before it, answered by a PONG): when it
+ *   returns 0, the broker has received and routed everything published before the call. Delivery
+ *   is at most once: messages still queued when the connection is lost are gone (flush then
+ *   reports FLUME_ENOTCONN), and publish fails with FLUME_ENOTCONN while reconnecting.
  */
 #ifndef FLUME_H
 #define FLUME_H
@@ -56,6 +97,14 @@
 extern "C" {
 #endif
 
+/* Timeouts, in calls and option structs alike (see "Conventions"). Since 1.0.0. */
+#define FLUME_WAIT_FOREVER (-1) /* wait without limit */
+#define FLUME_NO_WAIT (-2) /* do not wait (0 means the same in a call, the default in options) */
+
+/* Switches in option structs: 0 is the field's default. Since 1.0.0. */
+#define FLUME_ON 1
+#define FLUME_OFF (-1)
+
 /* ---------------------------------------------------------------------------------------------
  * Versions
  * ------------------------------------------------------------------------------------------- */
@@ -73,14 +122,14 @@ FLUME_EXTERN int flume_version_number(void);
 
 typedef enum flume_error {
   FLUME_OK = 0,
-  FLUME_EINVAL = -1,              /* an argument is invalid (NULL handle, bad option value) */
-  FLUME_ENOMEM = -2,              /* out of memory */
-  FLUME_EBUFSIZE = -3,            /* an output buffer is too small */
-  FLUME_EOPTIONS = -4,            /* an option struct has an unknown struct_size */
-  FLUME_EUNKNOWN_TYPE = -10,      /* frame type byte is not a known type */
-  FLUME_EMISSING_TOPIC = -11,     /* frame type needs a topic, topic length is 0 */
-  FLUME_EUNEXPECTED_TOPIC = -12,  /* frame type takes no topic, topic length is not 0 */
-  FLUME_EINVALID_TOPIC = -13,     /* topic is not a valid subject/pattern for the frame type */
+  FLUME_EINVAL = -1,               /* an argument is invalid (NULL handle, bad option value) */
+  FLUME_ENOMEM = -2,               /* out of memory */
+  FLUME_EBUFSIZE = -3,             /* an output buffer is too small */
+  FLUME_EOPTIONS = -4,             /* an option struct has an unknown struct_size */
+  FLUME_EUNKNOWN_TYPE = -10,       /* frame type byte is not a known type */
+  FLUME_EMISSING_SUBJECT = -11,    /* frame type needs a subject, subject length is 0 */
+  FLUME_EUNEXPECTED_SUBJECT = -12, /* frame type takes no subject, subject length is not 0 */
+  /* -13 was FLUME_EINVALID_TOPIC before 1.0.0: the codec now reports the two codes below. */
   FLUME_EPAYLOAD_TOO_LARGE = -14, /* payload length over the limit */
   FLUME_ETRUNCATED = -15,         /* stream ended in the middle of a frame */
   FLUME_EPROPERTY = -16,          /* a properties payload is malformed */
@@ -88,15 +137,15 @@ typedef enum flume_error {
   FLUME_EINVALID_PATTERN = -21,   /* not a valid subscription pattern (likewise) */
   /* Clients, subscriptions and brokers (since 0.1.0). Publish and subscribe also report
    * FLUME_EINVALID_SUBJECT, FLUME_EINVALID_PATTERN and FLUME_EPAYLOAD_TOO_LARGE. */
-  FLUME_ETIMEDOUT = -30,    /* the wait ran out (connect, flush, recv with a timeout) */
+  FLUME_ETIMEDOUT = -30,    /* an operation ran out of time and was abandoned (connect, flush) */
   FLUME_EUNREACHABLE = -31, /* nobody answered: refused, unreachable, no handshake, bad host */
   FLUME_ETLS = -32,         /* certificate verification failed, or another TLS failure (why) */
   FLUME_EALPN = -33,        /* the server does not speak flume/1 */
-  FLUME_EREJECTED = -34,    /* the broker refused the client (HELLO: auth, limits, version) */
+  FLUME_EREJECTED = -34,    /* the broker refused the client (HELLO) or a subscription */
   FLUME_ENOTCONN = -35,     /* the connection is down and being re-established */
   FLUME_ECLOSED = -36,      /* the client or subscription is closed (the message says why) */
   FLUME_EPROTOCOL = -37,    /* the broker broke the protocol */
-  FLUME_EAGAIN = -38,       /* recv with timeout 0: no message is waiting */
+  FLUME_EAGAIN = -38,       /* nothing yet (no message, no answer): try again */
   FLUME_EIO = -39           /* an operating-system call failed (bind, eventfd, files) */
 } flume_error;
 
@@ -116,7 +165,7 @@ FLUME_EXTERN const char *flume_error_name(int code);
  * more tokens). See docs/protocol.md.
  * ------------------------------------------------------------------------------------------- */
 
-#define FLUME_MAX_TOPIC_LENGTH 255
+#define FLUME_MAX_SUBJECT_LENGTH 255 /* bytes; since 1.0.0 (was FLUME_MAX_TOPIC_LENGTH) */
 
 /* 0 if `subject` (`length` bytes) is a valid subject, else FLUME_EINVALID_SUBJECT with the reason
  * in flume_last_error(). Since 0.1.0. */
@@ -133,8 +182,9 @@ FLUME_EXTERN int flume_pattern_matches(const char *pattern, size_t pattern_lengt
 /* ---------------------------------------------------------------------------------------------
  * Frames: the wire codec
  *
- * Every frame is a six-byte header (type: 1 byte, topic length: 1 byte, payload length: 4 bytes
- * big-endian), then the topic, then the payload.
+ * Every frame is a six-byte header (type: 1 byte, subject length: 1 byte, payload length: 4
+ * bytes big-endian), then the subject (or pattern), then the payload. docs/protocol.md calls the
+ * subject field "topic".
  * ------------------------------------------------------------------------------------------- */
 
 #define FLUME_FRAME_HEADER_SIZE 6
@@ -153,43 +203,51 @@ FLUME_EXTERN int flume_pattern_matches(const char *pattern, size_t pattern_lengt
 #define FLUME_FRAME_SUBSCRIPTION 0x0A
 #define FLUME_FRAME_DROPPED 0x0B
 
-/* A decoded frame. `topic` and `payload` are borrowed: see flume_decoder_next(). `topic` is not
- * NUL-terminated. */
+/* A decoded frame. `subject` and `payload` are borrowed: see flume_decoder_next(). `subject` is
+ * the frame's subject or, for SUBSCRIBE, its pattern; not NUL-terminated. Since 1.0.0. */
 typedef struct flume_frame {
   uint8_t type;
-  const char *topic;
-  size_t topic_length;
-  const uint8_t *payload;
+  const char *subject;
+  size_t subject_length;
+  const void *payload;
   size_t payload_length;
 } flume_frame;
 
-/* Bytes a frame with this topic and payload occupies on the wire. Since 0.1.0. */
-FLUME_EXTERN size_t flume_frame_size(size_t topic_length, size_t payload_length);
+/* Bytes a frame with this subject and payload occupies on the wire. Since 0.1.0. */
+FLUME_EXTERN size_t flume_frame_size(size_t subject_length, size_t payload_length);
 
 /* The wire name of a frame type ("publish"), or "unknown". Static storage. Since 0.1.0. */
 FLUME_EXTERN const char *flume_frame_type_name(uint8_t type);
 
 /* Encodes one frame into `out` (`capacity` bytes; flume_frame_size() tells how many are needed)
- * and stores the number of bytes written in `*written`. The topic is checked against the type
- * (FLUME_EMISSING_TOPIC, FLUME_EUNEXPECTED_TOPIC, FLUME_EINVALID_TOPIC) and the payload against
- * `max_payload` (0 means FLUME_DEFAULT_MAX_PAYLOAD). Copies; keeps no reference. Since 0.1.0. */
-FLUME_EXTERN int flume_frame_encode(uint8_t *out, size_t capacity, size_t *written, uint8_t type,
-                                    const char *topic, size_t topic_length, const uint8_t *payload,
+ * and stores the number of bytes written in `*written` (0 on failure). The subject is checked
+ * against the type (FLUME_EMISSING_SUBJECT, FLUME_EUNEXPECTED_SUBJECT, FLUME_EINVALID_SUBJECT,
+ * or FLUME_EINVALID_PATTERN for SUBSCRIBE) and the payload against `max_payload` (0 means
+ * FLUME_DEFAULT_MAX_PAYLOAD): FLUME_EPAYLOAD_TOO_LARGE. FLUME_EBUFSIZE if `capacity` is too
+ * small. Copies; keeps no reference. Since 1.0.0. */
+FLUME_EXTERN int flume_frame_encode(void *out, size_t capacity, size_t *written, uint8_t type,
+                                    const char *subject, size_t subject_length, const void *payload,
                                     size_t payload_length, uint32_t max_payload);
 
 /* Incremental decoder for one stream of frames. */
 typedef struct flume_decoder flume_decoder;
 
+/* Since 1.0.0 (0 now means the default). */
 typedef struct flume_decoder_options {
   size_t struct_size;   /* sizeof(flume_decoder_options) */
-  uint32_t max_payload; /* 1 .. FLUME_HARD_MAX_PAYLOAD; FLUME_DEFAULT_MAX_PAYLOAD by default */
+  uint32_t max_payload; /* up to FLUME_HARD_MAX_PAYLOAD; 0: FLUME_DEFAULT_MAX_PAYLOAD */
 } flume_decoder_options;
 
 #define FLUME_DECODER_OPTIONS_INIT \
   { sizeof(flume_decoder_options), FLUME_DEFAULT_MAX_PAYLOAD }
 
-/* Creates a decoder; `options` may be NULL for the defaults. Free it with flume_decoder_free().
- * Since 0.1.0. */
+/* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
+ * FLUME_DECODER_OPTIONS_INIT does. FLUME_EINVAL for NULL, FLUME_EOPTIONS for a struct_size
+ * smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_decoder_options_init(flume_decoder_options *out, size_t struct_size);
+
+/* Creates a decoder; `options` may be NULL for the defaults. FLUME_EINVAL for a max_payload over
+ * FLUME_HARD_MAX_PAYLOAD. Free it with flume_decoder_free(). Since 0.1.0. */
 FLUME_EXTERN int flume_decoder_new(flume_decoder **out, const flume_decoder_options *options);
 
 /* Frees a decoder. NULL is allowed. Since 0.1.0. */
@@ -197,14 +255,15 @@ FLUME_EXTERN void flume_decoder_free(flume_decoder *decoder);
 
 /* Consumes bytes from `data` (`length` bytes, any split of the stream: one byte at a time works)
  * and stores how many were consumed in `*consumed`. Returns
- *   1  a frame is complete and described in `*frame`; call again with the rest of the data;
+ *   1  a frame is complete and described in `*out`; call again with the rest of the data;
  *   0  all bytes were consumed and no frame is complete yet;
- *   <0 an error. FLUME_EINVALID_TOPIC still fills `*frame` and decoding may continue; any other
- *      error is permanent for this decoder (the stream can no longer be trusted).
- * `frame->topic` and `frame->payload` point into `data` or into the decoder and stay valid until
- * the next call on this decoder; copy them to keep them. Since 0.1.0. */
-FLUME_EXTERN int flume_decoder_next(flume_decoder *decoder, const uint8_t *data, size_t length,
-                                    size_t *consumed, flume_frame *frame);
+ *   <0 an error. FLUME_EINVALID_SUBJECT and FLUME_EINVALID_PATTERN (a frame whose subject is
+ *      not valid for its type) still fill `*out` and decoding may continue; any other error is
+ *      permanent for this decoder (the stream can no longer be trusted).
+ * `out->subject` and `out->payload` point into `data` or into the decoder and stay valid until
+ * the next call on this decoder; copy them to keep them. Since 1.0.0. */
+FLUME_EXTERN int flume_decoder_next(flume_frame *out, size_t *consumed, flume_decoder *decoder,
+                                    const void *data, size_t length);
 
 /* To call at the end of the stream: 0 if it ended between frames, FLUME_ETRUNCATED if it ended
  * inside one (or the permanent error, if the decoder had failed). Since 0.1.0. */
@@ -222,35 +281,48 @@ FLUME_EXTERN int flume_decoder_finish(flume_decoder *decoder);
 typedef struct flume_message flume_message;
 
 /* A borrowed message: valid only during the handler call (or until the flume_message it was
- * taken from is freed). Since 0.1.0. */
+ * taken from is freed). It carries its size so that it can grow: the library sets struct_size
+ * to the bytes it filled, and a field added after 1.0.0 may be read only when struct_size
+ * covers it. Kept as a struct (rather than accessors only) so that a handler, or a binding
+ * taking a batch with flume_message_views(), reads a message without one call per field.
+ * Since 1.0.0. */
 typedef struct flume_message_view {
+  size_t struct_size;       /* bytes of this view the library filled */
   const char *subject;      /* not NUL-terminated */
-  size_t subject_length;    /* 1 .. FLUME_MAX_TOPIC_LENGTH */
-  const uint8_t *payload;   /* may be NULL when payload_length is 0 */
+  size_t subject_length;    /* 1 .. FLUME_MAX_SUBJECT_LENGTH */
+  const void *payload;      /* may be NULL when payload_length is 0 */
   size_t payload_length;    /* 0 .. the broker's max_payload */
   uint32_t subscription_id; /* flume_subscription_id() of the subscription it came through */
 } flume_message_view;
 
-/* The subject of `message`; its length in `*length` (which may be NULL). Borrowed from the
- * message: valid until flume_message_free(). NULL (and length 0) for a NULL message.
- * Since 0.1.0. */
-FLUME_EXTERN const char *flume_message_subject(const flume_message *message, size_t *length);
+/* The subject of `message`, borrowed from it (valid until flume_message_free()), not
+ * NUL-terminated; flume_message_subject_length() bytes. NULL for a NULL message. Since 1.0.0. */
+FLUME_EXTERN const char *flume_message_subject(const flume_message *message);
 
-/* The payload of `message`; its length in `*length` (which may be NULL). Borrowed like the
- * subject. Since 0.1.0. */
-FLUME_EXTERN const uint8_t *flume_message_payload(const flume_message *message, size_t *length);
+/* The length of the subject in bytes (0 for NULL). Since 1.0.0. */
+FLUME_EXTERN size_t flume_message_subject_length(const flume_message *message);
+
+/* The payload of `message`, borrowed like the subject; may be NULL when its length is 0.
+ * Since 1.0.0. */
+FLUME_EXTERN const void *flume_message_payload(const flume_message *message);
+
+/* The length of the payload in bytes (0 for NULL). Since 1.0.0. */
+FLUME_EXTERN size_t flume_message_payload_length(const flume_message *message);
 
 /* The id of the subscription `message` came through (0 for NULL). Since 0.1.0. */
 FLUME_EXTERN uint32_t flume_message_subscription_id(const flume_message *message);
 
-/* Fills out[i] with views of messages[i] for `count` messages: one call instead of three per
- * message for bindings that cross into C at a cost. The views borrow from the messages.
- * FLUME_EINVAL if a pointer is NULL. Since 0.1.0. */
-FLUME_EXTERN int flume_message_views(flume_message_view *out, flume_message *const *messages,
-                                     size_t count);
+/* Fills a view of messages[i] for each of `count` messages into an array of views, each
+ * `view_size` bytes (pass sizeof(flume_message_view)): one call instead of several per message
+ * for bindings that cross into C at a cost. The views borrow from the messages. FLUME_EINVAL if
+ * a pointer is NULL, FLUME_EOPTIONS if view_size is smaller than 1.0.0's view. Since 1.0.0. */
+FLUME_EXTERN int flume_message_views(flume_message_view *out, size_t view_size,
+                                     flume_message *const *messages, size_t count);
 
 /* Copies a borrowed message (a handler's view) into a flume_message the caller owns, to keep it
- * after the handler returns. Free it with flume_message_free(). Since 0.1.0. */
+ * after the handler returns. A view filled by hand sets struct_size to
+ * sizeof(flume_message_view). Free the copy with flume_message_free(). FLUME_EINVAL for NULL or
+ * inconsistent fields, FLUME_EOPTIONS for a struct_size below 1.0.0's. Since 1.0.0. */
 FLUME_EXTERN int flume_message_copy(flume_message **out, const flume_message_view *view);
 
 /* Frees a message. NULL is allowed. Any thread. Since 0.1.0. */
@@ -269,35 +341,59 @@ FLUME_EXTERN void flume_message_free_batch(flume_message *const *messages, size_
 
 typedef struct flume_client flume_client;
 
-/* Since 0.1.0. Initialise with FLUME_CLIENT_OPTIONS_INIT, then set fields by name. Strings are
- * copied by flume_client_connect(); none need to outlive the call. */
+/* Defaults of flume_client_options (what 0 in a field means). Since 1.0.0. */
+#define FLUME_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define FLUME_DEFAULT_RECONNECT_MIN_MS 100
+#define FLUME_DEFAULT_RECONNECT_MAX_MS 5000
+#define FLUME_DEFAULT_MAX_PENDING_BYTES 8388608 /* 8 MiB */
+#define FLUME_DEFAULT_PUBLISH_TIMEOUT_MS 5000
+
+/* Since 1.0.0. Zero in any field means its default (see "Option structs"). Strings are copied
+ * by flume_client_connect(); none need to outlive the call. */
 typedef struct flume_client_options {
-  size_t struct_size;          /* sizeof(flume_client_options) */
-  const char *client_name;     /* sent in HELLO; NULL: "flume-c" */
-  uint32_t connect_timeout_ms; /* handshake timeout; 0: 5000 */
+  size_t struct_size;      /* sizeof(flume_client_options) */
+  const char *client_name; /* sent in HELLO; NULL: "flume-c" */
+  const char *server_name; /* the name the certificate must carry; NULL: the URL's host */
   /* Whom to trust: at most one of ca_file, pin_sha256 and insecure. None: the system's CA
    * store, except for a broker on this machine (127.0.0.0/8, ::1), where the self-signed
    * cert.pem in the default data directory is trusted if it exists. */
   const char *ca_file;    /* PEM file with the CA (or the broker's self-signed certificate) */
   const char *pin_sha256; /* "AB:CD:..." as flume_broker_fingerprint() gives it */
-  int insecure;           /* nonzero: no verification at all (prints a warning on stderr) */
-  const uint8_t *token;   /* sent in HELLO for the broker's authentication; NULL: none */
+  int insecure;           /* switch, off by default; FLUME_ON: no verification at all */
+  const void *token;      /* sent in HELLO for the broker's authentication; NULL: none */
   size_t token_length;
-  int reconnect;             /* nonzero: after a lost connection, back off and reconnect */
-  uint32_t reconnect_min_ms; /* first back-off; 0: 100 */
-  uint32_t reconnect_max_ms; /* longest back-off; 0: 5000 */
-  const char *server_name;   /* the name the certificate must carry; NULL: the URL's host */
+  /* The handshake and HELLO; 0: FLUME_DEFAULT_CONNECT_TIMEOUT_MS; FLUME_WAIT_FOREVER: no
+   * limit; FLUME_NO_WAIT is FLUME_EINVAL (connecting cannot be done without waiting). */
+  int connect_timeout_ms;
+  /* Switch, on by default: after a lost connection, back off, reconnect and subscribe again to
+   * everything. FLUME_OFF: a lost connection ends the client (calls report FLUME_ECLOSED). */
+  int reconnect;
+  int reconnect_min_ms; /* first back-off, > 0; 0: FLUME_DEFAULT_RECONNECT_MIN_MS */
+  int reconnect_max_ms; /* longest back-off, >= reconnect_min_ms; 0: ..._RECONNECT_MAX_MS */
   /* Back-pressure: at most this many bytes of published messages wait in the client for the
-   * network; 0: 8 MiB. flume_client_publish() waits up to publish_timeout_ms for room
-   * (negative: fails at once), then fails with FLUME_ETIMEDOUT. */
+   * network; 0: FLUME_DEFAULT_MAX_PENDING_BYTES. A message bigger than the limit is taken when
+   * nothing else waits. */
   size_t max_pending_bytes;
-  int32_t publish_timeout_ms; /* 0: 5000 */
+  /* How long flume_client_publish() waits for room under max_pending_bytes before failing with
+   * FLUME_ETIMEDOUT; 0: FLUME_DEFAULT_PUBLISH_TIMEOUT_MS; FLUME_NO_WAIT: fail at once;
+   * FLUME_WAIT_FOREVER: until there is room. */
+  int publish_timeout_ms;
 } flume_client_options;
 
-#define FLUME_CLIENT_OPTIONS_INIT \
-  { sizeof(flume_client_options), NULL, 5000, NULL, NULL, 0, NULL, 0, 1, 100, 5000, NULL, 0, 0 }
+#define FLUME_CLIENT_OPTIONS_INIT                                                   \
+  {                                                                                 \
+    sizeof(flume_client_options), NULL, NULL, NULL, NULL, 0, NULL, 0,               \
+        FLUME_DEFAULT_CONNECT_TIMEOUT_MS, FLUME_ON, FLUME_DEFAULT_RECONNECT_MIN_MS, \
+        FLUME_DEFAULT_RECONNECT_MAX_MS, FLUME_DEFAULT_MAX_PENDING_BYTES,            \
+        FLUME_DEFAULT_PUBLISH_TIMEOUT_MS                                            \
+  }
 
-/* Since 0.1.0. Set struct_size (FLUME_CLIENT_STATS_INIT does) before flume_client_get_stats(). */
+/* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
+ * FLUME_CLIENT_OPTIONS_INIT does. FLUME_EINVAL for NULL, FLUME_EOPTIONS for a struct_size
+ * smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_client_options_init(flume_client_options *out, size_t struct_size);
+
+/* Since 0.1.0. Set struct_size (FLUME_CLIENT_STATS_INIT or flume_client_stats_init() does). */
 typedef struct flume_client_stats {
   size_t struct_size;         /* sizeof(flume_client_stats) */
   uint64_t messages_out;      /* accepted by flume_client_publish() */
@@ -306,12 +402,16 @@ typedef struct flume_client_stats {
   uint64_t bytes_in;          /* their payload bytes */
   uint64_t dropped_by_broker; /* messages the broker dropped for this client's subscriptions */
   uint64_t reconnects;        /* connections re-established after a loss */
-  uint64_t publish_errors;    /* publishes the broker refused later (e.g. INVALID_TOPIC) */
+  uint64_t publish_errors;    /* publishes the broker refused later (e.g. an invalid subject) */
   int connected;              /* nonzero while connected and past HELLO */
 } flume_client_stats;
 
 #define FLUME_CLIENT_STATS_INIT \
   { sizeof(flume_client_stats), 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
+ * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_client_stats_init(flume_client_stats *out, size_t struct_size);
 
 /* Connects to `url` ("flume://host:port", "host:port" or "host"; port 7337 by default) and
  * waits until the broker accepted the client or connecting failed: FLUME_EUNREACHABLE (nobody
@@ -323,25 +423,28 @@ typedef struct flume_client_stats {
 FLUME_EXTERN int flume_client_connect(flume_client **out, const char *url,
                                       const flume_client_options *options);
 
-/* Publishes `payload_length` bytes to `subject`. Copies both; returns without waiting for the
- * network, unless max_pending_bytes already wait for it: then it waits up to publish_timeout_ms
- * for room and fails with FLUME_ETIMEDOUT (at once when called from a message handler, which runs
- * on the thread that makes room). Other errors come back at once: FLUME_EINVALID_SUBJECT,
- * FLUME_EPAYLOAD_TOO_LARGE (over flume_client_max_payload()), FLUME_ENOTCONN (reconnecting: the
- * message was not sent), FLUME_ECLOSED. The broker's later refusals are counted in
- * flume_client_stats.publish_errors. Since 0.1.0. */
+/* Publishes `payload_length` bytes to `subject`. Copies both into the client's send queue and
+ * returns without waiting for the network ("When a published message leaves" above), unless
+ * max_pending_bytes already wait: then it waits up to publish_timeout_ms for room and fails with
+ * FLUME_ETIMEDOUT (at once when called from a message handler, which runs on the thread that
+ * makes room). Other errors come back at once: FLUME_EINVALID_SUBJECT, FLUME_EPAYLOAD_TOO_LARGE
+ * (over flume_client_max_payload()), FLUME_ENOTCONN (reconnecting: the message was not sent),
+ * FLUME_ECLOSED. The broker's later refusals are counted in flume_client_stats.publish_errors.
+ * Since 1.0.0. */
 FLUME_EXTERN int flume_client_publish(flume_client *client, const char *subject,
-                                      size_t subject_length, const uint8_t *payload,
+                                      size_t subject_length, const void *payload,
                                       size_t payload_length);
 
-/* Waits until the broker has processed everything this client published, subscribed and
- * unsubscribed before the call (after it, a subscription made earlier is in place). Up to
- * `timeout_ms` (negative: no limit): FLUME_ETIMEDOUT, FLUME_ENOTCONN, FLUME_ECLOSED.
- * FLUME_EINVAL from one of this client's own handlers. Since 0.1.0. */
+/* A round trip to the broker, not a "send now": waits until the broker has processed everything
+ * this client published, subscribed and unsubscribed before the call (after it, a subscription
+ * made earlier is in place or refused). Up to `timeout_ms` (see "Timeouts"; "do not wait" gives
+ * FLUME_ETIMEDOUT unless already done): FLUME_ETIMEDOUT, FLUME_ENOTCONN (the connection was lost:
+ * what was not processed is gone), FLUME_ECLOSED. FLUME_EINVAL from one of this client's own
+ * handlers. Since 1.0.0. */
 FLUME_EXTERN int flume_client_flush(flume_client *client, int timeout_ms);
 
-/* Copies the client's counters into `*out`, whose struct_size must be set. Since 0.1.0. */
-FLUME_EXTERN int flume_client_get_stats(flume_client *client, flume_client_stats *out);
+/* Copies the client's counters into `*out`, whose struct_size must be set. Since 1.0.0. */
+FLUME_EXTERN int flume_client_get_stats(flume_client_stats *out, flume_client *client);
 
 /* The broker's payload limit, as announced in its answer to HELLO (0 for NULL). Since 0.1.0. */
 FLUME_EXTERN uint32_t flume_client_max_payload(flume_client *client);
@@ -371,16 +474,30 @@ typedef struct flume_subscription flume_subscription;
 #define FLUME_OVERFLOW_DROP_NEWEST 2 /* drop the new message */
 #define FLUME_OVERFLOW_CLOSE 3       /* end the subscription (SLOW_CONSUMER) */
 
-/* Since 0.1.0. Initialise with FLUME_SUBSCRIPTION_OPTIONS_INIT. */
+/* Default of flume_subscription_options.local_queue_limit. Since 1.0.0. */
+#define FLUME_DEFAULT_LOCAL_QUEUE_LIMIT 65536
+
+/* Since 0.1.0. Zero in any field means its default. */
 typedef struct flume_subscription_options {
   size_t struct_size;       /* sizeof(flume_subscription_options) */
   int overflow_policy;      /* FLUME_OVERFLOW_*; 0: drop oldest */
-  uint32_t queue_limit;     /* messages the broker queues for it; 0: the broker's default */
-  size_t local_queue_limit; /* polling only: messages held here for recv; 0: 65536 */
+  uint32_t queue_limit;     /* messages the broker queues for it; 0: the broker's default. The
+                             * broker may grant less: flume_subscription_stats.queue_limit. */
+  size_t local_queue_limit; /* polling only: messages held here for recv;
+                             * 0: FLUME_DEFAULT_LOCAL_QUEUE_LIMIT */
 } flume_subscription_options;
 
-#define FLUME_SUBSCRIPTION_OPTIONS_INIT \
-  { sizeof(flume_subscription_options), 0, 0, 0 }
+#define FLUME_SUBSCRIPTION_OPTIONS_INIT                                \
+  {                                                                    \
+    sizeof(flume_subscription_options), FLUME_OVERFLOW_DROP_OLDEST, 0, \
+        FLUME_DEFAULT_LOCAL_QUEUE_LIMIT                                \
+  }
+
+/* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
+ * FLUME_SUBSCRIPTION_OPTIONS_INIT does. FLUME_EINVAL for NULL, FLUME_EOPTIONS for a struct_size
+ * smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_options_init(flume_subscription_options *out,
+                                                 size_t struct_size);
 
 /* A closure (zenoh-c style). `call` runs on the client's loop thread for each message, one call
  * at a time; the view is borrowed for the call (flume_message_copy() keeps it). `drop` (may be
@@ -397,26 +514,39 @@ typedef struct flume_message_handler {
   void (*drop)(void *context);
 } flume_message_handler;
 
-/* Since 0.1.0. Set struct_size (FLUME_SUBSCRIPTION_STATS_INIT does). */
+/* Where a subscription stands (flume_subscription_stats.state). Since 1.0.0. */
+#define FLUME_SUBSCRIPTION_PENDING 0 /* asked for; the broker has not answered yet */
+#define FLUME_SUBSCRIPTION_ACTIVE 1  /* the broker accepted it; messages flow */
+#define FLUME_SUBSCRIPTION_ENDED 2   /* refused, unsubscribed, ended by the broker, client closed */
+
+/* Since 1.0.0. Set struct_size (FLUME_SUBSCRIPTION_STATS_INIT or flume_subscription_stats_init()
+ * does). */
 typedef struct flume_subscription_stats {
   size_t struct_size;         /* sizeof(flume_subscription_stats) */
   uint64_t received;          /* delivered to the handler or queued for recv */
   uint64_t dropped_by_broker; /* reported by the broker (its queue overflowed) */
   uint64_t dropped_locally;   /* polling: the local queue overflowed (recv not keeping up) */
   uint64_t queued;            /* polling: waiting for recv now */
-  int ended;                  /* nonzero once it ended (unsubscribed, client closed, broker) */
+  uint64_t queued_high_water; /* polling: the most that ever waited for recv at once */
+  uint32_t queue_limit;       /* the broker's queue limit as it granted it; 0 until it answered */
+  int state;                  /* FLUME_SUBSCRIPTION_* */
 } flume_subscription_stats;
 
 #define FLUME_SUBSCRIPTION_STATS_INIT \
-  { sizeof(flume_subscription_stats), 0, 0, 0, 0, 0 }
+  { sizeof(flume_subscription_stats), 0, 0, 0, 0, 0, 0, 0 }
+
+/* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
+ * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_stats_init(flume_subscription_stats *out, size_t struct_size);
 
 /* Subscribes `client` to `pattern` (`pattern_length` bytes, see flume_pattern_validate()).
  * `options` may be NULL for the defaults. `handler` NULL makes a polling subscription; otherwise
- * `*handler` is copied and its call/drop contract above applies. Returns at once: the broker's
- * answer comes later (flume_client_flush() waits for it; a refusal ends the subscription, and
- * recv reports why). Errors: FLUME_EINVALID_PATTERN, FLUME_EINVAL, FLUME_EOPTIONS,
- * FLUME_ECLOSED. On success `*out` must be freed with flume_subscription_free(), also after the
- * client was closed. Since 0.1.0. */
+ * `*handler` is copied and its call/drop contract above applies. Returns at once, before the
+ * broker answered: flume_subscription_wait_ready() waits for the answer (and says why it was
+ * refused), flume_subscription_stats.state tells it without waiting; messages may arrive before
+ * it. A refusal ends the subscription. Errors: FLUME_EINVALID_PATTERN, FLUME_EINVAL,
+ * FLUME_EOPTIONS, FLUME_ECLOSED. On success `*out` must be freed with flume_subscription_free(),
+ * also after the client was closed. Since 0.1.0. */
 FLUME_EXTERN int flume_client_subscribe(flume_subscription **out, flume_client *client,
                                         const char *pattern, size_t pattern_length,
                                         const flume_subscription_options *options,
@@ -425,24 +555,31 @@ FLUME_EXTERN int flume_client_subscribe(flume_subscription **out, flume_client *
 /* The subscription's id, as in flume_message_subscription_id() (0 for NULL). Since 0.1.0. */
 FLUME_EXTERN uint32_t flume_subscription_id(const flume_subscription *subscription);
 
+/* Waits up to `timeout_ms` (see "Timeouts") for the broker's answer to the subscription.
+ * Returns 0 once the broker accepted it (at once if it already had, even if it has ended since
+ * then: the queue limit it granted is then in flume_subscription_stats.queue_limit);
+ * FLUME_EREJECTED if the broker refused it, with the broker's error and reason in
+ * flume_last_error() ("the broker refused the subscription: LIMIT_EXCEEDED: ..."); FLUME_ECLOSED
+ * if it ended unanswered (unsubscribed, client closed); FLUME_EAGAIN if no answer came in time
+ * (while reconnecting, the answer comes after the connection is back). Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_wait_ready(flume_subscription *subscription, int timeout_ms);
+
 /* Polling only. Takes the next message into `*out` (the caller frees it), waiting up to
- * `timeout_ms` for one: 0 does not wait, negative waits until a message comes or the
- * subscription ends. Returns 0, FLUME_EAGAIN (timeout 0, nothing waiting), FLUME_ETIMEDOUT, or
- * FLUME_ECLOSED once the subscription has ended and everything queued was taken; the message
- * says why it ended ("unsubscribed", "... client closed", "the broker ended the subscription:
- * SLOW_CONSUMER"). FLUME_EINVAL for a handler subscription. `*out` is NULL unless
- * 0 is returned. Since 0.1.0. */
-FLUME_EXTERN int flume_subscription_recv(flume_subscription *subscription, flume_message **out,
+ * `timeout_ms` for one (see "Timeouts"). Returns 0; FLUME_EAGAIN when no message came, whatever
+ * the timeout; or FLUME_ECLOSED once the subscription has ended and everything queued was taken,
+ * the message saying why it ended ("unsubscribed", "... client closed", "the broker refused the
+ * subscription: ...", "the broker ended the subscription: SLOW_CONSUMER"). FLUME_EINVAL for a
+ * handler subscription. `*out` is NULL unless 0 is returned. Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_recv(flume_message **out, flume_subscription *subscription,
                                          int timeout_ms);
 
-/* Polling only. Like flume_subscription_recv(), but takes up to `max` messages into
+/* Polling only. Like flume_subscription_recv(), but takes up to `capacity` messages into
  * out[0 .. *count-1]: it waits (up to `timeout_ms`) for the first only, then takes what is
  * already queued. Returns 0 with *count >= 1, or an error with *count == 0. The messages of one
  * call share one allocation, freed when the last of them is freed; flume_message_free_batch()
- * frees them all. Since 0.1.0. */
-FLUME_EXTERN int flume_subscription_recv_batch(flume_subscription *subscription,
-                                               flume_message **out, size_t max, size_t *count,
-                                               int timeout_ms);
+ * frees them all. Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_recv_batch(flume_message **out, size_t capacity, size_t *count,
+                                               flume_subscription *subscription, int timeout_ms);
 
 /* A file descriptor that is readable while messages wait for recv or once the subscription has
  * ended (for a handler subscription: once it ended). Level-triggered; recv clears it when it
@@ -455,9 +592,10 @@ FLUME_EXTERN int flume_subscription_fd(const flume_subscription *subscription);
  * readable; after them recv returns FLUME_ECLOSED. Idempotent. Since 0.1.0. */
 FLUME_EXTERN int flume_subscription_unsubscribe(flume_subscription *subscription);
 
-/* Copies the subscription's counters into `*out`, whose struct_size must be set. Since 0.1.0. */
-FLUME_EXTERN int flume_subscription_get_stats(const flume_subscription *subscription,
-                                              flume_subscription_stats *out);
+/* Copies the subscription's counters and state into `*out`, whose struct_size must be set.
+ * Since 1.0.0. */
+FLUME_EXTERN int flume_subscription_get_stats(flume_subscription_stats *out,
+                                              const flume_subscription *subscription);
 
 /* Unsubscribes (if still live) and frees the handle; unread messages are discarded, messages
  * already taken stay valid. Works after flume_client_close() too, and frees what the
@@ -473,34 +611,54 @@ FLUME_EXTERN void flume_subscription_free(flume_subscription *subscription);
 
 typedef struct flume_broker flume_broker;
 
-/* Since 0.1.0. Initialise with FLUME_BROKER_OPTIONS_INIT. Zero in a number means its default.
- * Strings are copied by flume_broker_start(). */
+/* Defaults of flume_broker_options (what 0 in a field means). Since 1.0.0. */
+#define FLUME_DEFAULT_LISTEN "127.0.0.1:0"
+#define FLUME_DEFAULT_MAX_CONNECTIONS 10000
+#define FLUME_DEFAULT_MAX_SUBSCRIPTIONS 10000
+#define FLUME_DEFAULT_QUEUE_LIMIT 1024
+#define FLUME_DEFAULT_BROKER_MAX_PENDING_BYTES 67108864u /* 64 MiB */
+#define FLUME_DEFAULT_SHUTDOWN_GRACE_MS 2000
+
+/* Since 1.0.0. Zero (or NULL) in any field means its default. Strings are copied by
+ * flume_broker_start(). */
 typedef struct flume_broker_options {
   size_t struct_size; /* sizeof(flume_broker_options) */
   /* "host:port", "[v6]:port", ":port" (all addresses) or "host" (port 7337); port 0 picks a
-   * free port (flume_broker_port() tells which). NULL: "127.0.0.1:0". */
+   * free port (flume_broker_port() tells which). NULL: FLUME_DEFAULT_LISTEN. */
   const char *listen;
   const char *cert_file; /* PEM certificate (chain); with key_file, or neither */
   const char *key_file;  /* PEM private key */
   /* Neither file given: a self-signed pair in data_dir/cert.pem and key.pem, made on first start
    * and reused. NULL: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else ~/.local/share/flume. */
   const char *data_dir;
-  uint32_t max_payload;       /* bytes per message; 0: 65536; at most FLUME_HARD_MAX_PAYLOAD */
-  uint32_t max_connections;   /* clients at once; 0: 10000 */
-  uint32_t max_subscriptions; /* per connection; 0: 10000 */
-  uint32_t queue_limit;       /* messages queued per subscription by default; 0: 1024 */
-  uint64_t max_pending_bytes; /* bytes queued per connection; 0: 64 MiB */
-  uint32_t shutdown_grace_ms; /* flume_broker_stop() waits this long for clients; 0: 2000 */
+  uint32_t max_payload;       /* bytes per message; 0: FLUME_DEFAULT_MAX_PAYLOAD; at most
+                               * FLUME_HARD_MAX_PAYLOAD */
+  uint32_t max_connections;   /* clients at once; 0: FLUME_DEFAULT_MAX_CONNECTIONS */
+  uint32_t max_subscriptions; /* per connection; 0: FLUME_DEFAULT_MAX_SUBSCRIPTIONS */
+  uint32_t queue_limit;       /* messages queued per subscription unless it asks for another
+                               * limit; 0: FLUME_DEFAULT_QUEUE_LIMIT */
+  uint64_t max_pending_bytes; /* bytes queued per connection; 0: ..._BROKER_MAX_PENDING_BYTES */
+  /* How long flume_broker_stop() lets clients go on their own before closing them;
+   * 0: FLUME_DEFAULT_SHUTDOWN_GRACE_MS; FLUME_NO_WAIT: close them at once; FLUME_WAIT_FOREVER:
+   * until the last has gone. */
+  int shutdown_grace_ms;
 } flume_broker_options;
 
-#define FLUME_BROKER_OPTIONS_INIT                                                             \
-  {                                                                                           \
-    sizeof(flume_broker_options), "127.0.0.1:0", NULL, NULL, NULL, FLUME_DEFAULT_MAX_PAYLOAD, \
-        10000, 10000, 1024, 67108864u, 2000                                                   \
+#define FLUME_BROKER_OPTIONS_INIT                                                                  \
+  {                                                                                                \
+    sizeof(flume_broker_options), FLUME_DEFAULT_LISTEN, NULL, NULL, NULL,                          \
+        FLUME_DEFAULT_MAX_PAYLOAD, FLUME_DEFAULT_MAX_CONNECTIONS, FLUME_DEFAULT_MAX_SUBSCRIPTIONS, \
+        FLUME_DEFAULT_QUEUE_LIMIT, FLUME_DEFAULT_BROKER_MAX_PENDING_BYTES,                         \
+        FLUME_DEFAULT_SHUTDOWN_GRACE_MS                                                            \
   }
 
-/* Since 0.1.0. Set struct_size (FLUME_BROKER_STATS_INIT does). Counts since the start, except
- * where "now" says otherwise. */
+/* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
+ * FLUME_BROKER_OPTIONS_INIT does (listen points to a static string). FLUME_EINVAL for NULL,
+ * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_broker_options_init(flume_broker_options *out, size_t struct_size);
+
+/* Since 0.1.0. Set struct_size (FLUME_BROKER_STATS_INIT or flume_broker_stats_init() does). Counts
+ * since the start, except where "now" says otherwise. */
 typedef struct flume_broker_stats {
   size_t struct_size;             /* sizeof(flume_broker_stats) */
   uint64_t connections;           /* connections counted against max_connections, now */
@@ -524,6 +682,10 @@ typedef struct flume_broker_stats {
 
 #define FLUME_BROKER_STATS_INIT \
   { sizeof(flume_broker_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
+ * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
+FLUME_EXTERN int flume_broker_stats_init(flume_broker_stats *out, size_t struct_size);
 
 /* Starts a broker: loads or makes its certificate, binds, and serves on a new loop thread.
  * `options` may be NULL for the defaults. Errors: FLUME_EINVAL (bad option, unreadable
@@ -550,8 +712,8 @@ FLUME_EXTERN const char *flume_broker_certificate_path(const flume_broker *broke
 FLUME_EXTERN const char *flume_broker_fingerprint(const flume_broker *broker);
 
 /* Copies the broker's counters into `*out`, whose struct_size must be set. Read on the broker's
- * loop thread: waits for one round trip to it. Since 0.1.0. */
-FLUME_EXTERN int flume_broker_get_stats(flume_broker *broker, flume_broker_stats *out);
+ * loop thread: waits for one round trip to it. Since 1.0.0. */
+FLUME_EXTERN int flume_broker_get_stats(flume_broker_stats *out, flume_broker *broker);
 
 /* Graceful stop: admits nobody new, tells every client SHUTTING_DOWN, waits up to
  * shutdown_grace_ms for them to go, closes what is left, ends the loop thread and frees the
