@@ -387,6 +387,10 @@ bool EventLoop::is_loop_thread() const noexcept {
   return owner_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
+void EventLoop::adopt_current_thread() noexcept {
+  owner_.store(std::this_thread::get_id(), std::memory_order_release);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running
 
@@ -470,7 +474,10 @@ void LoopThread::stop() {
 }
 
 void LoopThread::join() {
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+    thread_.join();
+    loop_.adopt_current_thread();
+  }
 }
 
 }  // namespace flume

@@ -104,6 +104,10 @@ class EventLoop {
   // Makes run() return once the current iteration ends.
   void stop() noexcept;
   bool is_loop_thread() const noexcept;
+  // Makes the calling thread the loop's thread. Only while no thread is inside run(): a
+  // LoopThread hands its stopped loop to the thread that joined it, which may then run what
+  // was posted too late and tear the loop's objects down.
+  void adopt_current_thread() noexcept;
 
  private:
   struct Watch;
@@ -167,7 +171,8 @@ class LoopThread {
   // Posts a stop behind every task already posted, so those still run, then joins. From the
   // loop thread itself it only requests the stop (a thread cannot join itself); join() later.
   void stop();
-  // Waits for the thread to end (after stop() or a loop.stop() from anywhere).
+  // Waits for the thread to end (after stop() or a loop.stop() from anywhere); the loop then
+  // belongs to the joining thread.
   void join();
   bool running() const noexcept { return thread_.joinable(); }
 

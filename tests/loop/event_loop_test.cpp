@@ -333,6 +333,17 @@ TEST(EventLoopThread, stop_runs_tasks_posted_before_it_and_joins) {
   EXPECT_EQ(ran.load(), 50);
 }
 
+// ClientCore::close() runs what was posted after the stop on the joining thread; with
+// assertions on (a Debug build) that aborted every `flume pub` at exit.
+TEST(EventLoopThread, a_joined_loop_belongs_to_the_joining_thread) {
+  LoopThread thread;
+  thread.start();
+  EXPECT_FALSE(thread.loop().is_loop_thread());
+  thread.stop();
+  EXPECT_TRUE(thread.loop().is_loop_thread());
+  EXPECT_EQ(thread.loop().run_once(0ms), 0u);
+}
+
 TEST(EventLoopThread, restarts_and_ignores_a_stop_left_over_from_the_previous_run) {
   LoopThread thread;
   thread.start();
