@@ -213,12 +213,9 @@ TEST(CApiCodec, AnInvalidSubjectIsEinvalidSubjectAndAnInvalidPatternEinvalidPatt
 // --- conventions: option structs, their defaults, and views that carry their size ---
 
 // What flume.h documents for each default, written out as numbers: changing a default in the
-// header without meaning to fails here.
-TEST(CApiOptions, InitFunctionsAndMacrosGiveTheDocumentedDefaults) {
-  flume_client_options client;
-  ASSERT_EQ(flume_client_options_init(&client, sizeof client), FLUME_OK);
-  const flume_client_options client_macro = FLUME_CLIENT_OPTIONS_INIT;
-  EXPECT_EQ(std::memcmp(&client, &client_macro, sizeof client), 0);
+// header without meaning to fails here. Field by field, not memcmp: the padding of a struct
+// initialised by a macro is unspecified (GCC at -O3 leaves it as it was).
+void expect_documented_defaults(const flume_client_options &client) {
   EXPECT_EQ(client.struct_size, sizeof client);
   EXPECT_EQ(client.client_name, nullptr);
   EXPECT_EQ(client.server_name, nullptr);
@@ -233,15 +230,27 @@ TEST(CApiOptions, InitFunctionsAndMacrosGiveTheDocumentedDefaults) {
   EXPECT_EQ(client.reconnect_max_ms, 5000);
   EXPECT_EQ(client.max_pending_bytes, size_t{8} << 20);
   EXPECT_EQ(client.publish_timeout_ms, 5000);
+}
 
-  flume_subscription_options subscription;
-  ASSERT_EQ(flume_subscription_options_init(&subscription, sizeof subscription), FLUME_OK);
-  const flume_subscription_options subscription_macro = FLUME_SUBSCRIPTION_OPTIONS_INIT;
-  EXPECT_EQ(std::memcmp(&subscription, &subscription_macro, sizeof subscription), 0);
+void expect_documented_defaults(const flume_subscription_options &subscription) {
   EXPECT_EQ(subscription.struct_size, sizeof subscription);
   EXPECT_EQ(subscription.overflow_policy, FLUME_OVERFLOW_DROP_OLDEST);
   EXPECT_EQ(subscription.queue_limit, 0u);  // the broker's default (1024 for the embedded one)
   EXPECT_EQ(subscription.local_queue_limit, 65536u);
+}
+
+TEST(CApiOptions, InitFunctionsAndMacrosGiveTheDocumentedDefaults) {
+  flume_client_options client;
+  ASSERT_EQ(flume_client_options_init(&client, sizeof client), FLUME_OK);
+  expect_documented_defaults(client);
+  const flume_client_options client_macro = FLUME_CLIENT_OPTIONS_INIT;
+  expect_documented_defaults(client_macro);
+
+  flume_subscription_options subscription;
+  ASSERT_EQ(flume_subscription_options_init(&subscription, sizeof subscription), FLUME_OK);
+  expect_documented_defaults(subscription);
+  const flume_subscription_options subscription_macro = FLUME_SUBSCRIPTION_OPTIONS_INIT;
+  expect_documented_defaults(subscription_macro);
 
   flume_broker_options broker;
   ASSERT_EQ(flume_broker_options_init(&broker, sizeof broker), FLUME_OK);
@@ -264,8 +273,10 @@ TEST(CApiOptions, InitFunctionsAndMacrosGiveTheDocumentedDefaults) {
   flume_decoder_options decoder;
   ASSERT_EQ(flume_decoder_options_init(&decoder, sizeof decoder), FLUME_OK);
   const flume_decoder_options decoder_macro = FLUME_DECODER_OPTIONS_INIT;
-  EXPECT_EQ(std::memcmp(&decoder, &decoder_macro, sizeof decoder), 0);
+  EXPECT_EQ(decoder.struct_size, sizeof decoder);
   EXPECT_EQ(decoder.max_payload, 65536u);
+  EXPECT_EQ(decoder_macro.struct_size, sizeof decoder_macro);
+  EXPECT_EQ(decoder_macro.max_payload, 65536u);
 }
 
 TEST(CApiOptions, StatsInitFunctionsZeroTheCountersAndSetTheSize) {
