@@ -49,9 +49,9 @@ TEST(EventLoopTasks, posted_tasks_run_in_order_on_the_loop_thread) {
     });
   }
   ASSERT_EQ(done.get_future().wait_for(kWaitLimit), std::future_status::ready);
+  EXPECT_FALSE(loop.is_loop_thread());
   thread.stop();
   EXPECT_TRUE(all_on_loop_thread);
-  EXPECT_FALSE(loop.is_loop_thread());
   std::vector<int> expected(100);
   for (int i = 0; i < 100; ++i)
     expected[static_cast<std::size_t>(i)] = i;
