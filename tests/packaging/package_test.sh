@@ -26,6 +26,8 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 version=$(tr -d '[:space:]' <"$root/VERSION")
+# The soname follows the major version (SOVERSION in capi/CMakeLists.txt).
+soname="libflume.so.${version%%.*}"
 deb=$(realpath "$deb")
 unit=/lib/systemd/system/flume-broker.service
 data_dir=/var/lib/flume
@@ -93,7 +95,7 @@ DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-r
 # --- files -------------------------------------------------------------------------------------
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 for file in /usr/bin/flume-broker /usr/bin/flume /usr/bin/flume-inspect \
-  "/usr/lib/$multiarch/libflume.so.0" "/usr/lib/$multiarch/libflume.so" \
+  "/usr/lib/$multiarch/$soname" "/usr/lib/$multiarch/libflume.so" \
   /usr/include/flume/flume.h /usr/include/flume/version.h \
   "/usr/lib/$multiarch/pkgconfig/flume.pc" "$unit" /etc/flume/flume-broker.toml \
   /usr/share/man/man1/flume-broker.1.gz /usr/share/man/man1/flume.1.gz \
@@ -101,9 +103,9 @@ for file in /usr/bin/flume-broker /usr/bin/flume /usr/bin/flume-inspect \
   [ -e "$file" ] || fail "$file is not installed"
 done
 # grep -q on a variable, not a pipe: with pipefail, grep quitting early fails the pipeline.
-dynamic=$(objdump -p "/usr/lib/$multiarch/libflume.so.0")
-grep -q 'SONAME *libflume\.so\.0$' <<<"$dynamic" ||
-  fail "libflume.so.0 does not have the soname libflume.so.0"
+dynamic=$(objdump -p "/usr/lib/$multiarch/$soname")
+grep -qE "SONAME +${soname//./\\.}\$" <<<"$dynamic" ||
+  fail "$soname does not have the soname $soname"
 for program in flume-broker flume flume-inspect; do
   got=$("/usr/bin/$program" --version)
   [ "$got" = "$program $version" ] || fail "$program --version says '$got'"
@@ -191,9 +193,9 @@ EOF
 # shellcheck disable=SC2046  # pkg-config prints a word list
 cc -Wall -Werror -o "$work/version" "$work/version.c" $(pkg-config --cflags --libs flume) \
   >"$work/cc.log" 2>&1 || fail "the C program does not build with the installed flume.pc"
-linked=$(ldd "$work/version" | awk '$1 == "libflume.so.0" {print $3}')
-[ -n "$linked" ] && [ "$(realpath "$linked")" = "$(realpath "/usr/lib/$multiarch/libflume.so.0")" ] ||
-  fail "the C program does not use the installed libflume.so.0 (it uses '$linked')"
+linked=$(ldd "$work/version" | awk -v soname="$soname" '$1 == soname {print $3}')
+[ -n "$linked" ] && [ "$(realpath "$linked")" = "$(realpath "/usr/lib/$multiarch/$soname")" ] ||
+  fail "the C program does not use the installed $soname (it uses '$linked')"
 [ "$("$work/version")" = "$version" ] || fail "flume_version() is not $version"
 
 # --- stop: SIGINT, a graceful and clean exit ---------------------------------------------------
