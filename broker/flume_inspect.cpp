@@ -104,11 +104,11 @@ Options parse_options(int argc, char **argv) {
   return options;
 }
 
-void append_frame(std::vector<std::uint8_t> &stream, flume::FrameType type, std::string_view topic,
+void append_frame(std::vector<std::uint8_t> &stream, flume::FrameType type, std::string_view subject,
                   std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> frame(flume::frame_size(topic.size(), payload.size()));
+  std::vector<std::uint8_t> frame(flume::frame_size(subject.size(), payload.size()));
   std::size_t written = 0;
-  if (flume::encode_frame(type, topic, payload, frame, written) != flume::FrameError::ok) {
+  if (flume::encode_frame(type, subject, payload, frame, written) != flume::FrameError::ok) {
     std::abort();  // the sample is fixed and valid
   }
   stream.insert(stream.end(), frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(written));
@@ -262,18 +262,18 @@ struct Inspector {
 
   void print(const flume::Frame &frame, std::size_t offset) {
     std::cout << "#" << ++frames << " @" << offset << " " << flume::frame_type_name(frame.type);
-    switch (flume::topic_rule(frame.type)) {
-      case flume::TopicRule::subject:
-        std::cout << " subject=\"" << frame.topic << "\" payload=" << frame.payload.size()
+    switch (flume::subject_rule(frame.type)) {
+      case flume::SubjectRule::subject:
+        std::cout << " subject=\"" << frame.subject << "\" payload=" << frame.payload.size()
                   << " bytes \"" << printable(frame.payload) << "\"\n";
-        route(frame.topic);
+        route(frame.subject);
         return;
-      case flume::TopicRule::pattern:
-        std::cout << " pattern=\"" << frame.topic << "\" " << describe_properties(frame.payload)
+      case flume::SubjectRule::pattern:
+        std::cout << " pattern=\"" << frame.subject << "\" " << describe_properties(frame.payload)
                   << "\n";
-        if (add_pattern(frame.topic)) std::cout << "    subscribed\n";
+        if (add_pattern(frame.subject)) std::cout << "    subscribed\n";
         return;
-      case flume::TopicRule::none:
+      case flume::SubjectRule::none:
         if (frame.type == flume::FrameType::ping || frame.type == flume::FrameType::pong) {
           std::cout << " payload=" << frame.payload.size() << " bytes\n";
         } else {
@@ -330,10 +330,10 @@ int main(int argc, char **argv) {
       if (status == flume::DecodeStatus::need_more) break;
       if (status == flume::DecodeStatus::frame) {
         inspector.print(frame, frame_start);
-      } else if (decoder.error() == flume::FrameError::invalid_topic) {
+      } else if (decoder.error() == flume::FrameError::invalid_subject) {
         std::cout << "#" << ++inspector.frames << " @" << frame_start << " "
                   << flume::frame_type_name(frame.type)
-                  << " REFUSED: " << flume::describe(decoder.error()) << " (\"" << frame.topic
+                  << " REFUSED: " << flume::describe(decoder.error()) << " (\"" << frame.subject
                   << "\"); decoding goes on\n";
         malformed = true;
       } else {

@@ -172,7 +172,7 @@ extern "C" int flume_broker_get_stats(flume_broker_stats *out, flume_broker *bro
     out->messages_out = stats.messages_out;
     out->bytes_out = stats.bytes_out;
     out->messages_unmatched = stats.messages_unmatched;
-    out->publishes_invalid = stats.publishes_invalid_topic;
+    out->publishes_invalid = stats.publishes_invalid_subject;
     out->hellos_accepted = stats.hellos_accepted;
     out->hellos_refused = stats.hellos_refused;
     out->dropped_oldest = stats.dropped_oldest;

@@ -93,10 +93,10 @@ extern "C" int flume_decoder_next(flume_frame *out, size_t *consumed, flume_deco
   *consumed = length - input.size();
   if (status == flume::DecodeStatus::need_more) return 0;
   if (status == flume::DecodeStatus::frame ||
-      decoder->decoder.error() == flume::FrameError::invalid_topic) {
+      decoder->decoder.error() == flume::FrameError::invalid_subject) {
     out->type = static_cast<uint8_t>(decoded.type);
-    out->subject = decoded.topic.data();
-    out->subject_length = decoded.topic.size();
+    out->subject = decoded.subject.data();
+    out->subject_length = decoded.subject.size();
     out->payload = decoded.payload.data();
     out->payload_length = decoded.payload.size();
   }

@@ -24,11 +24,11 @@ int error_code(FrameError error) noexcept {
       return FLUME_OK;
     case FrameError::unknown_type:
       return FLUME_EUNKNOWN_TYPE;
-    case FrameError::missing_topic:
+    case FrameError::missing_subject:
       return FLUME_EMISSING_SUBJECT;
-    case FrameError::unexpected_topic:
+    case FrameError::unexpected_subject:
       return FLUME_EUNEXPECTED_SUBJECT;
-    case FrameError::invalid_topic:
+    case FrameError::invalid_subject:
       return FLUME_EINVALID_SUBJECT;  // FLUME_EINVALID_PATTERN for SUBSCRIBE: see fail() below
     case FrameError::payload_too_large:
       return FLUME_EPAYLOAD_TOO_LARGE;
@@ -47,15 +47,15 @@ int error_code(FrameError error) noexcept {
 }
 
 int fail(FrameError error, std::uint8_t type) noexcept {
-  // The codec's own wording says "topic", the wire's name for the field; the C ABI says subject.
+  // SUBSCRIBE carries a pattern, not a subject: its invalid field gets the pattern's code and words.
   switch (error) {
-    case FrameError::missing_topic:
+    case FrameError::missing_subject:
       return fail(FLUME_EMISSING_SUBJECT,
                   "frame type requires a subject but the subject length is 0");
-    case FrameError::unexpected_topic:
+    case FrameError::unexpected_subject:
       return fail(FLUME_EUNEXPECTED_SUBJECT,
                   "frame type takes no subject but the subject length is not 0");
-    case FrameError::invalid_topic:
+    case FrameError::invalid_subject:
       if (type == FLUME_FRAME_SUBSCRIBE) {
         return fail(FLUME_EINVALID_PATTERN, "the frame's pattern is not a valid pattern");
       }

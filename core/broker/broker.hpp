@@ -122,7 +122,7 @@ class Broker {
   void handle_hello(Session &s, const Frame &frame);
   void handle_subscribe(Session &s, const Frame &frame);
   void handle_unsubscribe(Session &s, const Frame &frame);
-  void answer_invalid_topic(Session &s, const Frame &frame, std::int64_t stream_id);
+  void answer_invalid_subject(Session &s, const Frame &frame, std::int64_t stream_id);
   void request_error(Session &s, ErrorCode code, std::string_view message,
                      std::optional<std::uint32_t> request_id,
                      std::optional<std::uint32_t> subscription_id);

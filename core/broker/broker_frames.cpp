@@ -12,13 +12,13 @@ namespace {
 // Room for the largest properties payload written here: an ERROR with a 1024-byte message.
 constexpr std::size_t kPropertiesScratch = 1200;
 
-SharedBuffer frame_of(FrameType type, std::string_view topic,
+SharedBuffer frame_of(FrameType type, std::string_view subject,
                       std::span<const std::uint8_t> payload) noexcept {
-  SharedBuffer buffer = SharedBuffer::allocate(frame_size(topic.size(), payload.size()));
+  SharedBuffer buffer = SharedBuffer::allocate(frame_size(subject.size(), payload.size()));
   if (!buffer) return buffer;
   std::size_t written = 0;
   const FrameError error = encode_frame(
-      type, topic, payload, std::span<std::uint8_t>(buffer.mutable_data(), buffer.size()), written,
+      type, subject, payload, std::span<std::uint8_t>(buffer.mutable_data(), buffer.size()), written,
       kHardMaxPayload);
   if (error != FrameError::ok) return {};
   return buffer;

@@ -1,6 +1,6 @@
 // Bytes in: one FrameDecoder per client stream, the checks of docs/protocol.md 3.4 that depend on
 // the stream and the session state, and dispatch of each frame. Framing errors close the
-// connection; INVALID_TOPIC is answered and decoding goes on.
+// connection; INVALID_SUBJECT is answered and decoding goes on.
 #include <utility>
 
 #include "broker/broker.hpp"
@@ -116,7 +116,7 @@ void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const 
       fatal(s, ErrorCode::protocol_error, why);
       return;
     }
-    route_publish(s, frame.topic, frame.payload);
+    route_publish(s, frame.subject, frame.payload);
   }
   if (!fin || s.state == SessionState::closed) return;
   const FrameError end = decoder.finish();
@@ -176,17 +176,17 @@ bool Broker::frame_allowed(const Session &s, StreamKind kind, FrameType type,
 void Broker::on_decode_error(Session &s, StreamKind kind, std::int64_t stream_id,
                              const FrameDecoder &decoder, const Frame &frame) {
   const FrameError error = decoder.error();
-  if (error != FrameError::invalid_topic) {
+  if (error != FrameError::invalid_subject) {
     fatal(s, error_code_for(error), describe(error));
     return;
   }
-  // The frame is intact; where it may appear is checked before its topic (3.4, steps 4 and 5).
+  // The frame is intact; where it may appear is checked before its subject (3.4, steps 4 and 5).
   const char *why = nullptr;
   if (!frame_allowed(s, kind, frame.type, why)) {
     fatal(s, ErrorCode::protocol_error, why);
     return;
   }
-  answer_invalid_topic(s, frame, stream_id);
+  answer_invalid_subject(s, frame, stream_id);
 }
 
 void Broker::on_control_frame(Session &s, const Frame &frame) {
@@ -206,7 +206,7 @@ void Broker::on_control_frame(Session &s, const Frame &frame) {
       handle_unsubscribe(s, frame);
       break;
     case FrameType::publish:
-      route_publish(s, frame.topic, frame.payload);
+      route_publish(s, frame.subject, frame.payload);
       break;
     case FrameType::ping:
       if (frame.payload.size() > kMaxPingPayload) {

@@ -115,7 +115,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
   try {
     s.by_id.emplace(id, &sub);
     try {
-      routed = router_.subscribe(frame.topic, &sub, sub.route);
+      routed = router_.subscribe(frame.subject, &sub, sub.route);
     } catch (...) {
       s.by_id.erase(id);
       throw;
@@ -127,7 +127,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
   if (routed != SubjectError::ok) {  // the decoder validated the pattern; kept for safety
     s.by_id.erase(id);
     s.subscriptions.pop_back();
-    request_error(s, ErrorCode::invalid_topic, describe(routed), request.request_id, id);
+    request_error(s, ErrorCode::invalid_subject, describe(routed), request.request_id, id);
     return;
   }
   ++stats_.subscribes_accepted;
@@ -162,21 +162,21 @@ void Broker::handle_unsubscribe(Session &s, const Frame &frame) {
   }
 }
 
-void Broker::answer_invalid_topic(Session &s, const Frame &frame, std::int64_t stream_id) {
+void Broker::answer_invalid_subject(Session &s, const Frame &frame, std::int64_t stream_id) {
   if (frame.type == FrameType::publish) {
     // PUBLISH has no properties: nothing to echo. On the control stream the client locates the
     // error with PING; a publish stream has no order with the control stream, so the message
     // names the stream (for people: 11.2 says a client cannot tie it to one frame).
-    ++stats_.publishes_invalid_topic;
-    std::string message(describe(validate_subject(frame.topic)));
+    ++stats_.publishes_invalid_subject;
+    std::string message(describe(validate_subject(frame.subject)));
     if (stream_id != kControlStreamId) {
       message = "PUBLISH on stream " + std::to_string(stream_id) + ": " + message;
     }
-    request_error(s, ErrorCode::invalid_topic, message, std::nullopt, std::nullopt);
+    request_error(s, ErrorCode::invalid_subject, message, std::nullopt, std::nullopt);
     return;
   }
   const EchoedIds ids = echoed_ids(frame.payload);
-  request_error(s, ErrorCode::invalid_topic, describe(validate_pattern(frame.topic)),
+  request_error(s, ErrorCode::invalid_subject, describe(validate_pattern(frame.subject)),
                 ids.request_id, ids.subscription_id);
 }
 

@@ -39,7 +39,7 @@ struct BrokerStats {
   // Traffic.
   std::uint64_t messages_in = 0;              // PUBLISH frames routed (valid subject)
   std::uint64_t bytes_in = 0;                 // their payload bytes
-  std::uint64_t publishes_invalid_topic = 0;  // PUBLISH refused with INVALID_TOPIC
+  std::uint64_t publishes_invalid_subject = 0;  // PUBLISH refused with INVALID_SUBJECT
   std::uint64_t messages_unmatched = 0;       // PUBLISH that matched no subscription
   std::uint64_t deliveries = 0;               // (message, subscription) pairs matched
   std::uint64_t messages_out = 0;             // MESSAGE frames handed to the transport

@@ -45,7 +45,7 @@ const char *parse_subscribe(std::span<const std::uint8_t> payload, SubscribeRequ
 const char *parse_unsubscribe(std::span<const std::uint8_t> payload,
                               UnsubscribeRequest &out) noexcept;
 
-// The ids an ERROR answering a request echoes (11.2: INVALID_TOPIC carries request_id and
+// The ids an ERROR answering a request echoes (11.2: INVALID_SUBJECT carries request_id and
 // subscription_id if present). Both stay empty when the payload does not parse.
 struct EchoedIds {
   std::optional<std::uint32_t> request_id;

@@ -164,7 +164,7 @@ void Session::on_error_frame(const Frame &frame) {
     fail(report.code, concat("broker ended the session with ", code, ": ", detail));
     return;
   }
-  if (report.code == ErrorCode::invalid_topic) {
+  if (report.code == ErrorCode::invalid_subject) {
     events_.on_error(report.code, concat("broker refused a PUBLISH with ", code, ": ", detail));
   } else {
     events_.on_error(report.code, concat("broker reported ", code, ": ", detail));

@@ -119,8 +119,8 @@ bool is_connection_error(ErrorCode code) noexcept {
   switch (code) {
     case ErrorCode::protocol_error:
     case ErrorCode::unknown_frame_type:
-    case ErrorCode::missing_topic:
-    case ErrorCode::unexpected_topic:
+    case ErrorCode::missing_subject:
+    case ErrorCode::unexpected_subject:
     case ErrorCode::payload_too_large:
     case ErrorCode::truncated_frame:
     case ErrorCode::unsupported_version:

@@ -13,12 +13,12 @@ namespace {
 constexpr std::size_t kMaxRequestProperties =
     (3 + 4) + (3 + 2) + (3 + 255) + (3 + 255) + (3 + 4096);
 
-SharedBuffer encode(FrameType type, std::string_view topic, std::span<const std::uint8_t> payload,
+SharedBuffer encode(FrameType type, std::string_view subject, std::span<const std::uint8_t> payload,
                     std::uint32_t max_payload = kDefaultMaxPayload) noexcept {
-  SharedBuffer frame = SharedBuffer::allocate(frame_size(topic.size(), payload.size()));
+  SharedBuffer frame = SharedBuffer::allocate(frame_size(subject.size(), payload.size()));
   if (!frame) return {};
   std::size_t written = 0;
-  if (encode_frame(type, topic, payload, {frame.mutable_data(), frame.size()}, written,
+  if (encode_frame(type, subject, payload, {frame.mutable_data(), frame.size()}, written,
                    max_payload) != FrameError::ok) {
     return {};
   }

@@ -352,8 +352,8 @@ void Session::decode(std::int64_t stream_id, InboundStream &stream,
     Frame frame{};
     const DecodeStatus status = stream.decoder.next(bytes, frame);
     if (status == DecodeStatus::need_more) break;
-    const bool topic_valid = status == DecodeStatus::frame;
-    if (!topic_valid && stream.decoder.error() != FrameError::invalid_topic) {
+    const bool subject_valid = status == DecodeStatus::frame;
+    if (!subject_valid && stream.decoder.error() != FrameError::invalid_subject) {
       const FrameError error = stream.decoder.error();
       fail(error_code_for(error), concat("broker sent a malformed frame on ",
                                          text::stream_name(stream_id), ": ", describe(error),
@@ -365,7 +365,7 @@ void Session::decode(std::int64_t stream_id, InboundStream &stream,
     if (control) {
       on_control_frame(frame);
     } else {
-      on_subscription_frame(stream_id, stream, frame, topic_valid);
+      on_subscription_frame(stream_id, stream, frame, subject_valid);
     }
     if (stream.phase == InboundStream::Phase::discarding) return;
   }

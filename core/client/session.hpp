@@ -15,7 +15,7 @@
 // - Matching answers. Every request carries a request_id, and answers must come in request order
 //   (6.1): an OK or ERROR must answer the oldest unanswered request, and a request_id that differs
 //   from that request's is a PROTOCOL_ERROR. An ERROR without request_id answers no request: it is
-//   about a PUBLISH (INVALID_TOPIC) and goes to on_error, or is a connection error and ends the
+//   about a PUBLISH (INVALID_SUBJECT) and goes to on_error, or is a connection error and ends the
 //   session.
 // - After unsubscribe() no message of that subscription is delivered; the stream is still read
 //   (and checked) until its FIN, and the id stays in use until then, so a reused id can never
@@ -194,7 +194,7 @@ class Session {
 
   // Subscription streams (subscription_streams.cpp)
   void on_subscription_frame(std::int64_t stream_id, InboundStream &stream, const Frame &frame,
-                             bool topic_valid);
+                             bool subject_valid);
   void attach_stream(std::int64_t stream_id, InboundStream &stream, const Frame &frame);
   void discard_stream(std::int64_t stream_id, InboundStream &stream);
   void on_subscription_fin(std::int64_t stream_id, const InboundStream &stream);

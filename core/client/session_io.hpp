@@ -68,7 +68,7 @@ class SessionEvents {
   virtual void on_dropped(std::uint32_t subscription_id, std::uint64_t count) = 0;
 
   // The answer to subscribe(): NO_ERROR with the broker's effective queue limit (0 if it did not
-  // say), or the refusal (INVALID_TOPIC, DUPLICATE_SUBSCRIPTION, TOO_MANY_SUBSCRIPTIONS...) with
+  // say), or the refusal (INVALID_SUBJECT, DUPLICATE_SUBSCRIPTION, TOO_MANY_SUBSCRIPTIONS...) with
   // the broker's explanation. Exactly once per accepted subscribe() call, unless the session ends.
   virtual void on_subscribe_result(std::uint32_t subscription_id, ErrorCode code,
                                    std::string_view message,
@@ -91,7 +91,7 @@ class SessionEvents {
   virtual void on_pong(std::uint64_t token) = 0;
 
   // A request error that answers no request of this Session: the broker refused a PUBLISH
-  // (INVALID_TOPIC; it carries no request_id, so ping() locates it) or reported INTERNAL_ERROR.
+  // (INVALID_SUBJECT; it carries no request_id, so ping() locates it) or reported INTERNAL_ERROR.
   virtual void on_error(ErrorCode code, std::string_view message) = 0;
 
   // The session is over: the broker refused HELLO, reported a connection error, or broke the

@@ -13,7 +13,7 @@ using text::code_text;
 using text::concat;
 
 void Session::on_subscription_frame(std::int64_t stream_id, InboundStream &stream,
-                                    const Frame &frame, bool topic_valid) {
+                                    const Frame &frame, bool subject_valid) {
   switch (stream.phase) {
     case InboundStream::Phase::awaiting_subscription:
       if (frame.type != FrameType::subscription) {
@@ -38,11 +38,11 @@ void Session::on_subscription_frame(std::int64_t stream_id, InboundStream &strea
   const std::uint32_t id = stream.subscription_id;
   switch (frame.type) {
     case FrameType::message: {
-      if (!topic_valid) {
-        fail(ErrorCode::invalid_topic,
+      if (!subject_valid) {
+        fail(ErrorCode::invalid_subject,
              concat("broker delivered a MESSAGE with the invalid subject ",
-                    text::quoted(frame.topic), " on ", text::stream_name(stream_id), ": ",
-                    describe(validate_subject(frame.topic))));
+                    text::quoted(frame.subject), " on ", text::stream_name(stream_id), ": ",
+                    describe(validate_subject(frame.subject))));
         return;
       }
       const Subscription *sub = subscription_on(stream_id, id);
@@ -52,7 +52,7 @@ void Session::on_subscription_frame(std::int64_t stream_id, InboundStream &strea
       }
       ++stats_.messages_received;
       stats_.payload_bytes_received += frame.payload.size();
-      events_.on_message(Delivery{id, frame.topic, frame.payload});
+      events_.on_message(Delivery{id, frame.subject, frame.payload});
       return;
     }
     case FrameType::dropped: {

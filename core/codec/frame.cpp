@@ -9,15 +9,15 @@ bool is_known_frame_type(std::uint8_t type) noexcept {
          type <= static_cast<std::uint8_t>(FrameType::dropped);
 }
 
-TopicRule topic_rule(FrameType type) noexcept {
+SubjectRule subject_rule(FrameType type) noexcept {
   switch (type) {
     case FrameType::publish:
     case FrameType::message:
-      return TopicRule::subject;
+      return SubjectRule::subject;
     case FrameType::subscribe:
-      return TopicRule::pattern;
+      return SubjectRule::pattern;
     default:
-      return TopicRule::none;
+      return SubjectRule::none;
   }
 }
 
@@ -55,12 +55,12 @@ const char *describe(FrameError error) noexcept {
       return "ok";
     case FrameError::unknown_type:
       return "unknown frame type";
-    case FrameError::missing_topic:
-      return "frame type requires a topic but the topic length is 0";
-    case FrameError::unexpected_topic:
-      return "frame type takes no topic but the topic length is not 0";
-    case FrameError::invalid_topic:
-      return "topic is not a valid subject or pattern for this frame type";
+    case FrameError::missing_subject:
+      return "frame type requires a subject but the subject length is 0";
+    case FrameError::unexpected_subject:
+      return "frame type takes no subject but the subject length is not 0";
+    case FrameError::invalid_subject:
+      return "subject is not a valid subject or pattern for this frame type";
     case FrameError::payload_too_large:
       return "payload length exceeds the configured limit";
     case FrameError::truncated:
@@ -82,24 +82,24 @@ const char *describe(FrameError error) noexcept {
 FrameError check_header(const FrameHeader &header, std::uint32_t max_payload) noexcept {
   if (!is_known_frame_type(header.type)) return FrameError::unknown_type;
   if (header.payload_length > max_payload) return FrameError::payload_too_large;
-  const TopicRule rule = topic_rule(static_cast<FrameType>(header.type));
-  if (rule == TopicRule::none && header.topic_length != 0) return FrameError::unexpected_topic;
-  if (rule != TopicRule::none && header.topic_length == 0) return FrameError::missing_topic;
+  const SubjectRule rule = subject_rule(static_cast<FrameType>(header.type));
+  if (rule == SubjectRule::none && header.subject_length != 0) return FrameError::unexpected_subject;
+  if (rule != SubjectRule::none && header.subject_length == 0) return FrameError::missing_subject;
   return FrameError::ok;
 }
 
-FrameError check_topic(FrameType type, std::string_view topic) noexcept {
-  switch (topic_rule(type)) {
-    case TopicRule::none:
-      return topic.empty() ? FrameError::ok : FrameError::unexpected_topic;
-    case TopicRule::subject:
-      if (topic.empty()) return FrameError::missing_topic;
-      return validate_subject(topic) == SubjectError::ok ? FrameError::ok
-                                                         : FrameError::invalid_topic;
-    case TopicRule::pattern:
-      if (topic.empty()) return FrameError::missing_topic;
-      return validate_pattern(topic) == SubjectError::ok ? FrameError::ok
-                                                         : FrameError::invalid_topic;
+FrameError check_subject(FrameType type, std::string_view subject) noexcept {
+  switch (subject_rule(type)) {
+    case SubjectRule::none:
+      return subject.empty() ? FrameError::ok : FrameError::unexpected_subject;
+    case SubjectRule::subject:
+      if (subject.empty()) return FrameError::missing_subject;
+      return validate_subject(subject) == SubjectError::ok ? FrameError::ok
+                                                         : FrameError::invalid_subject;
+    case SubjectRule::pattern:
+      if (subject.empty()) return FrameError::missing_subject;
+      return validate_pattern(subject) == SubjectError::ok ? FrameError::ok
+                                                         : FrameError::invalid_subject;
   }
   return FrameError::unknown_type;
 }

@@ -1,8 +1,8 @@
 // The frame: Flume's one unit on the wire. docs/protocol.md is the normative description.
 //
 //   +--------+-----------+----------------------------+-----------------+-------------------+
-//   | type   | topic len | payload length             | topic           | payload           |
-//   | 1 byte | 1 byte    | 4 bytes, unsigned, big-end | topic len bytes | payload len bytes |
+//   | type   | subject len | payload length             | subject           | payload           |
+//   | 1 byte | 1 byte    | 4 bytes, unsigned, big-end | subject len bytes | payload len bytes |
 //   +--------+-----------+----------------------------+-----------------+-------------------+
 #pragma once
 
@@ -26,24 +26,24 @@ enum class FrameType : std::uint8_t {
   error = 0x03,      // broker -> client, control or subscription stream: a request or stream failed
   ping = 0x04,       // either way, control stream: liveness and flush
   pong = 0x05,       // answer to ping, same payload
-  subscribe = 0x06,  // client -> broker, control stream: topic is the pattern
+  subscribe = 0x06,  // client -> broker, control stream: subject is the pattern
   unsubscribe = 0x07,   // client -> broker, control stream
-  publish = 0x08,       // client -> broker, control or publish stream: topic is the subject
+  publish = 0x08,       // client -> broker, control or publish stream: subject is the subject
   message = 0x09,       // broker -> client, subscription stream: one delivered message
   subscription = 0x0A,  // broker -> client, first frame of a subscription stream: which one
   dropped = 0x0B,       // broker -> client, subscription stream: messages lost to overflow
 };
 
-// Where a frame type puts its topic field.
-enum class TopicRule : std::uint8_t {
-  none,     // topic length must be 0
+// Where a frame type puts its subject field.
+enum class SubjectRule : std::uint8_t {
+  none,     // subject length must be 0
   subject,  // required: a valid subject (no wildcards)
   pattern,  // required: a valid subscription pattern
 };
 
 // Returns false for a byte that is not a known frame type.
 bool is_known_frame_type(std::uint8_t type) noexcept;
-TopicRule topic_rule(FrameType type) noexcept;
+SubjectRule subject_rule(FrameType type) noexcept;
 // Lower-case wire name ("publish"), or "unknown".
 const char *frame_type_name(FrameType type) noexcept;
 
@@ -51,7 +51,7 @@ const char *frame_type_name(FrameType type) noexcept;
 // call on the decoder.
 struct Frame {
   FrameType type;
-  std::string_view topic;
+  std::string_view subject;
   std::span<const std::uint8_t> payload;
 };
 
@@ -59,9 +59,9 @@ struct Frame {
 enum class FrameError {
   ok = 0,
   unknown_type,         // type byte is not a known frame type
-  missing_topic,        // a type that needs a topic has topic length 0
-  unexpected_topic,     // a type that takes no topic has topic length > 0
-  invalid_topic,        // topic bytes are not a valid subject / pattern for this type
+  missing_subject,        // a type that needs a subject has subject length 0
+  unexpected_subject,     // a type that takes no subject has subject length > 0
+  invalid_subject,        // subject bytes are not a valid subject / pattern for this type
   payload_too_large,    // payload length over the configured limit
   truncated,            // stream ended in the middle of a frame
   buffer_too_small,     // encoder: the output buffer cannot hold the frame
@@ -76,7 +76,7 @@ const char *describe(FrameError error) noexcept;
 // Header fields exactly as read from the six bytes, before any check.
 struct FrameHeader {
   std::uint8_t type;
-  std::uint8_t topic_length;
+  std::uint8_t subject_length;
   std::uint32_t payload_length;
 };
 
@@ -86,19 +86,19 @@ inline FrameHeader read_header(const std::uint8_t *bytes) noexcept {
                          (std::uint32_t{bytes[4]} << 8) | std::uint32_t{bytes[5]}};
 }
 
-inline void write_header(std::uint8_t *bytes, FrameType type, std::uint8_t topic_length,
+inline void write_header(std::uint8_t *bytes, FrameType type, std::uint8_t subject_length,
                          std::uint32_t payload_length) noexcept {
   bytes[0] = static_cast<std::uint8_t>(type);
-  bytes[1] = topic_length;
+  bytes[1] = subject_length;
   bytes[2] = static_cast<std::uint8_t>(payload_length >> 24);
   bytes[3] = static_cast<std::uint8_t>(payload_length >> 16);
   bytes[4] = static_cast<std::uint8_t>(payload_length >> 8);
   bytes[5] = static_cast<std::uint8_t>(payload_length);
 }
 
-// Checks a header against the type table and the payload limit (not the topic bytes).
+// Checks a header against the type table and the payload limit (not the subject bytes).
 FrameError check_header(const FrameHeader &header, std::uint32_t max_payload) noexcept;
-// Checks topic bytes against what `type` requires.
-FrameError check_topic(FrameType type, std::string_view topic) noexcept;
+// Checks subject bytes against what `type` requires.
+FrameError check_subject(FrameType type, std::string_view subject) noexcept;
 
 }  // namespace flume

@@ -27,7 +27,7 @@ void FrameDecoder::reset() noexcept {
 }
 
 FrameError FrameDecoder::finish() const noexcept {
-  if (error_ != FrameError::ok && error_ != FrameError::invalid_topic) return error_;
+  if (error_ != FrameError::ok && error_ != FrameError::invalid_subject) return error_;
   return buffered() == 0 ? FrameError::ok : FrameError::truncated;
 }
 
@@ -39,14 +39,14 @@ DecodeStatus FrameDecoder::fail(FrameError error) noexcept {
 DecodeStatus FrameDecoder::emit(std::span<const std::uint8_t> body, Frame &frame) noexcept {
   const auto type = static_cast<FrameType>(parsed_.type);
   frame.type = type;
-  frame.topic = std::string_view(reinterpret_cast<const char *>(body.data()), parsed_.topic_length);
-  frame.payload = body.subspan(parsed_.topic_length);
+  frame.subject = std::string_view(reinterpret_cast<const char *>(body.data()), parsed_.subject_length);
+  frame.payload = body.subspan(parsed_.subject_length);
   header_have_ = 0;
   body_length_ = 0;
   body_have_ = 0;  // body_ keeps its bytes (the views) and capacity until the next frame needs it
-  FrameError topic_error = check_topic(type, frame.topic);
-  if (topic_error != FrameError::ok) {
-    error_ = topic_error;  // recoverable: framing is intact
+  FrameError subject_error = check_subject(type, frame.subject);
+  if (subject_error != FrameError::ok) {
+    error_ = subject_error;  // recoverable: framing is intact
     return DecodeStatus::error;
   }
   error_ = FrameError::ok;
@@ -54,7 +54,7 @@ DecodeStatus FrameDecoder::emit(std::span<const std::uint8_t> body, Frame &frame
 }
 
 DecodeStatus FrameDecoder::next(std::span<const std::uint8_t> &input, Frame &frame) noexcept {
-  if (error_ != FrameError::ok && error_ != FrameError::invalid_topic) return DecodeStatus::error;
+  if (error_ != FrameError::ok && error_ != FrameError::invalid_subject) return DecodeStatus::error;
 
   if (header_have_ < kFrameHeaderSize) {
     // Fast path: a whole header at the front of the input needs no copy.
@@ -72,7 +72,7 @@ DecodeStatus FrameDecoder::next(std::span<const std::uint8_t> &input, Frame &fra
     }
     FrameError header_error = check_header(parsed_, max_payload_);
     if (header_error != FrameError::ok) return fail(header_error);
-    body_length_ = std::size_t{parsed_.topic_length} + parsed_.payload_length;
+    body_length_ = std::size_t{parsed_.subject_length} + parsed_.payload_length;
   }
 
   if (body_have_ == 0 && input.size() >= body_length_) {

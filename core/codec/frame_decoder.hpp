@@ -13,14 +13,14 @@ namespace flume {
 enum class DecodeStatus {
   frame,      // `frame` holds a complete frame
   need_more,  // every input byte was consumed; no complete frame yet
-  error,      // see error(); `frame` is filled in too when the error is invalid_topic
+  error,      // see error(); `frame` is filled in too when the error is invalid_subject
 };
 
 // Reads a stream of frames. A frame that arrives whole in one input is returned as views into that
 // input (no copy); a frame split across inputs is assembled in an internal buffer that grows to
 // the largest frame seen (at most 6 + 255 + max_payload bytes) and is then reused.
 //
-// Errors: invalid_topic leaves framing intact, so the frame is still returned (the receiver can
+// Errors: invalid_subject leaves framing intact, so the frame is still returned (the receiver can
 // answer it) and decoding may continue. Every other error means the byte stream can no longer be
 // trusted: the decoder stays failed and returns the same error until reset().
 //
@@ -63,7 +63,7 @@ class FrameDecoder {
   std::uint8_t header_[kFrameHeaderSize] = {};
   std::size_t header_have_ = 0;
   FrameHeader parsed_{};
-  std::size_t body_length_ = 0;  // topic + payload of the frame being read
+  std::size_t body_length_ = 0;  // subject + payload of the frame being read
   // A body that spans inputs is assembled here. Grows to the largest such frame, then is reused.
   std::unique_ptr<std::uint8_t[]> body_;
   std::size_t body_capacity_ = 0;

@@ -11,9 +11,9 @@
 
 namespace flume {
 
-// Bytes a frame with this topic and payload occupies on the wire.
-constexpr std::size_t frame_size(std::size_t topic_length, std::size_t payload_length) noexcept {
-  return kFrameHeaderSize + topic_length + payload_length;
+// Bytes a frame with this subject and payload occupies on the wire.
+constexpr std::size_t frame_size(std::size_t subject_length, std::size_t payload_length) noexcept {
+  return kFrameHeaderSize + subject_length + payload_length;
 }
 
 // The largest frame a peer with this payload limit can send or receive.
@@ -21,16 +21,16 @@ constexpr std::size_t max_frame_size(std::uint32_t max_payload) noexcept {
   return frame_size(255, max_payload);
 }
 
-// Writes a complete frame (header, topic, payload) into `out` after checking the topic against
+// Writes a complete frame (header, subject, payload) into `out` after checking the subject against
 // the frame type and the payload against `max_payload`. On success `written` is the frame size.
-FrameError encode_frame(FrameType type, std::string_view topic,
+FrameError encode_frame(FrameType type, std::string_view subject,
                         std::span<const std::uint8_t> payload, std::span<std::uint8_t> out,
                         std::size_t &written,
                         std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
 
-// Writes only the header and topic of a frame whose payload the caller sends separately (for
+// Writes only the header and subject of a frame whose payload the caller sends separately (for
 // example by scatter/gather from a shared buffer, so a fan-out never copies the payload).
-FrameError encode_frame_prefix(FrameType type, std::string_view topic, std::uint32_t payload_length,
+FrameError encode_frame_prefix(FrameType type, std::string_view subject, std::uint32_t payload_length,
                                std::span<std::uint8_t> out, std::size_t &written,
                                std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
 

@@ -10,12 +10,12 @@ std::string_view error_code_name(std::uint64_t code) noexcept {
       return "PROTOCOL_ERROR";
     case ErrorCode::unknown_frame_type:
       return "UNKNOWN_FRAME_TYPE";
-    case ErrorCode::missing_topic:
-      return "MISSING_TOPIC";
-    case ErrorCode::unexpected_topic:
-      return "UNEXPECTED_TOPIC";
-    case ErrorCode::invalid_topic:
-      return "INVALID_TOPIC";
+    case ErrorCode::missing_subject:
+      return "MISSING_SUBJECT";
+    case ErrorCode::unexpected_subject:
+      return "UNEXPECTED_SUBJECT";
+    case ErrorCode::invalid_subject:
+      return "INVALID_SUBJECT";
     case ErrorCode::payload_too_large:
       return "PAYLOAD_TOO_LARGE";
     case ErrorCode::truncated_frame:
@@ -48,12 +48,12 @@ ErrorCode error_code_for(FrameError error) noexcept {
   switch (error) {
     case FrameError::unknown_type:
       return ErrorCode::unknown_frame_type;
-    case FrameError::missing_topic:
-      return ErrorCode::missing_topic;
-    case FrameError::unexpected_topic:
-      return ErrorCode::unexpected_topic;
-    case FrameError::invalid_topic:
-      return ErrorCode::invalid_topic;
+    case FrameError::missing_subject:
+      return ErrorCode::missing_subject;
+    case FrameError::unexpected_subject:
+      return ErrorCode::unexpected_subject;
+    case FrameError::invalid_subject:
+      return ErrorCode::invalid_subject;
     case FrameError::payload_too_large:
       return ErrorCode::payload_too_large;
     case FrameError::truncated:

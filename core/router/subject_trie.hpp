@@ -1,4 +1,4 @@
-// The topic router: which subscriptions does a published subject reach?
+// The subject router: which subscriptions does a published subject reach?
 //
 // Patterns are stored token by token in a trie. A subject is matched by walking it depth-first:
 // at each node the next token can follow its literal edge, the node's `*` child, and, while tokens

@@ -191,7 +191,7 @@ struct ClientStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t dropped_by_broker = 0;
   std::uint64_t reconnects = 0;
-  std::uint64_t publish_errors = 0;  // PUBLISH refused by the broker (INVALID_TOPIC...)
+  std::uint64_t publish_errors = 0;  // PUBLISH refused by the broker (INVALID_SUBJECT...)
   bool connected = false;
 };
 

@@ -3,7 +3,7 @@
 // A subject names where a message goes ("orders.eu.created"); a pattern is what a subscription
 // listens to and may use two wildcards: `*` stands for exactly one token, `>` (last token only)
 // for one or more trailing tokens. Both the wire codec and the router validate through here, so a
-// topic accepted on the wire is always one the router can store.
+// subject accepted on the wire is always one the router can store.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +23,7 @@ enum class SubjectError {
   full_wildcard_not_last  // '>' followed by more tokens ("a.>.b")
 };
 
-// Topics travel with a one-byte length on the wire, so 255 bytes is the limit by construction.
+// Subjects travel with a one-byte length on the wire, so 255 bytes is the limit by construction.
 inline constexpr std::size_t kMaxSubjectLength = 255;
 
 // Checks a concrete subject (no wildcards), as given to publish.

@@ -46,7 +46,7 @@ TEST(BrokerDelivery, PublishReachesExactlyTheMatchingPatterns) {
   // MESSAGE carries the concrete subject, never the pattern.
   for (const OwnedFrame &f : sub.frames(4)) {
     if (f.type == FrameType::message) {
-      EXPECT_EQ(f.topic, f.payload_text());
+      EXPECT_EQ(f.subject, f.payload_text());
     }
   }
   EXPECT_TRUE(pub.transport.opened.empty());
@@ -225,7 +225,7 @@ TEST(BrokerDelivery, AnswersLeaveInRequestOrderAndPongFollowsEverythingBeforeIt)
   EXPECT_EQ(frames[1].integer(PropertyId::request_id), 2u);
   EXPECT_EQ(frames[1].type, FrameType::ok);
   EXPECT_EQ(frames[2].integer(PropertyId::request_id), 3u);
-  EXPECT_EQ(frames[2].error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(frames[2].error_code(), code(ErrorCode::invalid_subject));
   EXPECT_EQ(frames[3].integer(PropertyId::request_id), 4u);
   EXPECT_EQ(frames[3].type, FrameType::ok);
   EXPECT_EQ(frames[4].integer(PropertyId::request_id), 5u);
@@ -252,21 +252,21 @@ TEST(BrokerDelivery, InvalidSubjectPublishIsAnsweredAndTheSessionContinues) {
   client.subscribe("a.>", 1);
   client.control(from_hex("08 04 00 00 00 00 61 2e 2e 62"));  // subject a..b (section 14)
   const OwnedFrame error = client.last_control();
-  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_subject));
   EXPECT_FALSE(error.integer(PropertyId::request_id).has_value());
   EXPECT_TRUE(error.string(PropertyId::error_message).has_value());
   EXPECT_FALSE(client.transport.closed);
   client.publish("a.ok", "fine");
   EXPECT_EQ(client.messages(1), std::vector<std::string>{"fine"});
-  EXPECT_EQ(broker.stats().publishes_invalid_topic, 1u);
+  EXPECT_EQ(broker.stats().publishes_invalid_subject, 1u);
 }
 
-TEST(BrokerDelivery, PublishToAPatternIsInvalidTopic) {
+TEST(BrokerDelivery, PublishToAPatternIsInvalidSubject) {
   Broker broker({});
   Client client(broker);
   client.hello();
   client.control(raw_frame(0x08, "a.*", bytes_of("x")));
-  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(client.last_control().error_code(), code(ErrorCode::invalid_subject));
   EXPECT_FALSE(client.transport.closed);
 }
 
@@ -276,7 +276,7 @@ TEST(BrokerDelivery, InvalidPatternSubscribeEchoesIdsOpensNoStreamAndContinues) 
   client.hello();
   client.subscribe("a.>.b", 8, {.request_id = 3});
   const OwnedFrame error = client.last_control();
-  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_subject));
   EXPECT_EQ(error.integer(PropertyId::request_id), 3u);
   EXPECT_EQ(error.integer(PropertyId::subscription_id), 8u);
   EXPECT_TRUE(client.transport.opened.empty());

@@ -86,7 +86,7 @@ TEST(BrokerFrames, SlowConsumerErrorAndDroppedMatchTheSpecBytes) {
 
 TEST(BrokerFrames, InvalidPatternErrorMatchesTheSpecLayout) {
   EXPECT_EQ(
-      bytes_of_buffer(error_frame(ErrorCode::invalid_topic, "subject has an empty token", 3, 8)),
+      bytes_of_buffer(error_frame(ErrorCode::invalid_subject, "subject has an empty token", 3, 8)),
       from_hex("03 00 00 00 00 30 01 00 04 00 00 00 03 06 00 04 00 00 00 08 09 00 02 00 05"
                "0a 00 1a 73 75 62 6a 65 63 74 20 68 61 73 20 61 6e 20 65 6d 70 74 79 20 74"
                "6f 6b 65 6e"));

@@ -9,11 +9,11 @@ namespace {
 
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
-// A frame header alone, announcing a topic and payload that are not sent.
-std::vector<std::uint8_t> header_only(std::uint8_t type, std::uint8_t topic_length,
+// A frame header alone, announcing a subject and payload that are not sent.
+std::vector<std::uint8_t> header_only(std::uint8_t type, std::uint8_t subject_length,
                                       std::uint32_t payload_length) {
   std::vector<std::uint8_t> out(kFrameHeaderSize);
-  write_header(out.data(), static_cast<FrameType>(type), topic_length, payload_length);
+  write_header(out.data(), static_cast<FrameType>(type), subject_length, payload_length);
   return out;
 }
 

@@ -134,7 +134,7 @@ TEST(BrokerLimits, EveryAcceptedMessageIsAccountedForUnderARandomMix) {
   }
   EXPECT_GT(broker.stats().deliveries, 1000u);
   EXPECT_GT(broker.stats().dropped_oldest + broker.stats().dropped_newest, 0u);
-  EXPECT_EQ(broker.stats().messages_in + broker.stats().publishes_invalid_topic, published);
+  EXPECT_EQ(broker.stats().messages_in + broker.stats().publishes_invalid_subject, published);
   clients.clear();
   const BrokerStats stats = broker.stats();
   EXPECT_EQ(stats.queued_messages, 0u);

@@ -47,14 +47,14 @@ TEST_F(BrokerMalformed, OversizedPayloadIsRefusedFromTheHeaderAlone) {
   expect_closed_with(ErrorCode::payload_too_large);
 }
 
-TEST_F(BrokerMalformed, PublishWithoutSubjectIsMissingTopic) {
+TEST_F(BrokerMalformed, PublishWithoutSubjectIsMissingSubject) {
   offender.control(from_hex("08 00 00 00 00 02 68 69"));
-  expect_closed_with(ErrorCode::missing_topic);
+  expect_closed_with(ErrorCode::missing_subject);
 }
 
-TEST_F(BrokerMalformed, PingWithATopicIsUnexpectedTopic) {
+TEST_F(BrokerMalformed, PingWithASubjectIsUnexpectedSubject) {
   offender.control(from_hex("04 01 00 00 00 00 61"));
-  expect_closed_with(ErrorCode::unexpected_topic);
+  expect_closed_with(ErrorCode::unexpected_subject);
 }
 
 TEST_F(BrokerMalformed, FinInsideAFrameIsTruncatedFrame) {
@@ -94,11 +94,11 @@ TEST_F(BrokerMalformed, InvalidSubjectOnAPublishStreamIsAnsweredNamingTheStream)
   offender.on_stream(6, publish_frame("a..b", "x"));
   EXPECT_FALSE(offender.transport.closed);
   const OwnedFrame error = offender.last_control();
-  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(error.error_code(), code(ErrorCode::invalid_subject));
   EXPECT_FALSE(error.integer(PropertyId::request_id).has_value());
   EXPECT_FALSE(error.integer(PropertyId::subscription_id).has_value());
   EXPECT_NE(error.string(PropertyId::error_message)->find("stream 6"), std::string::npos);
-  EXPECT_EQ(broker.stats().publishes_invalid_topic, 1u);
+  EXPECT_EQ(broker.stats().publishes_invalid_subject, 1u);
   offender.on_stream(6, publish_frame("still.alive", "yes"));  // the stream goes on
   EXPECT_EQ(bystander.messages(1).back(), "yes");
 }
@@ -118,8 +118,8 @@ TEST_F(BrokerMalformed, BrokerFrameTypesFromTheClientAreProtocolError) {
   expect_closed_with(ErrorCode::protocol_error);
 }
 
-TEST_F(BrokerMalformed, WrongStreamBeatsInvalidTopic) {
-  // MESSAGE with a bad subject: the stream check (3.4 step 4) comes before the topic (step 5).
+TEST_F(BrokerMalformed, WrongStreamBeatsInvalidSubject) {
+  // MESSAGE with a bad subject: the stream check (3.4 step 4) comes before the subject (step 5).
   offender.control(raw_frame(0x09, "a..b", bytes_of("x")));
   expect_closed_with(ErrorCode::protocol_error);
 }

@@ -50,7 +50,7 @@ inline std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::u
 // A frame copied out of the decoder's views.
 struct OwnedFrame {
   FrameType type;
-  std::string topic;
+  std::string subject;
   std::vector<std::uint8_t> payload;
 
   std::string payload_text() const { return {payload.begin(), payload.end()}; }
@@ -79,7 +79,7 @@ inline std::vector<OwnedFrame> decode_all(const std::vector<std::uint8_t> &bytes
     EXPECT_EQ(status, DecodeStatus::frame) << describe(decoder.error());
     if (status != DecodeStatus::frame) break;
     frames.push_back(
-        {frame.type, std::string(frame.topic), {frame.payload.begin(), frame.payload.end()}});
+        {frame.type, std::string(frame.subject), {frame.payload.begin(), frame.payload.end()}});
   }
   EXPECT_EQ(decoder.finish(), FrameError::ok) << "broker wrote a partial frame";
   return frames;
@@ -183,11 +183,11 @@ class FakeTransport : public SessionTransport {
 };
 
 // Client frames.
-inline std::vector<std::uint8_t> frame(FrameType type, std::string_view topic,
+inline std::vector<std::uint8_t> frame(FrameType type, std::string_view subject,
                                        std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> out(frame_size(topic.size(), payload.size()));
+  std::vector<std::uint8_t> out(frame_size(subject.size(), payload.size()));
   std::size_t written = 0;
-  const FrameError error = encode_frame(type, topic, payload, out, written, kHardMaxPayload);
+  const FrameError error = encode_frame(type, subject, payload, out, written, kHardMaxPayload);
   EXPECT_EQ(error, FrameError::ok) << describe(error);
   out.resize(written);
   return out;
@@ -196,14 +196,14 @@ inline std::vector<std::uint8_t> frame(FrameType type, std::string_view topic,
 // A frame exactly as given, without any check: for malformed input.
 // Sized once and filled with memcpy: GCC 12 at -O3 reports false -Warray-bounds and
 // -Wstringop-overflow warnings for insert() at the end of a header-sized vector.
-inline std::vector<std::uint8_t> raw_frame(std::uint8_t type, std::string_view topic,
+inline std::vector<std::uint8_t> raw_frame(std::uint8_t type, std::string_view subject,
                                            std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> out(kFrameHeaderSize + topic.size() + payload.size());
-  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(topic.size()),
+  std::vector<std::uint8_t> out(kFrameHeaderSize + subject.size() + payload.size());
+  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(subject.size()),
                static_cast<std::uint32_t>(payload.size()));
-  if (!topic.empty()) std::memcpy(out.data() + kFrameHeaderSize, topic.data(), topic.size());
+  if (!subject.empty()) std::memcpy(out.data() + kFrameHeaderSize, subject.data(), subject.size());
   if (!payload.empty()) {
-    std::memcpy(out.data() + kFrameHeaderSize + topic.size(), payload.data(), payload.size());
+    std::memcpy(out.data() + kFrameHeaderSize + subject.size(), payload.data(), payload.size());
   }
   return out;
 }

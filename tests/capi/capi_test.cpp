@@ -121,14 +121,14 @@ TEST(CApiCodec, DecoderOptionsAreChecked) {
 
 // Feeds `bytes` one byte at a time; returns the first negative code, or what finish() says.
 int decode_bytewise(flume_decoder *decoder, const std::vector<uint8_t> &bytes,
-                    std::vector<flume_frame> *frames_topics = nullptr) {
+                    std::vector<flume_frame> *frames_subjects = nullptr) {
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     size_t consumed = 0;
     flume_frame frame{};
     int rc = flume_decoder_next(&frame, &consumed, decoder, &bytes[i], 1);
     if (rc < 0) return rc;
     if (consumed != 1) return -1000;
-    if (rc == 1 && frames_topics != nullptr) frames_topics->push_back(frame);
+    if (rc == 1 && frames_subjects != nullptr) frames_subjects->push_back(frame);
   }
   return flume_decoder_finish(decoder);
 }

@@ -16,7 +16,7 @@ TEST_F(ClientHandshake, StartSendsHelloWithVersionNameLibraryAndToken) {
   ASSERT_EQ(frames.size(), 1u);
   const SentFrame &hello = frames[0];
   EXPECT_EQ(hello.type, FrameType::hello);
-  EXPECT_EQ(hello.topic, "");
+  EXPECT_EQ(hello.subject, "");
   EXPECT_EQ(hello.prop(PropertyId::protocol_version), 1u);
   EXPECT_EQ(hello.prop_string(PropertyId::client_name), "orders-service");
   EXPECT_EQ(hello.prop_string(PropertyId::client_library), "flume-c/0.1.0");

@@ -37,10 +37,10 @@ inline Bytes concat_bytes(std::initializer_list<Bytes> parts) {
   return out;
 }
 
-inline Bytes encode(FrameType type, std::string_view topic, const Bytes &payload) {
-  Bytes out(frame_size(topic.size(), payload.size()));
+inline Bytes encode(FrameType type, std::string_view subject, const Bytes &payload) {
+  Bytes out(frame_size(subject.size(), payload.size()));
   std::size_t written = 0;
-  FrameError error = encode_frame(type, topic, payload, out, written, kHardMaxPayload);
+  FrameError error = encode_frame(type, subject, payload, out, written, kHardMaxPayload);
   if (error != FrameError::ok) throw std::runtime_error(describe(error));
   out.resize(written);
   return out;
@@ -143,7 +143,7 @@ inline Bytes pong_frame(std::uint64_t token) {
 
 struct SentFrame {
   FrameType type;
-  std::string topic;
+  std::string subject;
   Bytes payload;
   Properties props() const {
     Properties parsed;
@@ -189,7 +189,7 @@ class FakeTransport : public SessionTransport {
     std::vector<SentFrame> frames;
     Frame frame{};
     while (decoder.next(input, frame) == DecodeStatus::frame) {
-      frames.push_back({frame.type, std::string(frame.topic),
+      frames.push_back({frame.type, std::string(frame.subject),
                         Bytes(frame.payload.begin(), frame.payload.end())});
     }
     EXPECT_TRUE(input.empty()) << "client sent a malformed frame: " << describe(decoder.error());

@@ -221,10 +221,10 @@ TEST_F(ClientLifecycle, SubscriptionsListsLiveOnesWithTheirOptionsForReconnect) 
   auto frames = next_transport.control_frames();
   ASSERT_EQ(frames.size(), 4u);
   EXPECT_EQ(frames[0].type, FrameType::hello);
-  EXPECT_EQ(frames[1].topic, "orders.>");
+  EXPECT_EQ(frames[1].subject, "orders.>");
   EXPECT_EQ(frames[1].prop(PropertyId::overflow_policy), 3u);
   EXPECT_EQ(frames[1].prop(PropertyId::queue_limit), 64u);
-  EXPECT_EQ(frames[3].topic, "pending.>");
+  EXPECT_EQ(frames[3].subject, "pending.>");
 }
 
 }  // namespace

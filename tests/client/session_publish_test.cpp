@@ -1,5 +1,5 @@
 // publish(): local checks before anything is sent, the frame on the wire, and the broker's
-// INVALID_TOPIC answer.
+// INVALID_SUBJECT answer.
 #include <gtest/gtest.h>
 
 #include "session_harness.hpp"
@@ -86,13 +86,13 @@ TEST_F(ClientPublish, LargerAnnouncedLimitAllowsLargerPublishes) {
   EXPECT_TRUE(session.publish("a.b", Bytes(150000, 7)));
 }
 
-TEST_F(ClientPublish, InvalidTopicErrorWithoutRequestIdGoesToOnError) {
+TEST_F(ClientPublish, InvalidSubjectErrorWithoutRequestIdGoesToOnError) {
   open();
-  feed(0, error_frame(std::nullopt, std::nullopt, ErrorCode::invalid_topic,
+  feed(0, error_frame(std::nullopt, std::nullopt, ErrorCode::invalid_subject,
                       "subject has an empty token"));
   auto errors = events.of(Ev::error);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].code, ErrorCode::invalid_topic);
+  EXPECT_EQ(errors[0].code, ErrorCode::invalid_subject);
   EXPECT_THAT(errors[0].message, HasSubstr("PUBLISH"));
   EXPECT_THAT(errors[0].message, HasSubstr("subject has an empty token"));
   EXPECT_TRUE(session.ready());
@@ -103,7 +103,7 @@ TEST_F(ClientPublish, InvalidTopicErrorWithoutRequestIdGoesToOnError) {
 TEST_F(ClientPublish, PublishErrorDoesNotConsumeTheAnswerToAPendingRequest) {
   open();
   std::uint32_t request_id = subscribe(5, "a.*");
-  feed(0, concat_bytes({error_frame(std::nullopt, std::nullopt, ErrorCode::invalid_topic, "bad"),
+  feed(0, concat_bytes({error_frame(std::nullopt, std::nullopt, ErrorCode::invalid_subject, "bad"),
                         ok_to(request_id, 5, 64)}));
   ASSERT_EQ(events.of(Ev::error).size(), 1u);
   auto results = events.of(Ev::subscribe_result);

@@ -187,12 +187,12 @@ TEST_F(ClientStreams, FirstFrameOtherThanSubscriptionIsProtocolError) {
   EXPECT_TRUE(events.of(Ev::message).empty());
 }
 
-TEST_F(ClientStreams, MessageWithAnInvalidSubjectClosesWithInvalidTopic) {
+TEST_F(ClientStreams, MessageWithAnInvalidSubjectClosesWithInvalidSubject) {
   open_with_subscription(7, 3);
-  // MESSAGE "a..b": well framed, so the decoder hands it over flagged invalid_topic.
+  // MESSAGE "a..b": well framed, so the decoder hands it over flagged invalid_subject.
   Bytes bad = {0x09, 0x04, 0x00, 0x00, 0x00, 0x01, 'a', '.', '.', 'b', 'x'};
   feed(3, bad);
-  EXPECT_EQ(closed_with(), code(ErrorCode::invalid_topic));
+  EXPECT_EQ(closed_with(), code(ErrorCode::invalid_subject));
   EXPECT_TRUE(events.of(Ev::message).empty());
   EXPECT_THAT(events.of(Ev::session_failed).at(0).message, HasSubstr("\"a..b\""));
 }
@@ -207,10 +207,10 @@ TEST_F(ClientStreams, MalformedHeadersCloseWithTheirCode) {
       {"unknown type 0x0c", {0x0c, 0x00, 0x00, 0x00, 0x00, 0x00}, ErrorCode::unknown_frame_type},
       {"MESSAGE without subject",
        {0x09, 0x00, 0x00, 0x00, 0x00, 0x02, 'h', 'i'},
-       ErrorCode::missing_topic},
-      {"DROPPED with a topic",
+       ErrorCode::missing_subject},
+      {"DROPPED with a subject",
        {0x0b, 0x01, 0x00, 0x00, 0x00, 0x00, 'a'},
-       ErrorCode::unexpected_topic},
+       ErrorCode::unexpected_subject},
       {"payload over 65536",
        {0x09, 0x03, 0x00, 0x01, 0x00, 0x01, 'a', '.', 'b'},
        ErrorCode::payload_too_large},
@@ -236,8 +236,8 @@ TEST_F(ClientStreams, MalformedHeadersCloseWithTheirCode) {
 
 TEST_F(ClientStreams, MalformedHeaderOnTheControlStreamClosesWithItsCode) {
   open();
-  feed(0, Bytes{0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x61});  // PING with a topic
-  EXPECT_EQ(closed_with(), code(ErrorCode::unexpected_topic));
+  feed(0, Bytes{0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x61});  // PING with a subject
+  EXPECT_EQ(closed_with(), code(ErrorCode::unexpected_subject));
   EXPECT_THAT(events.of(Ev::session_failed).at(0).message, HasSubstr("control stream"));
 }
 

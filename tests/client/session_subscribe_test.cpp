@@ -26,7 +26,7 @@ TEST_F(ClientSubscribe, DefaultQueueLimitIsOmittedAndPolicyIsExplicit) {
   subscribe(9, "orders.>");
   SentFrame frame = transport.last_control_frame();
   EXPECT_EQ(frame.type, FrameType::subscribe);
-  EXPECT_EQ(frame.topic, "orders.>");
+  EXPECT_EQ(frame.subject, "orders.>");
   EXPECT_EQ(frame.prop(PropertyId::subscription_id), 9u);
   EXPECT_EQ(frame.prop(PropertyId::overflow_policy), 1u);
   EXPECT_FALSE(frame.has(PropertyId::queue_limit));
@@ -138,7 +138,7 @@ TEST_F(ClientSubscribe, ErrorOutOfRequestOrderIsProtocolError) {
   open();
   subscribe(1, "a");
   std::uint32_t second = subscribe(2, "b");
-  feed(0, error_frame(second, 1, ErrorCode::invalid_topic, "bad"));
+  feed(0, error_frame(second, 1, ErrorCode::invalid_subject, "bad"));
   EXPECT_EQ(closed_with(), code(ErrorCode::protocol_error));
   EXPECT_TRUE(events.of(Ev::subscribe_result).empty());
 }
@@ -153,7 +153,7 @@ TEST_F(ClientSubscribe, OkForAnotherSubscriptionIdIsProtocolError) {
 TEST_F(ClientSubscribe, ErrorNamingAnotherSubscriptionIsProtocolError) {
   open();
   std::uint32_t request_id = subscribe(1, "a");
-  feed(0, error_frame(request_id, 2, ErrorCode::invalid_topic));
+  feed(0, error_frame(request_id, 2, ErrorCode::invalid_subject));
   EXPECT_EQ(closed_with(), code(ErrorCode::protocol_error));
   EXPECT_TRUE(events.of(Ev::subscribe_result).empty());
 }

@@ -27,21 +27,21 @@ inline std::vector<std::uint8_t> from_hex(std::string_view hex) {
 // A frame copied out of the decoder's views, to compare after the views expire.
 struct OwnedFrame {
   FrameType type;
-  std::string topic;
+  std::string subject;
   std::vector<std::uint8_t> payload;
   bool operator==(const OwnedFrame &) const = default;
 };
 
 inline OwnedFrame own(const Frame &frame) {
-  return {frame.type, std::string(frame.topic), {frame.payload.begin(), frame.payload.end()}};
+  return {frame.type, std::string(frame.subject), {frame.payload.begin(), frame.payload.end()}};
 }
 
-inline std::vector<std::uint8_t> encode(FrameType type, std::string_view topic,
+inline std::vector<std::uint8_t> encode(FrameType type, std::string_view subject,
                                         const std::vector<std::uint8_t> &payload,
                                         std::uint32_t max_payload = kDefaultMaxPayload) {
-  std::vector<std::uint8_t> out(frame_size(topic.size(), payload.size()));
+  std::vector<std::uint8_t> out(frame_size(subject.size(), payload.size()));
   std::size_t written = 0;
-  FrameError error = encode_frame(type, topic, payload, out, written, max_payload);
+  FrameError error = encode_frame(type, subject, payload, out, written, max_payload);
   if (error != FrameError::ok) throw std::runtime_error(describe(error));
   out.resize(written);
   return out;

@@ -26,9 +26,9 @@ FrameError error_named(const std::string &name) {
     auto error = static_cast<FrameError>(e);
     static const char *const kNames[] = {"ok",
                                          "unknown_type",
-                                         "missing_topic",
-                                         "unexpected_topic",
-                                         "invalid_topic",
+                                         "missing_subject",
+                                         "unexpected_subject",
+                                         "invalid_subject",
                                          "payload_too_large",
                                          "truncated",
                                          "buffer_too_small",
@@ -47,7 +47,7 @@ TEST(CodecVectors, EveryValidFrameDecodesToItsFieldsAtEverySplit) {
     const std::string name = entry["name"];
     const auto bytes = test::from_hex(entry["hex"].get<std::string>());
     const test::OwnedFrame expected{static_cast<FrameType>(entry["type"].get<int>()),
-                                    entry["topic"].get<std::string>(),
+                                    entry["subject"].get<std::string>(),
                                     test::from_hex(entry["payload_hex"].get<std::string>())};
     for (std::size_t chunk : {bytes.size(), std::size_t{1}, std::size_t{5}}) {
       auto result = test::decode_in_chunks(bytes, chunk, entry["max_payload"].get<std::uint32_t>());
@@ -55,7 +55,7 @@ TEST(CodecVectors, EveryValidFrameDecodesToItsFieldsAtEverySplit) {
       ASSERT_EQ(result.frames.size(), 1u) << name;
       EXPECT_EQ(result.frames[0], expected) << name;
     }
-    EXPECT_EQ(test::encode(expected.type, expected.topic, expected.payload,
+    EXPECT_EQ(test::encode(expected.type, expected.subject, expected.payload,
                            entry["max_payload"].get<std::uint32_t>()),
               bytes)
         << name << " re-encodes to the same bytes";

@@ -126,7 +126,7 @@ TEST(FrameDecoder, PayloadAtTheLimitIsAccepted) {
   EXPECT_EQ(result.frames[0].payload, payload);
 }
 
-TEST(FrameDecoder, InvalidTopicIsReportedWithTheFrameAndDecodingContinues) {
+TEST(FrameDecoder, InvalidSubjectIsReportedWithTheFrameAndDecodingContinues) {
   std::vector<std::uint8_t> stream = {0x08, 4, 0, 0, 0, 1, 'a', '.', '.', 'b', '!'};
   const auto good = encode(FrameType::publish, "ok", bytes_of("y"));
   stream.insert(stream.end(), good.begin(), good.end());
@@ -134,10 +134,10 @@ TEST(FrameDecoder, InvalidTopicIsReportedWithTheFrameAndDecodingContinues) {
   std::span<const std::uint8_t> input(stream);
   Frame frame{};
   ASSERT_EQ(decoder.next(input, frame), DecodeStatus::error);
-  EXPECT_EQ(decoder.error(), FrameError::invalid_topic);
-  EXPECT_EQ(frame.topic, "a..b");
+  EXPECT_EQ(decoder.error(), FrameError::invalid_subject);
+  EXPECT_EQ(frame.subject, "a..b");
   ASSERT_EQ(decoder.next(input, frame), DecodeStatus::frame);
-  EXPECT_EQ(frame.topic, "ok");
+  EXPECT_EQ(frame.subject, "ok");
   EXPECT_EQ(decoder.finish(), FrameError::ok);
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 using test::bytes_of;
 
-TEST(FrameEncoder, WritesHeaderBigEndianThenTopicThenPayload) {
+TEST(FrameEncoder, WritesHeaderBigEndianThenSubjectThenPayload) {
   std::vector<std::uint8_t> payload(0x010203, 0xEE);
   auto bytes = test::encode(FrameType::publish, "a.b", payload, kHardMaxPayload);
   ASSERT_EQ(bytes.size(), 6 + 3 + payload.size());
@@ -26,14 +26,14 @@ TEST(FrameEncoder, WritesHeaderBigEndianThenTopicThenPayload) {
 TEST(FrameEncoder, RoundTripsEveryFrameType) {
   for (std::uint8_t type = 0x01; type <= 0x0B; ++type) {
     const auto frame_type = static_cast<FrameType>(type);
-    std::string topic;
-    if (topic_rule(frame_type) == TopicRule::subject) topic = "s.t";
-    if (topic_rule(frame_type) == TopicRule::pattern) topic = "s.*.>";
+    std::string subject;
+    if (subject_rule(frame_type) == SubjectRule::subject) subject = "s.t";
+    if (subject_rule(frame_type) == SubjectRule::pattern) subject = "s.*.>";
     const auto payload = bytes_of("payload-" + std::to_string(type));
-    auto result = test::decode_in_chunks(test::encode(frame_type, topic, payload), 1);
+    auto result = test::decode_in_chunks(test::encode(frame_type, subject, payload), 1);
     ASSERT_EQ(result.error, FrameError::ok) << frame_type_name(frame_type);
     ASSERT_EQ(result.frames.size(), 1u);
-    EXPECT_EQ(result.frames[0], (test::OwnedFrame{frame_type, topic, payload}));
+    EXPECT_EQ(result.frames[0], (test::OwnedFrame{frame_type, subject, payload}));
   }
 }
 
@@ -60,15 +60,15 @@ TEST(FrameEncoder, ReportsAFrameErrorBeforeASmallBuffer) {
   std::vector<std::uint8_t> out(2);
   std::size_t written = 0;
   EXPECT_EQ(encode_frame(FrameType::publish, "a..b", bytes_of("hi"), out, written),
-            FrameError::invalid_topic);
+            FrameError::invalid_subject);
 }
 
-TEST(FrameEncoder, RefusesTopicsTheTypeDoesNotAllow) {
+TEST(FrameEncoder, RefusesSubjectsTheTypeDoesNotAllow) {
   std::vector<std::uint8_t> out(64);
   std::size_t written = 0;
-  EXPECT_EQ(encode_frame(FrameType::publish, "", {}, out, written), FrameError::missing_topic);
-  EXPECT_EQ(encode_frame(FrameType::ping, "a", {}, out, written), FrameError::unexpected_topic);
-  EXPECT_EQ(encode_frame(FrameType::publish, "a.*", {}, out, written), FrameError::invalid_topic);
+  EXPECT_EQ(encode_frame(FrameType::publish, "", {}, out, written), FrameError::missing_subject);
+  EXPECT_EQ(encode_frame(FrameType::ping, "a", {}, out, written), FrameError::unexpected_subject);
+  EXPECT_EQ(encode_frame(FrameType::publish, "a.*", {}, out, written), FrameError::invalid_subject);
   EXPECT_EQ(encode_frame(FrameType::subscribe, "a.*", {}, out, written), FrameError::ok);
   EXPECT_EQ(encode_frame(static_cast<FrameType>(0x33), "", {}, out, written),
             FrameError::unknown_type);
@@ -89,7 +89,7 @@ TEST(FrameEncoder, PrefixLeavesThePayloadToTheCaller) {
   EXPECT_EQ(written, 9u);
   FrameHeader header = read_header(out.data());
   EXPECT_EQ(header.type, 0x09);
-  EXPECT_EQ(header.topic_length, 3);
+  EXPECT_EQ(header.subject_length, 3);
   EXPECT_EQ(header.payload_length, 5u);
 }
 

@@ -145,13 +145,13 @@ TEST_F(E2eMalformed, SubscribeWithSubscriptionIdZeroClosesWithProtocolError) {
   expect_closed_with(ErrorCode::protocol_error);
 }
 
-TEST_F(E2eMalformed, PublishToAnInvalidSubjectGetsInvalidTopicAndTheConnectionStays) {
+TEST_F(E2eMalformed, PublishToAnInvalidSubjectGetsInvalidSubjectAndTheConnectionStays) {
   raw.send_control(RawConnection::frame(0x08, "a..b", bytes("x")));
   raw.send_control(RawConnection::ping("after"));
   const auto error = raw.wait_frame(FrameType::error, 0, 5s);
   ASSERT_TRUE(error.has_value()) << "no ERROR for the invalid subject";
   EXPECT_EQ(raw.frames()[*error].error_code(),
-            static_cast<std::uint16_t>(ErrorCode::invalid_topic));
+            static_cast<std::uint16_t>(ErrorCode::invalid_subject));
   // PING after the bad PUBLISH is answered: the connection is open and in sync.
   const auto pong = raw.wait_frame(FrameType::pong, *error, 5s);
   ASSERT_TRUE(pong.has_value());

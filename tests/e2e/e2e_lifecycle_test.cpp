@@ -32,10 +32,10 @@ void restart_and_expect_subscription_back(bool crash, std::chrono::milliseconds 
   auto subscriber = connect_client(*first, error, &config);
   ASSERT_TRUE(subscriber) << error;
   ClientResult result;
-  auto subscription = subscriber->subscribe("restart.topic", {}, nullptr, result);
+  auto subscription = subscriber->subscribe("restart.subject", {}, nullptr, result);
   ASSERT_TRUE(subscription) << result.message;
   ASSERT_TRUE(subscriber->flush(5s).ok());
-  ASSERT_TRUE(subscriber->publish("restart.topic", bytes("before")).ok());
+  ASSERT_TRUE(subscriber->publish("restart.subject", bytes("before")).ok());
   auto before = receive(*subscription, 1, 5s);
   ASSERT_EQ(before.size(), 1u);
   EXPECT_EQ(text(before[0]), "before");
@@ -67,7 +67,7 @@ void restart_and_expect_subscription_back(bool crash, std::chrono::milliseconds 
 
   auto publisher = connect_client(second, error);
   ASSERT_TRUE(publisher) << error;
-  ASSERT_TRUE(publisher->publish("restart.topic", bytes("after")).ok());
+  ASSERT_TRUE(publisher->publish("restart.subject", bytes("after")).ok());
   const auto after = receive(*subscription, 1, 5s);
   ASSERT_EQ(after.size(), 1u) << "the old subscription got nothing after the restart";
   EXPECT_EQ(text(after[0]), "after");
@@ -99,7 +99,7 @@ TEST(E2eLifecycle, SigtermTellsClientsShuttingDownAndExitsZeroWithinTheGracePeri
   auto staying = connect_client(broker, error);
   ASSERT_TRUE(staying) << error;
   ClientResult result;
-  auto subscription = leaving->subscribe("shutdown.topic", {}, nullptr, result);
+  auto subscription = leaving->subscribe("shutdown.subject", {}, nullptr, result);
   ASSERT_TRUE(subscription) << result.message;
   ASSERT_TRUE(leaving->flush(5s).ok());
   ASSERT_TRUE(staying->flush(5s).ok());
@@ -119,7 +119,7 @@ TEST(E2eLifecycle, SigtermTellsClientsShuttingDownAndExitsZeroWithinTheGracePeri
   EXPECT_NE(result.message.find("SHUTTING_DOWN"), std::string::npos) << result.message;
   // The reconnecting client noticed and is trying again.
   EXPECT_TRUE(wait_until([&] { return !staying->stats().connected; }, 5s));
-  EXPECT_EQ(staying->publish("shutdown.topic", bytes("x")).status, ClientStatus::not_connected);
+  EXPECT_EQ(staying->publish("shutdown.subject", bytes("x")).status, ClientStatus::not_connected);
 
   const std::string output = broker.output();
   EXPECT_NE(output.find("shutting down"), std::string::npos) << output;

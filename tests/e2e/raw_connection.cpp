@@ -221,7 +221,7 @@ void RawConnection::on_stream_data(quic::Connection &connection, std::int64_t st
   Frame frame{};
   while (decoder.next(data, frame) == DecodeStatus::frame) {
     decoded.push_back(
-        ReceivedFrame{frame.type, std::string(frame.topic),
+        ReceivedFrame{frame.type, std::string(frame.subject),
                       std::vector<std::uint8_t>(frame.payload.begin(), frame.payload.end())});
   }
   if (decoded.empty()) return;
@@ -252,23 +252,23 @@ void RawConnection::on_closed(quic::Connection &connection, const quic::CloseInf
   changed_.notify_all();
 }
 
-std::vector<std::uint8_t> RawConnection::frame(std::uint8_t type, std::string_view topic,
+std::vector<std::uint8_t> RawConnection::frame(std::uint8_t type, std::string_view subject,
                                                std::span<const std::uint8_t> payload) {
-  std::vector<std::uint8_t> out(kFrameHeaderSize + topic.size() + payload.size());
-  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(topic.size()),
+  std::vector<std::uint8_t> out(kFrameHeaderSize + subject.size() + payload.size());
+  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(subject.size()),
                static_cast<std::uint32_t>(payload.size()));
-  std::copy(topic.begin(), topic.end(), out.begin() + kFrameHeaderSize);
+  std::copy(subject.begin(), subject.end(), out.begin() + kFrameHeaderSize);
   std::copy(payload.begin(), payload.end(),
-            out.begin() + static_cast<std::ptrdiff_t>(kFrameHeaderSize + topic.size()));
+            out.begin() + static_cast<std::ptrdiff_t>(kFrameHeaderSize + subject.size()));
   return out;
 }
 
-std::vector<std::uint8_t> RawConnection::header_only(std::uint8_t type, std::string_view topic,
+std::vector<std::uint8_t> RawConnection::header_only(std::uint8_t type, std::string_view subject,
                                                      std::uint32_t payload_length) {
-  std::vector<std::uint8_t> out(kFrameHeaderSize + topic.size());
-  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(topic.size()),
+  std::vector<std::uint8_t> out(kFrameHeaderSize + subject.size());
+  write_header(out.data(), static_cast<FrameType>(type), static_cast<std::uint8_t>(subject.size()),
                payload_length);
-  std::copy(topic.begin(), topic.end(), out.begin() + kFrameHeaderSize);
+  std::copy(subject.begin(), subject.end(), out.begin() + kFrameHeaderSize);
   return out;
 }
 

@@ -27,7 +27,7 @@ namespace flume::e2e {
 // One frame the broker sent on the control stream, copied out of the decoder.
 struct ReceivedFrame {
   FrameType type{};
-  std::string topic;
+  std::string subject;
   std::vector<std::uint8_t> payload;
   // ERROR frames: the error_code property (0 if absent or not an ERROR).
   std::uint16_t error_code() const;
@@ -78,10 +78,10 @@ class RawConnection final : public quic::ConnectionHandler {
   static std::vector<std::uint8_t> hello(std::string_view token = {});
   static std::vector<std::uint8_t> subscribe(std::string_view pattern, std::uint32_t id);
   static std::vector<std::uint8_t> ping(std::string_view token);
-  static std::vector<std::uint8_t> frame(std::uint8_t type, std::string_view topic,
+  static std::vector<std::uint8_t> frame(std::uint8_t type, std::string_view subject,
                                          std::span<const std::uint8_t> payload);
   // A header whose payload length is announced but whose payload is not sent.
-  static std::vector<std::uint8_t> header_only(std::uint8_t type, std::string_view topic,
+  static std::vector<std::uint8_t> header_only(std::uint8_t type, std::string_view subject,
                                                std::uint32_t payload_length);
 
  private:

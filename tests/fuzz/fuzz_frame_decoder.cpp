@@ -38,24 +38,24 @@ Outcome decode(std::span<const std::uint8_t> stream, std::size_t chunk, std::uin
         break;
       }
       if (status == flume::DecodeStatus::error &&
-          decoder.error() != flume::FrameError::invalid_topic) {
+          decoder.error() != flume::FrameError::invalid_subject) {
         outcome.end = decoder.error();
         return outcome;
       }
-      check(frame.topic.size() <= 255 && frame.payload.size() <= limit);
-      std::vector<std::uint8_t> bytes(flume::frame_size(frame.topic.size(), frame.payload.size()));
+      check(frame.subject.size() <= 255 && frame.payload.size() <= limit);
+      std::vector<std::uint8_t> bytes(flume::frame_size(frame.subject.size(), frame.payload.size()));
       std::size_t prefix = 0;
       if (status == flume::DecodeStatus::frame) {
-        check(flume::encode_frame(frame.type, frame.topic, frame.payload, bytes, prefix, limit) ==
+        check(flume::encode_frame(frame.type, frame.subject, frame.payload, bytes, prefix, limit) ==
               flume::FrameError::ok);
         flume::Properties properties;
         (void)properties.parse(frame.payload);  // must be safe on any bytes
       } else {
-        flume::write_header(bytes.data(), frame.type, static_cast<std::uint8_t>(frame.topic.size()),
+        flume::write_header(bytes.data(), frame.type, static_cast<std::uint8_t>(frame.subject.size()),
                             static_cast<std::uint32_t>(frame.payload.size()));
-        std::memcpy(bytes.data() + 6, frame.topic.data(), frame.topic.size());
+        std::memcpy(bytes.data() + 6, frame.subject.data(), frame.subject.size());
         if (!frame.payload.empty()) {
-          std::memcpy(bytes.data() + 6 + frame.topic.size(), frame.payload.data(),
+          std::memcpy(bytes.data() + 6 + frame.subject.size(), frame.payload.data(),
                       frame.payload.size());
         }
       }

@@ -31,7 +31,7 @@ def test_valid_vector_decodes_to_its_frame_and_encodes_back(entry: dict) -> None
     frame = frames[0]
     assert frame.type == entry["type"]
     assert frame.type_name == entry["type_name"]
-    assert frame.subject == bytes.fromhex(entry["topic_hex"])
+    assert frame.subject == bytes.fromhex(entry["subject_hex"])
     assert frame.payload == bytes.fromhex(entry["payload_hex"])
     # Whole, the same bytes give the same frame.
     assert codec.Decoder(entry["max_payload"]).feed(data) == [frame]

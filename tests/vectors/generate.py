@@ -20,17 +20,17 @@ PROPS = {  # id, integer width (0 = bytes)
     "dropped_count": (0x0D, 8), "max_subscriptions": (0x0E, 4),
 }
 CODES = {
-    "unknown_type": "FLUME_EUNKNOWN_TYPE", "missing_topic": "FLUME_EMISSING_SUBJECT",
-    "unexpected_topic": "FLUME_EUNEXPECTED_SUBJECT", "invalid_topic": "FLUME_EINVALID_SUBJECT",
+    "unknown_type": "FLUME_EUNKNOWN_TYPE", "missing_subject": "FLUME_EMISSING_SUBJECT",
+    "unexpected_subject": "FLUME_EUNEXPECTED_SUBJECT", "invalid_subject": "FLUME_EINVALID_SUBJECT",
     "payload_too_large": "FLUME_EPAYLOAD_TOO_LARGE", "truncated": "FLUME_ETRUNCATED",
     "property_truncated": "FLUME_EPROPERTY", "property_duplicate": "FLUME_EPROPERTY",
     "property_bad_length": "FLUME_EPROPERTY",
 }
 
 
-def frame(type_byte, topic=b"", payload=b"", payload_length=None):
+def frame(type_byte, subject=b"", payload=b"", payload_length=None):
     length = len(payload) if payload_length is None else payload_length
-    return bytes([type_byte, len(topic)]) + struct.pack(">I", length) + topic + payload
+    return bytes([type_byte, len(subject)]) + struct.pack(">I", length) + subject + payload
 
 
 def props(*pairs):
@@ -44,10 +44,10 @@ def props(*pairs):
     return out, listed
 
 
-def valid(name, type_name, topic=b"", payload=b"", properties=None, max_payload=65536, note=""):
+def valid(name, type_name, subject=b"", payload=b"", properties=None, max_payload=65536, note=""):
     entry = {
-        "name": name, "hex": frame(TYPES[type_name], topic, payload).hex(), "type": TYPES[type_name],
-        "type_name": type_name, "topic": topic.decode("utf-8"), "topic_hex": topic.hex(),
+        "name": name, "hex": frame(TYPES[type_name], subject, payload).hex(), "type": TYPES[type_name],
+        "type_name": type_name, "subject": subject.decode("utf-8"), "subject_hex": subject.hex(),
         "payload_hex": payload.hex(), "max_payload": max_payload,
     }
     if properties is not None:
@@ -60,17 +60,17 @@ def valid(name, type_name, topic=b"", payload=b"", properties=None, max_payload=
 def bad(name, raw, error, max_payload=65536, note=""):
     # The C ABI says which rule a frame's subject field broke: a SUBSCRIBE carries a pattern.
     code = CODES[error]
-    if error == "invalid_topic" and raw[0] == TYPES["subscribe"]:
+    if error == "invalid_subject" and raw[0] == TYPES["subscribe"]:
         code = "FLUME_EINVALID_PATTERN"
     return {"name": name, "hex": raw.hex(), "error": error, "code": code,
-            "recoverable": error == "invalid_topic", "max_payload": max_payload, "note": note}
+            "recoverable": error == "invalid_subject", "max_payload": max_payload, "note": note}
 
 
 hello, hello_props = props(("protocol_version", 1), ("client_name", "flume-test"),
                            ("client_library", "flume-c/0.1.0"), ("request_id", 1))
 ok, ok_props = props(("request_id", 1), ("protocol_version", 1), ("server_name", "flume-broker"),
                      ("max_payload", 65536), ("max_subscriptions", 10000))
-err, err_props = props(("error_code", 5), ("request_id", 9), ("error_message", "invalid topic"))
+err, err_props = props(("error_code", 5), ("request_id", 9), ("error_message", "invalid subject"))
 sub, sub_props = props(("subscription_id", 7), ("overflow_policy", 1), ("queue_limit", 1024),
                        ("request_id", 2))
 unsub, unsub_props = props(("subscription_id", 7), ("request_id", 3))
@@ -85,7 +85,7 @@ frames = [
     valid("publish_utf8_subject", "publish", "café.menu".encode(), b"\x00\x01\x02\xff"),
     valid("publish_payload_at_limit", "publish", b"bulk", bytes(range(256)) * 4, max_payload=1024,
           note="payload exactly at a configured limit of 1024 bytes"),
-    valid("message_topic_255_bytes", "message", b".".join([b"abcd"] * 51), b"x",
+    valid("message_subject_255_bytes", "message", b".".join([b"abcd"] * 51), b"x",
           note="255-byte subject, the largest a one-byte length can carry"),
     valid("subscribe_star", "subscribe", b"orders.*.created", sub, sub_props),
     valid("subscribe_full_wildcard", "subscribe", b"a.>", sub, sub_props),
@@ -93,7 +93,7 @@ frames = [
           sub_unknown_props, note="property 0x7f is unknown and must be skipped"),
     valid("hello", "hello", b"", hello, hello_props),
     valid("ok_to_hello", "ok", b"", ok, ok_props),
-    valid("error_invalid_topic", "error", b"", err, err_props),
+    valid("error_invalid_subject", "error", b"", err, err_props),
     valid("ping", "ping", b"", bytes(range(8))),
     valid("pong", "pong", b"", bytes(range(8))),
     valid("unsubscribe", "unsubscribe", b"", unsub, unsub_props),
@@ -106,27 +106,27 @@ malformed = [
     bad("type_zero", frame(0x00), "unknown_type"),
     bad("type_after_last", frame(0x0C), "unknown_type"),
     bad("type_ff", frame(0xFF, b"a", b"x"), "unknown_type"),
-    bad("publish_without_topic", frame(0x08, b"", b"hi"), "missing_topic"),
-    bad("message_without_topic", frame(0x09), "missing_topic"),
-    bad("subscribe_without_topic", frame(0x06), "missing_topic"),
-    bad("ping_with_topic", frame(0x04, b"a"), "unexpected_topic"),
-    bad("hello_with_topic", frame(0x01, b"x.y", hello), "unexpected_topic"),
-    bad("publish_empty_token", frame(0x08, b"a..b", b"hi"), "invalid_topic"),
-    bad("publish_trailing_dot", frame(0x08, b"a.", b"hi"), "invalid_topic"),
-    bad("publish_wildcard_subject", frame(0x08, b"a.*", b"hi"), "invalid_topic"),
-    bad("publish_space", frame(0x08, b"a b", b""), "invalid_topic"),
-    bad("publish_control_byte", frame(0x08, b"a\x01", b""), "invalid_topic"),
-    bad("publish_invalid_utf8", frame(0x08, b"caf\xc3", b""), "invalid_topic"),
-    bad("publish_overlong_utf8", frame(0x08, b"\xc0\xae", b""), "invalid_topic"),
-    bad("message_full_wildcard", frame(0x09, b">", b""), "invalid_topic"),
-    bad("subscribe_partial_wildcard", frame(0x06, b"a.b*", sub), "invalid_topic"),
-    bad("subscribe_wildcard_not_last", frame(0x06, b"a.>.b", sub), "invalid_topic"),
+    bad("publish_without_subject", frame(0x08, b"", b"hi"), "missing_subject"),
+    bad("message_without_subject", frame(0x09), "missing_subject"),
+    bad("subscribe_without_subject", frame(0x06), "missing_subject"),
+    bad("ping_with_subject", frame(0x04, b"a"), "unexpected_subject"),
+    bad("hello_with_subject", frame(0x01, b"x.y", hello), "unexpected_subject"),
+    bad("publish_empty_token", frame(0x08, b"a..b", b"hi"), "invalid_subject"),
+    bad("publish_trailing_dot", frame(0x08, b"a.", b"hi"), "invalid_subject"),
+    bad("publish_wildcard_subject", frame(0x08, b"a.*", b"hi"), "invalid_subject"),
+    bad("publish_space", frame(0x08, b"a b", b""), "invalid_subject"),
+    bad("publish_control_byte", frame(0x08, b"a\x01", b""), "invalid_subject"),
+    bad("publish_invalid_utf8", frame(0x08, b"caf\xc3", b""), "invalid_subject"),
+    bad("publish_overlong_utf8", frame(0x08, b"\xc0\xae", b""), "invalid_subject"),
+    bad("message_full_wildcard", frame(0x09, b">", b""), "invalid_subject"),
+    bad("subscribe_partial_wildcard", frame(0x06, b"a.b*", sub), "invalid_subject"),
+    bad("subscribe_wildcard_not_last", frame(0x06, b"a.>.b", sub), "invalid_subject"),
     bad("payload_over_default_limit", frame(0x08, b"a", b"", payload_length=65537), "payload_too_large",
         note="only the header is needed to refuse it"),
     bad("payload_length_max_u32", frame(0x08, b"a", b"", payload_length=0xFFFFFFFF), "payload_too_large"),
     bad("payload_over_configured_limit", frame(0x08, b"a", b"x" * 17), "payload_too_large", max_payload=16),
     bad("truncated_header", frame(0x08, b"a.b", b"hi")[:3], "truncated"),
-    bad("truncated_topic", frame(0x08, b"a.b", b"hi")[:7], "truncated"),
+    bad("truncated_subject", frame(0x08, b"a.b", b"hi")[:7], "truncated"),
     bad("truncated_payload", frame(0x08, b"a.b", b"hello")[:11], "truncated"),
     bad("truncated_second_frame", frame(0x04) + frame(0x08, b"a", b"xyz")[:8], "truncated",
         note="one complete PING, then a cut PUBLISH"),

@@ -183,8 +183,7 @@ FLUME_EXTERN int flume_pattern_matches(const char *pattern, size_t pattern_lengt
  * Frames: the wire codec
  *
  * Every frame is a six-byte header (type: 1 byte, subject length: 1 byte, payload length: 4
- * bytes big-endian), then the subject (or pattern), then the payload. docs/protocol.md calls the
- * subject field "topic".
+ * bytes big-endian), then the subject (or pattern), then the payload (docs/protocol.md §3).
  * ------------------------------------------------------------------------------------------- */
 
 #define FLUME_FRAME_HEADER_SIZE 6
