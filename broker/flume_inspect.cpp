@@ -104,8 +104,8 @@ Options parse_options(int argc, char **argv) {
   return options;
 }
 
-void append_frame(std::vector<std::uint8_t> &stream, flume::FrameType type, std::string_view subject,
-                  std::span<const std::uint8_t> payload) {
+void append_frame(std::vector<std::uint8_t> &stream, flume::FrameType type,
+                  std::string_view subject, std::span<const std::uint8_t> payload) {
   std::vector<std::uint8_t> frame(flume::frame_size(subject.size(), payload.size()));
   std::size_t written = 0;
   if (flume::encode_frame(type, subject, payload, frame, written) != flume::FrameError::ok) {

@@ -47,7 +47,8 @@ int error_code(FrameError error) noexcept {
 }
 
 int fail(FrameError error, std::uint8_t type) noexcept {
-  // SUBSCRIBE carries a pattern, not a subject: its invalid field gets the pattern's code and words.
+  // SUBSCRIBE carries a pattern, not a subject: its invalid field gets the pattern's code and
+  // words.
   switch (error) {
     case FrameError::missing_subject:
       return fail(FLUME_EMISSING_SUBJECT,

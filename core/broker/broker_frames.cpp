@@ -18,8 +18,8 @@ SharedBuffer frame_of(FrameType type, std::string_view subject,
   if (!buffer) return buffer;
   std::size_t written = 0;
   const FrameError error = encode_frame(
-      type, subject, payload, std::span<std::uint8_t>(buffer.mutable_data(), buffer.size()), written,
-      kHardMaxPayload);
+      type, subject, payload, std::span<std::uint8_t>(buffer.mutable_data(), buffer.size()),
+      written, kHardMaxPayload);
   if (error != FrameError::ok) return {};
   return buffer;
 }

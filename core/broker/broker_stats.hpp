@@ -37,13 +37,13 @@ struct BrokerStats {
   ErrorCounts request_errors{};            // ERROR answers that kept the connection, by code
 
   // Traffic.
-  std::uint64_t messages_in = 0;              // PUBLISH frames routed (valid subject)
-  std::uint64_t bytes_in = 0;                 // their payload bytes
+  std::uint64_t messages_in = 0;                // PUBLISH frames routed (valid subject)
+  std::uint64_t bytes_in = 0;                   // their payload bytes
   std::uint64_t publishes_invalid_subject = 0;  // PUBLISH refused with INVALID_SUBJECT
-  std::uint64_t messages_unmatched = 0;       // PUBLISH that matched no subscription
-  std::uint64_t deliveries = 0;               // (message, subscription) pairs matched
-  std::uint64_t messages_out = 0;             // MESSAGE frames handed to the transport
-  std::uint64_t bytes_out = 0;                // their frame bytes (header + subject + payload)
+  std::uint64_t messages_unmatched = 0;         // PUBLISH that matched no subscription
+  std::uint64_t deliveries = 0;                 // (message, subscription) pairs matched
+  std::uint64_t messages_out = 0;               // MESSAGE frames handed to the transport
+  std::uint64_t bytes_out = 0;                  // their frame bytes (header + subject + payload)
 
   // Losses, per delivery.
   std::uint64_t dropped_oldest = 0;         // policy drop_oldest (incl. pending-bytes overflow)

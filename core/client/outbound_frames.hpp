@@ -1,6 +1,6 @@
 // Encoding the frames a client sends, each into its own SharedBuffer that the transport keeps until
-// QUIC has it acknowledged. The caller has validated subjects and sizes; these return an empty buffer
-// only when memory is exhausted or a frame would break the codec's rules.
+// QUIC has it acknowledged. The caller has validated subjects and sizes; these return an empty
+// buffer only when memory is exhausted or a frame would break the codec's rules.
 #pragma once
 
 #include <cstdint>

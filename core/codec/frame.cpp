@@ -83,7 +83,8 @@ FrameError check_header(const FrameHeader &header, std::uint32_t max_payload) no
   if (!is_known_frame_type(header.type)) return FrameError::unknown_type;
   if (header.payload_length > max_payload) return FrameError::payload_too_large;
   const SubjectRule rule = subject_rule(static_cast<FrameType>(header.type));
-  if (rule == SubjectRule::none && header.subject_length != 0) return FrameError::unexpected_subject;
+  if (rule == SubjectRule::none && header.subject_length != 0)
+    return FrameError::unexpected_subject;
   if (rule != SubjectRule::none && header.subject_length == 0) return FrameError::missing_subject;
   return FrameError::ok;
 }
@@ -95,11 +96,11 @@ FrameError check_subject(FrameType type, std::string_view subject) noexcept {
     case SubjectRule::subject:
       if (subject.empty()) return FrameError::missing_subject;
       return validate_subject(subject) == SubjectError::ok ? FrameError::ok
-                                                         : FrameError::invalid_subject;
+                                                           : FrameError::invalid_subject;
     case SubjectRule::pattern:
       if (subject.empty()) return FrameError::missing_subject;
       return validate_pattern(subject) == SubjectError::ok ? FrameError::ok
-                                                         : FrameError::invalid_subject;
+                                                           : FrameError::invalid_subject;
   }
   return FrameError::unknown_type;
 }

@@ -59,9 +59,9 @@ struct Frame {
 enum class FrameError {
   ok = 0,
   unknown_type,         // type byte is not a known frame type
-  missing_subject,        // a type that needs a subject has subject length 0
-  unexpected_subject,     // a type that takes no subject has subject length > 0
-  invalid_subject,        // subject bytes are not a valid subject / pattern for this type
+  missing_subject,      // a type that needs a subject has subject length 0
+  unexpected_subject,   // a type that takes no subject has subject length > 0
+  invalid_subject,      // subject bytes are not a valid subject / pattern for this type
   payload_too_large,    // payload length over the configured limit
   truncated,            // stream ended in the middle of a frame
   buffer_too_small,     // encoder: the output buffer cannot hold the frame

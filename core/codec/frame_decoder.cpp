@@ -39,7 +39,8 @@ DecodeStatus FrameDecoder::fail(FrameError error) noexcept {
 DecodeStatus FrameDecoder::emit(std::span<const std::uint8_t> body, Frame &frame) noexcept {
   const auto type = static_cast<FrameType>(parsed_.type);
   frame.type = type;
-  frame.subject = std::string_view(reinterpret_cast<const char *>(body.data()), parsed_.subject_length);
+  frame.subject =
+      std::string_view(reinterpret_cast<const char *>(body.data()), parsed_.subject_length);
   frame.payload = body.subspan(parsed_.subject_length);
   header_have_ = 0;
   body_length_ = 0;

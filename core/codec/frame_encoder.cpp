@@ -4,9 +4,9 @@
 
 namespace flume {
 
-FrameError encode_frame_prefix(FrameType type, std::string_view subject, std::uint32_t payload_length,
-                               std::span<std::uint8_t> out, std::size_t &written,
-                               std::uint32_t max_payload) noexcept {
+FrameError encode_frame_prefix(FrameType type, std::string_view subject,
+                               std::uint32_t payload_length, std::span<std::uint8_t> out,
+                               std::size_t &written, std::uint32_t max_payload) noexcept {
   written = 0;
   if (!is_known_frame_type(static_cast<std::uint8_t>(type))) return FrameError::unknown_type;
   if (subject.size() > 255) return FrameError::invalid_subject;
@@ -31,8 +31,8 @@ FrameError encode_frame(FrameType type, std::string_view subject,
     // Report a bad frame before a small buffer: the frame error is the one the caller must fix.
     std::size_t ignored = 0;
     std::uint8_t scratch[kFrameHeaderSize + 255];
-    FrameError error = encode_frame_prefix(type, subject, static_cast<std::uint32_t>(payload.size()),
-                                           scratch, ignored, max_payload);
+    FrameError error = encode_frame_prefix(
+        type, subject, static_cast<std::uint32_t>(payload.size()), scratch, ignored, max_payload);
     return error != FrameError::ok ? error : FrameError::buffer_too_small;
   }
   std::size_t prefix = 0;

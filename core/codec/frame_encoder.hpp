@@ -30,8 +30,9 @@ FrameError encode_frame(FrameType type, std::string_view subject,
 
 // Writes only the header and subject of a frame whose payload the caller sends separately (for
 // example by scatter/gather from a shared buffer, so a fan-out never copies the payload).
-FrameError encode_frame_prefix(FrameType type, std::string_view subject, std::uint32_t payload_length,
-                               std::span<std::uint8_t> out, std::size_t &written,
+FrameError encode_frame_prefix(FrameType type, std::string_view subject,
+                               std::uint32_t payload_length, std::span<std::uint8_t> out,
+                               std::size_t &written,
                                std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
 
 }  // namespace flume

@@ -43,7 +43,8 @@ Outcome decode(std::span<const std::uint8_t> stream, std::size_t chunk, std::uin
         return outcome;
       }
       check(frame.subject.size() <= 255 && frame.payload.size() <= limit);
-      std::vector<std::uint8_t> bytes(flume::frame_size(frame.subject.size(), frame.payload.size()));
+      std::vector<std::uint8_t> bytes(
+          flume::frame_size(frame.subject.size(), frame.payload.size()));
       std::size_t prefix = 0;
       if (status == flume::DecodeStatus::frame) {
         check(flume::encode_frame(frame.type, frame.subject, frame.payload, bytes, prefix, limit) ==
@@ -51,7 +52,8 @@ Outcome decode(std::span<const std::uint8_t> stream, std::size_t chunk, std::uin
         flume::Properties properties;
         (void)properties.parse(frame.payload);  // must be safe on any bytes
       } else {
-        flume::write_header(bytes.data(), frame.type, static_cast<std::uint8_t>(frame.subject.size()),
+        flume::write_header(bytes.data(), frame.type,
+                            static_cast<std::uint8_t>(frame.subject.size()),
                             static_cast<std::uint32_t>(frame.payload.size()));
         std::memcpy(bytes.data() + 6, frame.subject.data(), frame.subject.size());
         if (!frame.payload.empty()) {
