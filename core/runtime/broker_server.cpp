@@ -1,30 +1,11 @@
 #include "runtime/broker_server.hpp"
 
-#include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "quic/connection.hpp"
+#include "storage/data_dir.hpp"
 
 namespace flume {
-
-std::string default_data_dir() {
-  if (const char *dir = std::getenv("FLUME_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
-  if (const char *xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::string(xdg) + "/flume";
-  }
-  if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::string(home) + "/.local/share/flume";
-  }
-  return "/var/lib/flume";
-}
 
 std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error) {
   std::string host = text;
@@ -99,34 +80,6 @@ class BrokerServer::Link final : public broker::SessionTransport {
   quic::Connection &connection_;
 };
 
-// The secret that keys stateless resets and Retry tokens, kept in the data directory: a broker
-// restarted after a crash then resets its old clients' connections at once (their next packet
-// draws a reset they can verify) instead of leaving them to wait out the idle timeout.
-static std::optional<std::array<std::uint8_t, 32>> load_or_create_secret(const std::string &dir,
-                                                                         std::string &error) {
-  const std::string path = dir + "/transport.secret";
-  std::array<std::uint8_t, 32> secret{};
-  if (FILE *file = std::fopen(path.c_str(), "rb")) {
-    const std::size_t n = std::fread(secret.data(), 1, secret.size(), file);
-    std::fclose(file);
-    if (n == secret.size()) return secret;
-  }
-  if (gnutls_rnd(GNUTLS_RND_KEY, secret.data(), secret.size()) != 0) {
-    error = "cannot generate the transport secret";
-    return std::nullopt;
-  }
-  ::mkdir(dir.c_str(), 0700);
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ::write(fd, secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()) ||
-      ::close(fd) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    if (fd >= 0) ::unlink(temporary.c_str());
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  return secret;
-}
-
 BrokerServer::BrokerServer(EventLoop &loop, BrokerServerConfig config)
     : loop_(loop), config_(std::move(config)), engine_(config_.engine) {}
 
@@ -143,13 +96,13 @@ BrokerServer::~BrokerServer() {
 
 std::error_code BrokerServer::open(std::string &message) {
   std::string error;
-  const std::string dir = config_.data_dir.empty() ? default_data_dir() : config_.data_dir;
+  const storage::DataDir dir(config_.data_dir);
   if (config_.certificate_file.empty() != config_.key_file.empty()) {
     message = "give both a certificate file and a key file, or neither (for a self-signed one)";
     return std::make_error_code(std::errc::invalid_argument);
   }
   if (config_.certificate_file.empty()) {
-    credentials_ = tls::ServerCredentials::load_or_create_self_signed(dir, error);
+    credentials_ = tls::ServerCredentials::load_or_create_self_signed(dir.path(), error);
   } else {
     credentials_ =
         tls::ServerCredentials::load_files(config_.certificate_file, config_.key_file, error);
@@ -170,7 +123,7 @@ std::error_code BrokerServer::open(std::string &message) {
                                     ? config_.transport_max_connections
                                     : config_.engine.max_connections + 64;
   quic_config.retry_threshold = config_.retry_threshold;
-  quic_config.static_secret = load_or_create_secret(dir, error);
+  quic_config.static_secret = storage::load_or_create_transport_secret(dir, error);
   if (!quic_config.static_secret) {
     message = error;
     return std::make_error_code(std::errc::io_error);

@@ -24,7 +24,8 @@ struct BrokerServerConfig {
   // start and reused afterwards.
   std::string certificate_file;
   std::string key_file;
-  // Where the self-signed certificate lives; empty: default_data_dir().
+  // Where the self-signed certificate and the transport secret live; empty:
+  // storage::default_data_dir().
   std::string data_dir;
   broker::BrokerConfig engine;
   // Transport-level connection cap (beyond it: CONNECTION_REFUSED without any state); kept
@@ -35,11 +36,6 @@ struct BrokerServerConfig {
   // How long a graceful shutdown waits for clients to take their SHUTTING_DOWN.
   std::chrono::milliseconds shutdown_grace{2000};
 };
-
-// The directory for the broker's self-signed certificate when none is configured, shared by the
-// broker and by local clients looking for it: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else
-// ~/.local/share/flume.
-std::string default_data_dir();
 
 // Parses "host:port", "[v6]:port", ":port" (all addresses) or "host" (default port).
 std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error);

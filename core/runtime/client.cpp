@@ -9,6 +9,7 @@
 
 #include "runtime/broker_server.hpp"
 #include "runtime/client_core.hpp"
+#include "storage/data_dir.hpp"
 
 namespace flume {
 namespace {
@@ -104,7 +105,7 @@ std::shared_ptr<const tls::ClientTrust> choose_trust(const ClientConfig &config,
   // A broker on this machine made its self-signed certificate in the shared data directory:
   // trusting that file verifies it properly (chain and name), with no flags.
   if (is_loopback(server)) {
-    const std::string local_cert = default_data_dir() + "/cert.pem";
+    const std::string local_cert = storage::DataDir().certificate_file();
     struct stat info {};
     if (stat(local_cert.c_str(), &info) == 0)
       return tls::ClientTrust::from_ca_file(local_cert, error);

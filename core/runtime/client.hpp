@@ -56,8 +56,8 @@ struct ClientConfig {
   std::vector<std::uint8_t> token;
   // Whom to trust (at most one of ca_file and pin; insecure alone). None given: the system
   // store, except for a broker on this machine (localhost, 127.0.0.0/8, ::1), where the
-  // self-signed cert.pem in default_data_dir() is trusted if present, so the quick start needs
-  // no certificate flags without ever turning verification off.
+  // self-signed cert.pem in storage::default_data_dir() is trusted if present, so the quick
+  // start needs no certificate flags without ever turning verification off.
   std::string ca_file;
   std::string pin_sha256;   // "AB:CD:..." as flume-broker prints it
   bool insecure = false;    // no verification at all; connect() prints a warning to stderr

@@ -1,85 +1,13 @@
 #include "tls/self_signed_store.hpp"
 
-#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
+
+#include "storage/data_dir.hpp"
 
 namespace flume::tls {
-
-namespace {
-
-std::optional<std::string> read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return content.str();
-}
-
-// Creates `dir` and its parents (the last one 0700: it holds a private key).
-bool make_directories(const std::string &dir, std::string &error) {
-  std::string partial;
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST) {
-      error = "cannot create " + partial + ": " + std::strerror(errno);
-      return false;
-    }
-  }
-  struct stat info {};
-  if (stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-    error = dir + " is not a directory";
-    return false;
-  }
-  return true;
-}
-
-// Writes through a temporary file created with `mode` and renamed over `path`: readers see the
-// old file or the complete new one, and a key file is never readable by others.
-bool write_file_atomically(const std::string &path, const std::string &content, mode_t mode,
-                           std::string &error) {
-  std::string temporary = path + ".tmp." + std::to_string(getpid());
-  unlink(temporary.c_str());
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    error = "cannot create " + temporary + ": " + std::strerror(errno);
-    return false;
-  }
-  std::size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = "cannot write " + temporary + ": " + std::strerror(errno);
-      close(fd);
-      unlink(temporary.c_str());
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  fchmod(fd, mode);  // the umask may have narrowed it further; never wider than asked
-  bool synced = fsync(fd) == 0;
-  close(fd);
-  if (!synced || rename(temporary.c_str(), path.c_str()) != 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    unlink(temporary.c_str());
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool key_pair_matches(const std::string &certificate_pem, const std::string &key_pem,
                       std::string &error) {
@@ -105,14 +33,12 @@ bool key_pair_matches(const std::string &certificate_pem, const std::string &key
 std::optional<SelfSignedFiles> load_or_create_self_signed(const std::string &data_dir,
                                                           std::string &error) {
   SelfSignedFiles files;
-  std::string dir = data_dir.empty() ? "." : data_dir;
-  while (dir.size() > 1 && dir.back() == '/')
-    dir.pop_back();
-  files.certificate_path = dir + "/cert.pem";
-  files.key_path = dir + "/key.pem";
+  const storage::DataDir dir(data_dir.empty() ? "." : data_dir);
+  files.certificate_path = dir.certificate_file();
+  files.key_path = dir.key_file();
 
-  auto cert = read_file(files.certificate_path);
-  auto key = read_file(files.key_path);
+  auto cert = storage::DataDir::read(files.certificate_path);
+  auto key = storage::DataDir::read(files.key_path);
   if (!cert || !key) {
     files.note = "no certificate found";
   } else {
@@ -133,15 +59,15 @@ std::optional<SelfSignedFiles> load_or_create_self_signed(const std::string &dat
     }
   }
 
-  if (!make_directories(dir, error)) return std::nullopt;
+  if (!dir.create(error)) return std::nullopt;
   auto pair = generate_self_signed(default_self_signed_request(), error);
   if (!pair) return std::nullopt;
   auto summary = summarize_certificate_pem(pair->certificate, error);
   if (!summary) return std::nullopt;
   // Key first: a crash in between leaves a certificate whose key does not match, which the next
   // start detects and replaces, never a new certificate next to an old key.
-  if (!write_file_atomically(files.key_path, pair->private_key, 0600, error) ||
-      !write_file_atomically(files.certificate_path, pair->certificate, 0644, error)) {
+  if (!storage::DataDir::write_atomically(files.key_path, pair->private_key, 0600, error) ||
+      !storage::DataDir::write_atomically(files.certificate_path, pair->certificate, 0644, error)) {
     return std::nullopt;
   }
   files.certificate_pem = std::move(pair->certificate);

@@ -19,10 +19,11 @@ struct SelfSignedFiles {
   std::string note;      // why a new pair was made ("", "none found", "expired on …", …)
 };
 
-// Reuses <data_dir>/cert.pem + key.pem when both read, parse, belong together and the
-// certificate has not expired; otherwise generates default_self_signed_request() and writes it
-// (creating data_dir with mode 0700 if needed; the key is written to a temporary file with mode
-// 0600 and renamed, so it is never readable by others, even briefly). nullopt with `error` set
+// Reuses the data directory's cert.pem + key.pem (storage::DataDir) when both read, parse,
+// belong together and the certificate has not expired; otherwise generates
+// default_self_signed_request() and writes it (creating data_dir with mode 0700 if needed; the
+// key is written to a temporary file with mode 0600 and renamed, so it is never readable by
+// others, even briefly). nullopt with `error` set
 // when the directory or files cannot be written.
 std::optional<SelfSignedFiles> load_or_create_self_signed(const std::string &data_dir,
                                                           std::string &error);
