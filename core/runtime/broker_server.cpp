@@ -102,7 +102,10 @@ std::error_code BrokerServer::open(std::string &message) {
     return std::make_error_code(std::errc::invalid_argument);
   }
   if (config_.certificate_file.empty()) {
-    credentials_ = tls::ServerCredentials::load_or_create_self_signed(dir.path(), error);
+    credentials_ = tls::ServerCredentials::load_or_create_self_signed(
+        dir.path(), error,
+        config_.regenerate_certificate ? tls::SelfSignedPolicy::regenerate
+                                       : tls::SelfSignedPolicy::keep);
   } else {
     credentials_ =
         tls::ServerCredentials::load_files(config_.certificate_file, config_.key_file, error);

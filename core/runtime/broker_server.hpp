@@ -27,6 +27,9 @@ struct BrokerServerConfig {
   // Where the self-signed certificate and the transport secret live; empty:
   // storage::default_data_dir().
   std::string data_dir;
+  // Make a new self-signed certificate even though one exists (the old files are kept as
+  // *.bak); without it a damaged one stops open() with a message saying what is wrong.
+  bool regenerate_certificate = false;
   broker::BrokerConfig engine;
   // Transport-level connection cap (beyond it: CONNECTION_REFUSED without any state); kept
   // above the engine's max_connections so clients normally get the friendlier

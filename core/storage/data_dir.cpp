@@ -87,6 +87,8 @@ bool DataDir::write_atomically(const std::string &file, std::string_view content
 }
 
 std::optional<std::string> DataDir::read(const std::string &file) {
+  struct stat info {};
+  if (stat(file.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream content;

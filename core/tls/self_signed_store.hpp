@@ -19,14 +19,25 @@ struct SelfSignedFiles {
   std::string note;      // why a new pair was made ("", "none found", "expired on …", …)
 };
 
-// Reuses the data directory's cert.pem + key.pem (storage::DataDir) when both read, parse,
-// belong together and the certificate has not expired; otherwise generates
-// default_self_signed_request() and writes it (creating data_dir with mode 0700 if needed; the
-// key is written to a temporary file with mode 0600 and renamed, so it is never readable by
-// others, even briefly). nullopt with `error` set
-// when the directory or files cannot be written.
-std::optional<SelfSignedFiles> load_or_create_self_signed(const std::string &data_dir,
-                                                          std::string &error);
+enum class SelfSignedPolicy {
+  keep,        // reuse the pair; a damaged one is an error, never replaced
+  regenerate,  // make a new pair, moving the old files aside as <name>.<UTC time>.bak
+};
+
+// The broker's identity: the data directory's cert.pem + key.pem (storage::DataDir).
+// - Neither file there (first start): a new pair from default_self_signed_request().
+// - Both there, readable, belonging together and unexpired: reused (the key's mode repaired to
+//   0600).
+// - Expired: renewed; the old pair is moved aside as *.bak and `note` says where.
+// - Anything else (one file missing, garbage, a key that is not the certificate's, a directory
+//   in place of a file): nullopt, `error` says what is wrong and how to regenerate deliberately,
+//   and nothing on disk is touched. Replacing a damaged identity silently would break every
+//   client that pinned or copied it, with no word why.
+// A new pair is written atomically as a pair (see finish_interrupted_write in the .cpp), the key
+// never readable by others, the directory created 0700.
+std::optional<SelfSignedFiles> load_or_create_self_signed(
+    const std::string &data_dir, std::string &error,
+    SelfSignedPolicy policy = SelfSignedPolicy::keep);
 
 // Whether a certificate and key in PEM form make a usable server key pair (the key matches the
 // certificate). `error` says why not.

@@ -68,8 +68,8 @@ std::shared_ptr<ServerCredentials> ServerCredentials::load_files(
 }
 
 std::shared_ptr<ServerCredentials> ServerCredentials::load_or_create_self_signed(
-    const std::string &data_dir, std::string &error) {
-  auto files = tls::load_or_create_self_signed(data_dir, error);
+    const std::string &data_dir, std::string &error, SelfSignedPolicy policy) {
+  auto files = tls::load_or_create_self_signed(data_dir, error, policy);
   if (!files) return nullptr;
   auto out = from_pem(files->certificate_pem, files->key_pem, error);
   if (!out) return nullptr;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tls/certificate.hpp"
+#include "tls/self_signed_store.hpp"
 
 namespace flume::tls {
 
@@ -19,8 +20,9 @@ class ServerCredentials {
                                                        std::string &error);
   // No certificate configured: the self-signed pair in `data_dir` (made on first use, reused
   // afterwards; see self_signed_store.hpp).
-  static std::shared_ptr<ServerCredentials> load_or_create_self_signed(const std::string &data_dir,
-                                                                       std::string &error);
+  static std::shared_ptr<ServerCredentials> load_or_create_self_signed(
+      const std::string &data_dir, std::string &error,
+      SelfSignedPolicy policy = SelfSignedPolicy::keep);
   // From memory (tests, embedding). The paths are only for messages and may be empty.
   static std::shared_ptr<ServerCredentials> from_pem(const std::string &certificate_pem,
                                                      const std::string &key_pem,

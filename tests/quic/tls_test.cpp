@@ -3,9 +3,14 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <vector>
 
 #include "tls/certificate.hpp"
 #include "tls/client_trust.hpp"
@@ -79,7 +84,24 @@ TEST(TlsSelfSigned, certificate_names_localhost_hostname_and_loopback_ips_for_a_
   EXPECT_LE(cert.not_before, now);
 }
 
-TEST(TlsSelfSigned, expired_certificate_is_replaced) {
+std::optional<std::string> read(const std::string &path) {
+  if (!std::filesystem::is_regular_file(path)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> backups_in(const std::string &dir) {
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".bak") == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(TlsSelfSigned, expired_certificate_is_renewed_and_the_old_pair_kept) {
   TempDir dir;
   std::string error;
   SelfSignedRequest request = default_self_signed_request();
@@ -96,25 +118,132 @@ TEST(TlsSelfSigned, expired_certificate_is_replaced) {
   EXPECT_TRUE(files->created);
   EXPECT_NE(files->note.find("expired"), std::string::npos) << files->note;
   EXPECT_NE(files->summary.fingerprint, old_summary->fingerprint);
+  const auto kept = backups_in(dir.path());
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(read(dir.path() + "/" + kept[0]), old->certificate);  // cert.pem.<time>.bak
+  EXPECT_EQ(read(dir.path() + "/" + kept[1]), old->private_key);  // key.pem.<time>.bak
 }
 
-TEST(TlsSelfSigned, unreadable_or_mismatched_pair_is_replaced) {
-  TempDir dir;
+// Each case: what is on disk, and a word the refusal must contain. The files must be untouched.
+struct DamagedPair {
+  const char *name;
+  std::function<void(const std::string &dir, const PemKeyPair &a, const PemKeyPair &b)> damage;
+  const char *says;
+};
+
+TEST(TlsSelfSigned, a_damaged_pair_is_refused_and_left_as_it_was) {
   std::string error;
   auto a = generate_self_signed(default_self_signed_request(), error);
   auto b = generate_self_signed(default_self_signed_request(), error);
   ASSERT_TRUE(a && b) << error;
-  write(dir.path() + "/cert.pem", a->certificate);
-  write(dir.path() + "/key.pem", b->private_key);  // does not belong to the certificate
-  auto files = load_or_create_self_signed(dir.path(), error);
-  ASSERT_TRUE(files) << error;
-  EXPECT_TRUE(files->created);
+  const DamagedPair cases[] = {
+      {"mismatched key",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &y) {
+         write(d + "/cert.pem", x.certificate);
+         write(d + "/key.pem", y.private_key);
+       },
+       "is not the key of"},
+      {"garbage certificate",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         write(d + "/cert.pem", "not a certificate");
+         write(d + "/key.pem", x.private_key);
+       },
+       "is not a certificate"},
+      {"empty key",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         write(d + "/cert.pem", x.certificate);
+         write(d + "/key.pem", "");
+       },
+       "is not the key of"},
+      {"truncated certificate",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         write(d + "/cert.pem", x.certificate.substr(0, x.certificate.size() / 2));
+         write(d + "/key.pem", x.private_key);
+       },
+       "is not a certificate"},
+      {"missing key",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         write(d + "/cert.pem", x.certificate);
+       },
+       "key.pem is missing"},
+      {"missing certificate",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         write(d + "/key.pem", x.private_key);
+       },
+       "cert.pem is missing"},
+      {"a directory as the certificate",
+       [](const std::string &d, const PemKeyPair &x, const PemKeyPair &) {
+         std::filesystem::create_directory(d + "/cert.pem");
+         write(d + "/key.pem", x.private_key);
+       },
+       "not a regular file"},
+  };
+  for (const DamagedPair &c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    c.damage(dir.path(), *a, *b);
+    const auto cert_before = read(dir.path() + "/cert.pem");
+    const auto key_before = read(dir.path() + "/key.pem");
+    error.clear();
+    EXPECT_FALSE(load_or_create_self_signed(dir.path(), error));
+    EXPECT_NE(error.find(c.says), std::string::npos) << error;
+    EXPECT_NE(error.find("--regenerate-certificate"), std::string::npos) << error;
+    EXPECT_EQ(read(dir.path() + "/cert.pem"), cert_before);
+    EXPECT_EQ(read(dir.path() + "/key.pem"), key_before);
+    EXPECT_TRUE(backups_in(dir.path()).empty());
+    EXPECT_FALSE(ServerCredentials::load_or_create_self_signed(dir.path(), error));
+  }
+}
 
+TEST(TlsSelfSigned, regenerating_deliberately_keeps_the_damaged_files) {
+  TempDir dir;
+  std::string error;
   write(dir.path() + "/cert.pem", "not a certificate");
-  files = load_or_create_self_signed(dir.path(), error);
+  write(dir.path() + "/key.pem", "not a key");
+  auto files = load_or_create_self_signed(dir.path(), error, SelfSignedPolicy::regenerate);
   ASSERT_TRUE(files) << error;
   EXPECT_TRUE(files->created);
-  EXPECT_NE(files->note.find("unreadable"), std::string::npos) << files->note;
+  EXPECT_NE(files->note.find(".bak"), std::string::npos) << files->note;
+  const auto kept = backups_in(dir.path());
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(read(dir.path() + "/" + kept[0]), "not a certificate");
+  EXPECT_EQ(read(dir.path() + "/" + kept[1]), "not a key");
+  auto again = load_or_create_self_signed(dir.path(), error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->summary.fingerprint, files->summary.fingerprint);
+}
+
+TEST(TlsSelfSigned, a_write_interrupted_before_the_key_was_installed_is_forgotten) {
+  TempDir dir;
+  std::string error;
+  auto first = load_or_create_self_signed(dir.path(), error);
+  ASSERT_TRUE(first) << error;
+  auto other = generate_self_signed(default_self_signed_request(), error);
+  ASSERT_TRUE(other) << error;
+  write(dir.path() + "/cert.pem.new", other->certificate);  // both staged, neither installed
+  write(dir.path() + "/key.pem.new", other->private_key);
+  auto again = load_or_create_self_signed(dir.path(), error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_EQ(again->summary.fingerprint, first->summary.fingerprint);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/cert.pem.new"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/key.pem.new"));
+}
+
+TEST(TlsSelfSigned, a_write_interrupted_after_the_key_was_installed_is_finished) {
+  TempDir dir;
+  std::string error;
+  ASSERT_TRUE(load_or_create_self_signed(dir.path(), error)) << error;
+  auto other = generate_self_signed(default_self_signed_request(), error);
+  ASSERT_TRUE(other) << error;
+  write(dir.path() + "/key.pem", other->private_key);  // the new key is in place
+  write(dir.path() + "/cert.pem.new", other->certificate);
+  auto summary = summarize_certificate_pem(other->certificate, error);
+  ASSERT_TRUE(summary) << error;
+  auto again = load_or_create_self_signed(dir.path(), error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->summary.fingerprint, summary->fingerprint);
 }
 
 TEST(TlsCredentials, configured_files_load_and_missing_ones_explain_why) {
