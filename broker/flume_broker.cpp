@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "broker_logging.hpp"
 #include "flume/version.hpp"
 #include "runtime/broker_server.hpp"
 
@@ -47,12 +48,18 @@ options:
       --shutdown-grace MS     how long a shutdown waits for clients to hear about it
                               (default 2000)
       --stats-interval S      print counters every S seconds (default 0: never)
+      --log-level LEVEL       what the log on stderr shows: trace, debug, info (default), warn,
+                              error or off. info: clients the broker refused or closed and why;
+                              debug: every connection accepted and closed; trace: QUIC and TLS
+                              internals, per packet (for debugging only)
+      --log-format FORMAT     text (default): "TIME LEVEL COMPONENT: MESSAGE" lines; json: one
+                              object per line with ts (UTC), level, component and msg
   -V, --version               print the version
   -h, --help                  show this help
 
 TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
-max_pending_bytes, shutdown_grace, stats_interval). Example:
+max_pending_bytes, shutdown_grace, stats_interval, log_level, log_format). Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -63,6 +70,8 @@ SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second sig
 struct Options {
   flume::BrokerServerConfig server;
   unsigned long stats_interval = 0;
+  std::string log_level = "info";
+  std::string log_format = "text";
 };
 
 [[noreturn]] void usage_error(const std::string &message) {
@@ -116,6 +125,17 @@ void apply(Options &options, const std::string &name, const std::string &value) 
         std::chrono::milliseconds(parse_count("--shutdown-grace", value, 0, 600000));
   } else if (name == "stats-interval") {
     options.stats_interval = parse_count("--stats-interval", value, 0, 86400);
+  } else if (name == "log-level") {
+    if (!flume::broker_cli::parse_log_level(value)) {
+      usage_error("--log-level must be trace, debug, info, warn, error or off, not '" + value +
+                  "'");
+    }
+    options.log_level = value;
+  } else if (name == "log-format") {
+    if (!flume::broker_cli::valid_log_format(value)) {
+      usage_error("--log-format must be text or json, not '" + value + "'");
+    }
+    options.log_format = value;
   } else {
     usage_error("unknown option '" + name + "'");
   }
@@ -196,7 +216,9 @@ Options parse_options(int argc, char **argv) {
                                          "max-queue-limit",
                                          "max-pending-bytes",
                                          "shutdown-grace",
-                                         "stats-interval"};
+                                         "stats-interval",
+                                         "log-level",
+                                         "log-format"};
     if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
       usage_error("unknown option '" + arg + "'");
     }
@@ -225,6 +247,8 @@ void print_stats(const flume::BrokerServer &server) {
 
 int main(int argc, char **argv) {
   Options options = parse_options(argc, argv);
+  flume::broker_cli::install_logging(*flume::broker_cli::parse_log_level(options.log_level),
+                                     options.log_format);
 
   // Signals arrive through a signalfd on the loop, never as asynchronous handlers.
   sigset_t signals;
@@ -258,6 +282,11 @@ int main(int argc, char **argv) {
   std::printf("  SHA-256 fingerprint %s\n", credentials.fingerprint().c_str());
   std::printf("  %s\n", credentials.trust_hint().c_str());
   std::fflush(stdout);
+  // The same in the log, for whoever reads only the log (the lines above are for people and for
+  // scripts that parse them).
+  FLUME_LOG(flume::log::Level::info, "flume-broker", "started: version %s, address %s, pid %d",
+            std::string(flume::kVersion).c_str(), server.local_address().to_string().c_str(),
+            static_cast<int>(getpid()));
 
   int signals_seen = 0;
   loop.watch(signal_fd, flume::EventLoop::kReadable, [&](std::uint32_t) {
@@ -271,6 +300,8 @@ int main(int argc, char **argv) {
       std::printf("%s: shutting down (clients get SHUTTING_DOWN; signal again to exit now)\n",
                   strsignal(static_cast<int>(info.ssi_signo)));
       std::fflush(stdout);
+      FLUME_LOG(flume::log::Level::info, "flume-broker", "%s: shutting down",
+                strsignal(static_cast<int>(info.ssi_signo)));
       server.shutdown([&loop] { loop.stop(); });
     }
   });
@@ -289,5 +320,7 @@ int main(int argc, char **argv) {
   close(signal_fd);
   print_stats(server);
   std::printf("flume-broker stopped\n");
+  std::fflush(stdout);
+  FLUME_LOG(flume::log::Level::info, "flume-broker", "stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 // flume: the command-line client. This file only picks the command; each command lives in its
 // own flume_cli_<command>.cpp, the shared options in flume_cli_options.cpp.
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "flume/version.hpp"
 #include "flume_cli.hpp"
+#include "log/log.hpp"
 
 namespace {
 
@@ -33,6 +35,13 @@ examples:
 
 constexpr CommandInfo kFlume{"", kUsage};
 
+// The library prints nothing by itself; the tool shows its warnings (a lost connection, the
+// insecure mode) and errors on stderr, one line each.
+void print_log_line(void *, flume::log::Level level, const char *, const char *message) {
+  std::fprintf(stderr, "flume: %s: %s\n", level == flume::log::Level::warn ? "WARNING" : "ERROR",
+               message);
+}
+
 struct Command {
   const char *name;
   int (*run)(int argc, char **argv, int first);
@@ -47,6 +56,7 @@ constexpr Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char **argv) {
+  flume::log::set_sink(flume::log::Level::warn, flume::log::Sink{&print_log_line, nullptr});
   // Common options may come before the command; they are handed on to it, in front of its own.
   std::vector<char *> leading;
   int command_index = -1;

@@ -22,6 +22,7 @@ run_packages=(
   build-essential cmake ninja-build pkg-config
   libgnutls28-dev                                 # TLS for the QUIC transport
   libtomlplusplus-dev                             # flume-broker configuration files
+  libspdlog-dev                                   # flume-broker's log (text or JSON lines)
 )
 # ngtcp2/nghttp3 1.x live only in bookworm-backports (bookworm itself has the pre-1.0 API).
 backports_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev)

@@ -10,6 +10,7 @@
 #include "broker/requests.hpp"
 #include "broker/session.hpp"
 #include "broker/subscription.hpp"
+#include "log/log.hpp"
 
 namespace flume::broker {
 namespace {
@@ -22,6 +23,10 @@ BrokerConfig clamped(BrokerConfig config) {
   config.hello_timeout = std::max(config.hello_timeout, std::chrono::nanoseconds::zero());
   config.server_name = std::string(truncate_utf8(config.server_name, kMaxServerName));
   return config;
+}
+
+std::string_view code_name(ErrorCode code) noexcept {
+  return error_code_name(static_cast<std::uint64_t>(code));
 }
 
 std::size_t code_slot(ErrorCode code) noexcept {
@@ -116,6 +121,10 @@ Session *Broker::open_session(SessionTransport &transport, std::uint64_t now_ns,
   ++stats_.sessions_opened;
 
   auto refuse_now = [&](ErrorCode code, std::string_view reason) {
+    FLUME_LOG(code == ErrorCode::shutting_down ? log::Level::debug : log::Level::info, "broker",
+              "refused %s: %.*s (%.*s)", raw->peer.c_str(),
+              static_cast<int>(code_name(code).size()), code_name(code).data(),
+              static_cast<int>(reason.size()), reason.data());
     raw->state = SessionState::closed;
     ++stats_.refused_at_open;
     ++stats_.connection_closes[code_slot(code)];
@@ -318,6 +327,13 @@ void Broker::fatal(Session &s, ErrorCode code, std::string_view message,
                    std::optional<std::uint32_t> request_id, bool send_error) noexcept {
   if (s.state == SessionState::closed) return;
   const bool can_answer = send_error && s.control_opened && s.control_writable;
+  // What the broker holds against a client (refusals, protocol errors, limits) is what an
+  // operator looks for; everyone being told about a shutdown is not.
+  FLUME_LOG(code == ErrorCode::shutting_down ? log::Level::debug : log::Level::info, "broker",
+            "closing %s%s%s%s: %.*s (%.*s)", s.peer.c_str(), s.client_name.empty() ? "" : " (",
+            s.client_name.c_str(), s.client_name.empty() ? "" : ")",
+            static_cast<int>(code_name(code).size()), code_name(code).data(),
+            static_cast<int>(message.size()), message.data());
   teardown(s);  // first, so the transport sees a broker that is already consistent
   ++stats_.connection_closes[code_slot(code)];
   // A transport that throws must not stop the close itself.

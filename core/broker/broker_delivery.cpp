@@ -6,6 +6,7 @@
 #include "broker/broker.hpp"
 #include "broker/broker_frames.hpp"
 #include "broker/session.hpp"
+#include "log/log.hpp"
 
 namespace flume::broker {
 
@@ -208,6 +209,9 @@ void Broker::end_slow_consumer(Subscription &sub) {
   sub.state = SubscriptionState::slow_consumer;
   sub.queue.take_tail_drops();  // nothing to report: the ERROR says more
   ++stats_.slow_consumer_closes;
+  FLUME_LOG(log::Level::info, "broker", "ended subscription %u of %s%s%s%s: SLOW_CONSUMER", sub.id,
+            sub.session.peer.c_str(), sub.session.client_name.empty() ? "" : " (",
+            sub.session.client_name.c_str(), sub.session.client_name.empty() ? "" : ")");
   if (sub.stream_id >= 0) {
     write_slow_consumer_end(sub);
   } else {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "log/log.hpp"
 #include "quic/quic_socket.hpp"
 
 namespace flume::quic {
@@ -329,9 +330,22 @@ void Endpoint::deliver_events() {
         handler_.on_closed(*connection, connection->close_info_);
       } else {
         ++stats_.handshake_failures;
+        log_failed_handshake(*connection);
       }
     }
   }
+}
+
+void Endpoint::log_failed_handshake(const Connection &connection) const {
+  // TLS failures (a client that does not trust us, or speaks another ALPN) are worth a warning;
+  // handshakes that merely stopped (timeouts, probes, resets) happen all the time on the internet.
+  const CloseInfo &info = connection.close_info_;
+  const bool tls = info.reason == CloseReason::certificate_rejected ||
+                   info.reason == CloseReason::alpn_mismatch ||
+                   info.reason == CloseReason::tls_failure;
+  const log::Level level = tls ? log::Level::warn : log::Level::debug;
+  FLUME_LOG(level, "quic", "handshake with %s failed: %s", connection.peer_.to_string().c_str(),
+            info.message.c_str());
 }
 
 void Endpoint::reap() {

@@ -127,6 +127,7 @@ class Endpoint {
   void settle(bool reap_now = false);
   void run_write_passes();
   void deliver_events();
+  void log_failed_handshake(const Connection &connection) const;
   void reap();
   void on_socket_drained(QuicSocket &socket);
 

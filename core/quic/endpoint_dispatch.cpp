@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 
+#include "log/log.hpp"
 #include "quic/endpoint.hpp"
 #include "quic/quic_socket.hpp"
 
@@ -73,6 +74,8 @@ void Endpoint::accept(const ReceivedDatagram &datagram, std::uint64_t now) {
   }
   if (live_connections_ >= config_.max_connections) {
     ++stats_.connections_refused;
+    FLUME_LOG(log::Level::warn, "quic", "refused a connection from %s: at the limit of %zu",
+              datagram.peer.to_string().c_str(), static_cast<std::size_t>(config_.max_connections));
     send_stateless_close(hd, datagram, NGTCP2_CONNECTION_REFUSED, "server at connection limit");
     return;
   }

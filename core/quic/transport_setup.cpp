@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "log/library_logs.hpp"
 #include "net/udp_socket.hpp"
 
 namespace flume::quic {
@@ -51,7 +52,10 @@ void fill_settings(const EndpointConfig &config, std::uint64_t now, ngtcp2_setti
   // qlog stays off: CVE-2026-40170 (a stack overflow in ngtcp2's qlog of the peer's transport
   // parameters, reachable by any peer) is fixed in ngtcp2 1.22.1, not in the 1.11 we build on.
   settings.qlog_write = nullptr;
-  settings.log_printf = nullptr;
+  // ngtcp2's own debug lines, only while the log is at trace when the connection is made: with
+  // log_printf set, ngtcp2 formats a line for every packet and frame whether or not anyone reads
+  // it.
+  settings.log_printf = log::ngtcp2_log_printf_if_enabled();
 }
 
 void fill_transport_params(const EndpointConfig &config, ngtcp2_transport_params &params) {

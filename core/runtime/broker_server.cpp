@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "log/log.hpp"
 #include "quic/connection.hpp"
 #include "storage/data_dir.hpp"
 
@@ -167,6 +168,8 @@ broker::Session *BrokerServer::session_of(quic::Connection &connection) noexcept
 }
 
 void BrokerServer::on_connected(quic::Connection &connection) {
+  FLUME_LOG(log::Level::debug, "broker", "connection from %s accepted",
+            connection.peer_address().to_string().c_str());
   auto link = std::make_unique<Link>(connection);
   connection.user_data = link.get();
   link->session =
@@ -228,7 +231,11 @@ void BrokerServer::on_streams_available(quic::Connection &connection) {
   if (broker::Session *session = session_of(connection)) engine_.on_streams_available(session);
 }
 
-void BrokerServer::on_closed(quic::Connection &connection, const quic::CloseInfo &) {
+void BrokerServer::on_closed(quic::Connection &connection, const quic::CloseInfo &info) {
+  // Debug: one line per client that comes and goes. What the broker itself held against a
+  // client (refusals, protocol errors, slow consumers) is logged at info by the engine.
+  FLUME_LOG(log::Level::debug, "broker", "connection from %s closed: %s",
+            connection.peer_address().to_string().c_str(), info.message.c_str());
   auto *link = static_cast<Link *>(connection.user_data);
   connection.user_data = nullptr;
   if (link != nullptr) {

@@ -1,11 +1,11 @@
 #include "runtime/client_core.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <random>
 
 #include "flume/version.hpp"
+#include "log/log.hpp"
 #include "quic/connection.hpp"
 #include "subject/subject.hpp"
 
@@ -94,6 +94,7 @@ void ClientCore::close() {
       if (failure_.ok()) failure_ = failed(ClientStatus::closed, "the client was closed");
     }
   }
+  FLUME_LOG(log::Level::debug, "client", "closing the client of %s", server_.to_string().c_str());
   changed_.notify_all();
   if (thread_.running() && !thread_.loop().is_loop_thread()) {
     thread_.loop().post([this] {
@@ -154,11 +155,11 @@ void ClientCore::begin_connect() {
 void ClientCore::on_connected(quic::Connection &connection) {
   if (&connection != connection_) return;
   if (trust_->mode() == tls::ClientTrust::Mode::insecure) {
-    std::fprintf(stderr,
-                 "flume: WARNING: connected to %s WITHOUT verifying its certificate (insecure "
-                 "mode): anyone on the path can read and change this traffic. Trust this broker "
-                 "with --pin %s instead.\n",
-                 server_.to_string().c_str(), connection.peer_certificate_fingerprint().c_str());
+    FLUME_LOG(log::Level::warn, "client",
+              "connected to %s WITHOUT verifying its certificate (insecure mode): anyone on the "
+              "path can read and change this traffic. Trust this broker by its fingerprint "
+              "instead (pin_sha256, flume --pin): %s",
+              server_.to_string().c_str(), connection.peer_certificate_fingerprint().c_str());
   }
   control_open_ = false;
   ready_once_ = false;
@@ -180,13 +181,19 @@ void ClientCore::on_ready(const client::ServerInfo &server) {
   ready_once_ = true;
   backoff_ = std::chrono::milliseconds(0);
   resubscribe_all();
+  bool reconnected = false;
   {
     std::lock_guard lock(mutex_);
+    reconnected = state_ == State::reconnecting;
     if (state_ == State::reconnecting) ++stats_.reconnects;
     if (state_ != State::closed) state_ = State::ready;
     stats_.connected = true;
   }
   changed_.notify_all();
+  // Never with mutex_ held: a handler may wait for a thread (a binding's GIL) that waits for it.
+  FLUME_LOG(log::Level::info, "client", "%s %s (%s)",
+            reconnected ? "reconnected to" : "connected to", server_.to_string().c_str(),
+            server.server_name.c_str());
   run_ops();
 }
 
@@ -221,8 +228,12 @@ void ClientCore::on_closed(quic::Connection &connection, const quic::CloseInfo &
   finish_flushes(ClientStatus::not_connected, "the connection was lost: " + why.message);
 
   bool reconnect = false;
+  bool was_ready = false;  // a working connection was lost (else an attempt failed)
+  bool connect_failed = false;
+  bool lost_for_good = false;
   {
     std::lock_guard lock(mutex_);
+    was_ready = state_ == State::ready;
     stats_.connected = false;
     unsent_bytes_ = 0;  // gone with the connection
     if (state_ == State::closed) {
@@ -230,13 +241,23 @@ void ClientCore::on_closed(quic::Connection &connection, const quic::CloseInfo &
     } else if (state_ == State::connecting) {
       failure_ = why;
       state_ = State::closed;  // start() reports it and closes
+      connect_failed = true;
     } else if (config_.reconnect) {
       state_ = State::reconnecting;
       reconnect = true;
     } else {
       failure_ = failed(ClientStatus::closed, "connection lost: " + why.message);
       state_ = State::closed;
+      lost_for_good = true;
     }
+  }
+  // The log, outside mutex_ (see on_ready).
+  if (connect_failed) {
+    FLUME_LOG(log::Level::debug, "client", "connecting to %s failed: %s",
+              server_.to_string().c_str(), why.message.c_str());
+  } else if (lost_for_good) {
+    FLUME_LOG(log::Level::warn, "client", "connection to %s lost: %s (not reconnecting)",
+              server_.to_string().c_str(), why.message.c_str());
   }
   changed_.notify_all();
   bool closed = false;
@@ -259,16 +280,29 @@ void ClientCore::on_closed(quic::Connection &connection, const quic::CloseInfo &
       end_subscription(id, ClientStatus::closed, reason);
     thread_.loop().stop();
   }
-  if (reconnect) schedule_reconnect();
+  if (reconnect) {
+    const long long delay_ms = schedule_reconnect().count();
+    // A lost connection is worth a warning; each failed attempt after it only an info line.
+    if (was_ready) {
+      FLUME_LOG(log::Level::warn, "client", "connection to %s lost: %s; reconnecting in %lld ms",
+                server_.to_string().c_str(), why.message.c_str(), delay_ms);
+    } else {
+      FLUME_LOG(log::Level::info, "client",
+                "reconnecting to %s failed: %s; next attempt in %lld ms",
+                server_.to_string().c_str(), why.message.c_str(), delay_ms);
+    }
+  }
 }
 
-void ClientCore::schedule_reconnect() {
+std::chrono::milliseconds ClientCore::schedule_reconnect() {
   // Exponential back-off with jitter, so a restarted broker is not hit by every client at once.
   backoff_ =
       backoff_.count() == 0 ? config_.reconnect_min : std::min(backoff_ * 2, config_.reconnect_max);
   thread_local std::minstd_rand random{std::random_device{}()};
   const auto jitter = std::chrono::milliseconds(random() % (backoff_.count() / 2 + 1));
-  thread_.loop().arm_after(reconnect_timer_, backoff_ / 2 + jitter);
+  const std::chrono::milliseconds delay = backoff_ / 2 + jitter;
+  thread_.loop().arm_after(reconnect_timer_, delay);
+  return delay;
 }
 
 // --- the session's transport (loop thread) ---

@@ -2,6 +2,7 @@
 // loop thread. Internal to core/runtime; the public face is client.hpp.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -85,7 +86,7 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   void begin_connect();
   void run_ops();
   void resubscribe_all();
-  void schedule_reconnect();
+  std::chrono::milliseconds schedule_reconnect();  // returns the delay it chose
   void finish_flushes(ClientStatus status, const std::string &message);
   // Under mutex_: keeps a flush's result for its waiter, or drops it if the waiter gave up.
   void store_flush_result(std::uint32_t id, ClientResult result);

@@ -10,7 +10,8 @@
 ``flume.connect(url)`` returns a :class:`Client`; ``client.subscribe(pattern)`` a
 :class:`Subscription`, an iterable of :class:`Message` (``subject``, ``data``, ``subscription``).
 :mod:`flume.aio` has the same for asyncio; :mod:`flume.codec` the wire codec. Errors are
-:class:`FlumeError` subclasses (:mod:`flume.errors`).
+:class:`FlumeError` subclasses (:mod:`flume.errors`). libflume's log goes to :mod:`logging`
+(logger ``flume``; :func:`set_log_level`).
 """
 
 from .errors import (
@@ -46,6 +47,7 @@ from ._flume import (
 )
 
 from . import aio, codec, errors  # noqa: E402  (flume.aio.connect after `import flume`)
+from ._log import TRACE, set_log_level  # noqa: E402  (installs the log handler)
 
 __all__ = [
     "__version__",
@@ -64,6 +66,8 @@ __all__ = [
     "validate_subject",
     "validate_pattern",
     "pattern_matches",
+    "set_log_level",
+    "TRACE",
     "MAX_SUBJECT_LENGTH",
     "DEFAULT_MAX_PAYLOAD",
     "HARD_MAX_PAYLOAD",

@@ -2,7 +2,7 @@
 checks that every name here exists at run time and the other way round."""
 
 import os
-from typing import Any, Iterator, List, Optional, Union, final
+from typing import Any, Callable, Iterator, List, Optional, Union, final
 
 _Data = Union[bytes, bytearray, memoryview, str]
 _Path = Union[str, "os.PathLike[str]"]
@@ -27,6 +27,15 @@ FRAME_SUBSCRIPTION: int
 FRAME_DROPPED: int
 
 def error_name(code: int) -> str: ...
+
+LOG_TRACE: int
+LOG_DEBUG: int
+LOG_INFO: int
+LOG_WARN: int
+LOG_ERROR: int
+LOG_OFF: int
+
+def _set_log_handler(level: int, emit: Callable[[int, str, str], None]) -> None: ...
 
 @final
 class Message:

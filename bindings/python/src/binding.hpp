@@ -183,6 +183,10 @@ void init_client(py::module_ &m);
 void init_subscription(py::module_ &m);
 void init_broker(py::module_ &m);
 void init_codec(py::module_ &m);
+void init_log(py::module_ &m);
+
+// Removes libflume's log handler (log.cpp): at exit, before the interpreter finalizes.
+void remove_log_handler();
 
 // Clients and brokers still open when the interpreter exits are closed by an atexit hook, so
 // their loop threads never outlive the objects they use.

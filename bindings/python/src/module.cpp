@@ -15,7 +15,7 @@ std::unordered_set<Client *> open_clients;
 std::unordered_set<Broker *> open_brokers;
 
 // At exit, before the interpreter tears down: clients first (their goodbyes reach a broker that
-// may be embedded here), then brokers.
+// may be embedded here), then brokers, then the log handler.
 void close_everything() {
   std::vector<py::object> clients;
   std::vector<py::object> brokers;
@@ -31,6 +31,8 @@ void close_everything() {
     close_at_exit(c);
   for (auto &b : brokers)
     close_at_exit(b);
+  // Last: what closing logged has been handed to logging; nothing may call into Python after.
+  remove_log_handler();
 }
 
 }  // namespace
@@ -102,6 +104,7 @@ PYBIND11_MODULE(_flume, m) {
   init_client(m);
   init_broker(m);
   init_codec(m);
+  init_log(m);
   // Shown as flume.Client, not flume._flume.Client: the package is the public name.
   for (const char *name : {"Client", "Subscription", "MessageIterator", "Broker", "ClientStats",
                            "SubscriptionStats", "BrokerStats"}) {

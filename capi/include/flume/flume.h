@@ -158,6 +158,55 @@ FLUME_EXTERN const char *flume_last_error(void);
 FLUME_EXTERN const char *flume_error_name(int code);
 
 /* ---------------------------------------------------------------------------------------------
+ * Logging
+ *
+ * The library never writes to stderr (or anywhere else) on its own: what it has to say goes to
+ * one process-wide handler, if the application installed one. Components: "client" (connected,
+ * lost, reconnecting; the insecure-mode warning), "broker" (connections accepted and closed,
+ * refusals, slow consumers), "quic" (failed handshakes), and at debug/trace the libraries
+ * underneath: "gnutls" and "ngtcp2".
+ * ------------------------------------------------------------------------------------------- */
+
+/* Levels, from the most verbose. A handler installed for a level receives that level and every
+ * level above it. Since 1.1.0. */
+typedef enum flume_log_level {
+  FLUME_LOG_TRACE = 0, /* ngtcp2's per-packet lines, GnuTLS's handshake messages */
+  FLUME_LOG_DEBUG = 1, /* every connection accepted and closed, GnuTLS's errors */
+  FLUME_LOG_INFO = 2,  /* connected, reconnect attempts, what a broker refused or closed and why */
+  FLUME_LOG_WARN = 3,  /* a connection lost, TLS handshake failures, the insecure mode */
+  FLUME_LOG_ERROR = 4, /* failures the library could not handle */
+  FLUME_LOG_OFF = 5    /* nothing */
+} flume_log_level;
+
+/* Receives one message. `level` is a FLUME_LOG_* value; `component` and `message` are
+ * NUL-terminated, without a trailing newline, and valid only during the call (copy them to keep
+ * them). It runs on the thread that logs: usually a client's or a broker's loop thread, sometimes
+ * the thread inside a flume_ call, and (at debug and trace, see flume_set_log_handler()) any
+ * thread of the process that uses GnuTLS. So it may run on several threads at once, and it delays
+ * the thread it runs on: keep it short (hand the message to a queue, write one line). It must not
+ * call flume_set_log_handler() (refused with FLUME_EINVAL) nor any flume_ call that waits (see
+ * "Blocking"): a loop thread waiting for itself never returns. Messages that flume_ calls made
+ * inside it would log are dropped. Since 1.1.0. */
+typedef void (*flume_log_callback)(void *context, int level, const char *component,
+                                   const char *message);
+
+/* Installs `callback` for messages at `min_level` (a FLUME_LOG_* value) and above, replacing the
+ * previous handler; `context` is passed to every call. A NULL callback or FLUME_LOG_OFF removes
+ * the handler. When this returns, no call of the previous handler is running or will start, so
+ * its context may be freed. FLUME_EINVAL for a level outside FLUME_LOG_TRACE .. FLUME_LOG_OFF,
+ * or when called from inside a handler.
+ * Disabled levels cost nothing worth measuring: the level is checked before a message is made.
+ * Debug and trace also route the libraries underneath: GnuTLS's log, which is process-wide (its
+ * log function and level are set for the whole process, and reset to 0 when the level is raised
+ * again), and ngtcp2's per-packet lines (trace only), which are produced only for connections
+ * made while trace is on. Since 1.1.0. */
+FLUME_EXTERN int flume_set_log_handler(int min_level, flume_log_callback callback, void *context);
+
+/* The name of a level ("trace", "debug", "info", "warn", "error", "off"), or "unknown". Static
+ * storage. Since 1.1.0. */
+FLUME_EXTERN const char *flume_log_level_name(int level);
+
+/* ---------------------------------------------------------------------------------------------
  * Subjects and patterns
  *
  * Subjects are dot-separated tokens ("orders.eu.created"), 1 to 255 bytes of UTF-8 without
