@@ -1,6 +1,6 @@
 // flume: the command-line client. This file only picks the command; each command lives in its
 // own flume_cli_<command>.cpp, the shared options in flume_cli_options.cpp.
-#include <cstring>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,16 +12,11 @@ namespace {
 
 using namespace flume::cli;
 
-constexpr const char *kUsage = R"(usage: flume COMMAND [options] [arguments]
+constexpr const char *kDescription =
+    "The Flume command-line client: publish, subscribe, and measure a broker.";
 
-The Flume command-line client: publish, subscribe, and measure a broker.
-
-commands:
-  pub SUBJECT [MESSAGE]       publish MESSAGE, or each line of standard input, to SUBJECT
-  sub PATTERN                 print the messages whose subjects match PATTERN
-  bench                       measure throughput and latency with many clients at once
-
-'flume COMMAND --help' lists a command's own options. The common options below work with
+constexpr const char *kFooter =
+    R"('flume COMMAND --help' lists a command's own options. The common options below work with
 every command, before or after its name.
 
 examples:
@@ -31,65 +26,42 @@ examples:
   flume bench --subscribers 2 --rate 10000
 )";
 
-constexpr CommandInfo kFlume{"", kUsage};
-
-struct Command {
-  const char *name;
-  int (*run)(int argc, char **argv, int first);
-};
-
-constexpr Command kCommands[] = {
-    {"pub", run_pub},
-    {"sub", run_sub},
-    {"bench", run_bench},
-};
+constexpr CommandInfo kFlume{""};
 
 }  // namespace
 
 int main(int argc, char **argv) {
-  // Common options may come before the command; they are handed on to it, in front of its own.
-  std::vector<char *> leading;
-  int command_index = -1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage << kCommonHelp;
-      return kExitOk;
-    }
-    if (arg == "-V" || arg == "--version") {
-      std::cout << "flume " << flume::kVersion << "\n";
-      return kExitOk;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      command_index = i;
-      break;
-    }
-    const OptionSpec *spec = nullptr;
-    if (arg[1] == '-') {
-      spec = find_common_option(arg.substr(2, arg.find('=') - 2), 0);
-    } else {
-      spec = find_common_option("", arg[1]);
-    }
-    if (spec == nullptr) usage_error(kFlume, "unknown option '" + arg + "' before the command");
-    leading.push_back(argv[i]);
-    const bool inline_value =
-        arg.find('=') != std::string::npos || (arg[1] != '-' && arg.size() > 2);
-    if (spec->takes_value && !inline_value) {
-      if (i + 1 >= argc) usage_error(kFlume, arg + " needs a value");
-      leading.push_back(argv[++i]);
-    }
+  CLI::App flume(kDescription, "flume");
+  flume::command_line::configure(flume, "flume", flume::kVersion,
+                                 "usage: flume COMMAND [options] [arguments]", kCommonTrailer);
+  flume.footer(kFooter);
+  CommonOptions common;
+  if (const char *server = std::getenv("FLUME_SERVER"); server != nullptr && *server != '\0') {
+    common.server = server;
   }
-  if (command_index < 0) usage_error(kFlume, "no command given (pub, sub or bench)");
+  // Common options before the command land in the same place as after it.
+  add_common_options(flume, common);
+  const Command commands[] = {add_pub(flume, common), add_sub(flume, common),
+                              add_bench(flume, common)};
 
-  const std::string name = argv[command_index];
-  for (const Command &command : kCommands) {
-    if (name != command.name) continue;
-    std::vector<char *> args;
-    args.push_back(argv[0]);
-    args.insert(args.end(), leading.begin(), leading.end());
-    args.insert(args.end(), argv + command_index + 1, argv + argc);
-    args.push_back(nullptr);
-    return command.run(static_cast<int>(args.size() - 1), args.data(), 1);
+  auto label = [&] {
+    for (const Command &command : commands) {
+      if (command.app->parsed()) return "flume " + command.app->get_name();
+    }
+    return std::string("flume");
+  };
+  flume::command_line::parse_or_exit(flume, argc, argv, label);
+  for (const Command &command : commands) {
+    if (!command.app->parsed()) continue;
+    const CommandInfo info{command.app->get_name().c_str()};
+    flume::command_line::reject_extras(flume.remaining(), label());  // the command checks its own
+    finish_common_options(info, common);
+    return command.run();
   }
-  usage_error(kFlume, "unknown command '" + name + "' (commands: pub, sub, bench)");
+  const auto extras = flume.remaining();
+  if (extras.empty()) usage_error(kFlume, "no command given (pub, sub or bench)");
+  if (extras.front().size() > 1 && extras.front()[0] == '-') {
+    usage_error(kFlume, "unknown option '" + extras.front() + "' before the command");
+  }
+  usage_error(kFlume, "unknown command '" + extras.front() + "' (commands: pub, sub, bench)");
 }

@@ -6,9 +6,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -23,7 +25,9 @@ inline constexpr const char *kSharedGroup = "common options";
 
 class HelpFormatter : public CLI::Formatter {
  public:
-  explicit HelpFormatter(std::string trailer = {}) : trailer_(std::move(trailer)) {
+  // `usage` replaces the generated usage line when given; `trailer` follows the common options.
+  explicit HelpFormatter(std::string usage = {}, std::string trailer = {})
+      : usage_(std::move(usage)), trailer_(std::move(trailer)) {
     label("Usage", "usage");
     label("OPTIONS", "options");
     label("SUBCOMMAND", "COMMAND");
@@ -33,17 +37,34 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_help(const CLI::App *app, std::string name,
                         CLI::AppFormatMode mode) const override {
     if (mode == CLI::AppFormatMode::Sub) return make_expanded(app);
-    std::string out = make_usage(app, name);
-    if (const std::string description = make_description(app); !description.empty()) {
-      out += "\n" + description;
+    std::string out = usage_.empty() ? make_usage(app, name) : usage_ + "\n";
+    // A command's description is "SUMMARY" or "SUMMARY\n\nTEXT": the summary goes in the
+    // parent's list of commands, the text (or else the summary) in the command's own help.
+    std::string description = app->get_description();
+    if (const auto blank = description.find("\n\n");
+        app->get_parent() != nullptr && blank != std::string::npos) {
+      description.erase(0, blank + 2);
     }
+    if (!description.empty()) out += "\n" + description + "\n";
     out += options_of(app, [](const std::string &group) { return group != kSharedGroup; });
     out += make_subcommands(app, mode);
     if (const std::string footer = make_footer(app); !footer.empty()) out += "\n" + footer;
     const std::string shared =
         options_of(app, [](const std::string &group) { return group == kSharedGroup; });
-    if (!shared.empty()) out += shared + trailer_;
+    if (!shared.empty()) {
+      while (out.ends_with("\n\n"))
+        out.pop_back();  // make_group starts with its blank line
+      out += shared + trailer_;
+    }
     return out;
+  }
+
+  std::string make_subcommand(const CLI::App *sub) const override {
+    const std::string &description = sub->get_description();
+    std::ostringstream out;
+    CLI::detail::format_help(out, sub->get_name(), description.substr(0, description.find("\n\n")),
+                             get_column_width());
+    return out.str();
   }
 
  private:
@@ -60,6 +81,7 @@ class HelpFormatter : public CLI::Formatter {
     return out;
   }
 
+  std::string usage_;
   std::string trailer_;
 };
 
@@ -70,8 +92,8 @@ class HelpFormatter : public CLI::Formatter {
 
 // Gives `app` the shared look: the formatter, lower-case headings, -h/--help, -V/--version.
 inline void configure(CLI::App &app, const std::string &program, std::string_view version,
-                      std::string trailer = {}) {
-  app.formatter(std::make_shared<HelpFormatter>(std::move(trailer)));
+                      std::string usage = {}, std::string trailer = {}) {
+  app.formatter(std::make_shared<HelpFormatter>(std::move(usage), std::move(trailer)));
   app.option_defaults()->group("options")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_help_flag("-h,--help", "show this help");
   app.set_version_flag("-V,--version", program + " " + std::string(version), "print the version");
@@ -90,14 +112,22 @@ inline std::string describe(const CLI::ParseError &error) {
       return message.substr(0, colon) + " needs a value";
     }
   }
+  // "SUBJECT is required" -> "missing SUBJECT"
+  if (dynamic_cast<const CLI::RequiredError *>(&error) != nullptr &&
+      message.ends_with(" is required") && message.find(' ') == message.size() - 12) {
+    return "missing " + message.substr(0, message.size() - 12);
+  }
   return message;
 }
 
 // Whatever CLI11 left over is an unknown option or an argument too many.
 inline void reject_extras(const std::vector<std::string> &extras, const std::string &program,
                           const std::string &hint = {}) {
-  if (extras.empty()) return;
-  const std::string &first = extras.front();
+  // CLI11 keeps a "--" among the extras; what followed it went to the positionals.
+  const auto found = std::find_if(extras.begin(), extras.end(),
+                                  [](const std::string &arg) { return arg != "--"; });
+  if (found == extras.end()) return;
+  const std::string &first = *found;
   if (first.size() > 1 && first[0] == '-') usage_error(program, "unknown option '" + first + "'");
   usage_error(program, "unexpected argument '" + first + "'" + hint);
 }
