@@ -1,5 +1,7 @@
 // flume bench: publishers and subscribers, each on its own connection, against one broker;
 // progress once a second, then rates, latency percentiles, drops and errors.
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -174,35 +176,49 @@ void print_text(const BenchOptions &o, const Results &r) {
               r.error_messages.empty() ? "" : r.error_messages.front().c_str());
 }
 
+// Rounded as the text summary shows them; the JSON keeps the order written here.
+double rounded(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
+
 void print_json(const BenchOptions &o, const Results &r) {
-  auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e3; };
+  auto us = [](std::uint64_t ns) { return rounded(static_cast<double>(ns) / 1e3, 1); };
   std::uint64_t total = 0;
-  std::string per;
-  for (std::size_t i = 0; i < r.received.size(); ++i) {
-    total += r.received[i];
-    char rate[32];
-    std::snprintf(rate, sizeof rate, "%s%.1f", i ? "," : "",
-                  static_cast<double>(r.received[i]) / r.seconds);
-    per += rate;
+  nlohmann::ordered_json per = nlohmann::ordered_json::array();
+  for (const std::uint64_t received : r.received) {
+    total += received;
+    per.push_back(rounded(static_cast<double>(received) / r.seconds, 1));
   }
   const auto &h = r.latency;
-  std::printf(
-      "{\"publishers\":%u,\"subscribers\":%u,\"size\":%zu,\"rate_target\":%.0f,"
-      "\"duration_s\":%.3f,\"warmup_s\":%.3f,"
-      "\"publish\":{\"messages\":%llu,\"rate\":%.1f},"
-      "\"receive\":{\"messages\":%llu,\"rate\":%.1f,\"per_subscriber\":[%s]},"
-      "\"latency_us\":{\"samples\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,"
-      "\"max\":%.1f},\"send_lag_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
-      "\"drops\":{\"broker\":%llu,\"local\":%llu},\"errors\":%llu}\n",
-      o.publishers, o.subscribers, o.size, o.rate, r.seconds, o.warmup,
-      static_cast<unsigned long long>(r.sent), static_cast<double>(r.sent) / r.seconds,
-      static_cast<unsigned long long>(total), static_cast<double>(total) / r.seconds, per.c_str(),
-      static_cast<unsigned long long>(h.count()), us(h.percentile(0.5)), us(h.percentile(0.9)),
-      us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()), us(r.send_lag.percentile(0.5)),
-      us(r.send_lag.percentile(0.99)), us(r.send_lag.max()),
-      static_cast<unsigned long long>(r.dropped_by_broker),
-      static_cast<unsigned long long>(r.dropped_locally),
-      static_cast<unsigned long long>(r.errors));
+  nlohmann::ordered_json summary = {
+      {"publishers", o.publishers},
+      {"subscribers", o.subscribers},
+      {"size", o.size},
+      {"rate_target", rounded(o.rate, 0)},
+      {"duration_s", rounded(r.seconds, 3)},
+      {"warmup_s", rounded(o.warmup, 3)},
+      {"publish",
+       {{"messages", r.sent}, {"rate", rounded(static_cast<double>(r.sent) / r.seconds, 1)}}},
+      {"receive",
+       {{"messages", total},
+        {"rate", rounded(static_cast<double>(total) / r.seconds, 1)},
+        {"per_subscriber", per}}},
+      {"latency_us",
+       {{"samples", h.count()},
+        {"p50", us(h.percentile(0.5))},
+        {"p90", us(h.percentile(0.9))},
+        {"p99", us(h.percentile(0.99))},
+        {"p99_9", us(h.percentile(0.999))},
+        {"max", us(h.max())}}},
+      {"send_lag_us",
+       {{"p50", us(r.send_lag.percentile(0.5))},
+        {"p99", us(r.send_lag.percentile(0.99))},
+        {"max", us(r.send_lag.max())}}},
+      {"drops", {{"broker", r.dropped_by_broker}, {"local", r.dropped_locally}}},
+      {"errors", r.errors},
+  };
+  std::printf("%s\n", summary.dump().c_str());
 }
 
 int run_bench(const CommonOptions &common, const BenchOptions &options) {
