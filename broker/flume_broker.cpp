@@ -6,89 +6,115 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "broker_logging.hpp"
+#include "common/command_line.hpp"
 #include "flume/version.hpp"
 #include "runtime/broker_server.hpp"
+#include "text/parse_number.hpp"
 
 namespace {
 
-constexpr const char *kUsage = R"(usage: flume-broker [options]
-
-Runs a Flume broker: publish/subscribe over QUIC (UDP), one stream per subscription.
+constexpr const char *kDescription =
+    R"(Runs a Flume broker: publish/subscribe over QUIC (UDP), one stream per subscription.
 With no options it listens on 0.0.0.0:7337 with a self-signed certificate that it creates on the
-first start (in the data directory) and reuses afterwards.
+first start (in the data directory) and reuses afterwards.)";
 
-options:
-  -c, --config FILE           read options from a TOML file (keys below); command-line options
-                              override it
-  -l, --listen ADDRESS        address and UDP port to listen on: 0.0.0.0:7337 (default),
-                              127.0.0.1:7337, [::]:7337, :7337 (all IPv4 addresses)
-      --cert FILE             certificate chain (PEM); needs --key
-      --key FILE              private key (PEM) for --cert
-      --data-dir DIR          where the self-signed certificate lives when --cert is not given
-                              (default: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else
-                              ~/.local/share/flume)
-      --max-payload BYTES     largest message payload (default 65536, at most 16777216)
-      --max-connections N     clients at once (default 10000); more get TOO_MANY_CONNECTIONS
-      --max-subscriptions N   subscriptions per connection (default 10000)
-      --queue-limit N         messages queued per subscription when the client asks for no
-                              size (default 1024)
-      --max-queue-limit N     the most a client may ask for (default 65536)
-      --max-pending-bytes N   bytes queued for one connection before its subscriptions
-                              overflow (default 67108864 = 64 MiB)
-      --shutdown-grace MS     how long a shutdown waits for clients to hear about it
-                              (default 2000)
-      --stats-interval S      print counters every S seconds (default 0: never)
-      --log-level LEVEL       what the log on stderr shows: trace, debug, info (default), warn,
-                              error or off. info: clients the broker refused or closed and why;
-                              debug: every connection accepted and closed; trace: QUIC and TLS
-                              internals, per packet (for debugging only)
-      --log-format FORMAT     text (default): "TIME LEVEL COMPONENT: MESSAGE" lines; json: one
-                              object per line with ts (UTC), level, component and msg
-  -V, --version               print the version
-  -h, --help                  show this help
-
-TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
+constexpr const char *kFooter =
+    R"(TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
-max_pending_bytes, shutdown_grace, stats_interval, log_level, log_format). Example:
+max_pending_bytes, shutdown_grace, stats_interval, log_level, log_format); command-line options
+override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
+  log_level = "debug"
 
 SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second signal exits at once.
 )";
 
+constexpr const char *kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+constexpr const char *kLogFormats[] = {"text", "json"};
+
 struct Options {
   flume::BrokerServerConfig server;
   unsigned long stats_interval = 0;
-  std::string log_level = "info";
-  std::string log_format = "text";
+  std::string log_level = "info";   // one of kLogLevels
+  std::string log_format = "text";  // one of kLogFormats
+};
+
+// Every setting, by its long name: the command line and the TOML file accept the same ones.
+struct Setting {
+  const char *name;   // the long option; the TOML key has '_' for '-'
+  const char *flags;  // for CLI11
+  const char *value;  // what the help calls the value
+  const char *help;
+};
+
+constexpr Setting kSettings[] = {
+    {"listen", "-l,--listen", "ADDRESS",
+     "address and UDP port to listen on: 0.0.0.0:7337 (default),\n127.0.0.1:7337, [::]:7337, "
+     ":7337 (all IPv4 addresses)"},
+    {"cert", "--cert", "FILE", "certificate chain (PEM); needs --key"},
+    {"key", "--key", "FILE", "private key (PEM) for --cert"},
+    {"data-dir", "--data-dir", "DIR",
+     "where the self-signed certificate lives when --cert is not given\n(default: $FLUME_DATA_DIR, "
+     "else $XDG_DATA_HOME/flume, else\n~/.local/share/flume)"},
+    {"max-payload", "--max-payload", "BYTES",
+     "largest message payload (default 65536, at most 16777216)"},
+    {"max-connections", "--max-connections", "N",
+     "clients at once (default 10000); more get TOO_MANY_CONNECTIONS"},
+    {"max-subscriptions", "--max-subscriptions", "N",
+     "subscriptions per connection (default 10000)"},
+    {"queue-limit", "--queue-limit", "N",
+     "messages queued per subscription when the client asks for no\nsize (default 1024)"},
+    {"max-queue-limit", "--max-queue-limit", "N", "the most a client may ask for (default 65536)"},
+    {"max-pending-bytes", "--max-pending-bytes", "N",
+     "bytes queued for one connection before its subscriptions\noverflow (default 67108864 = 64 "
+     "MiB)"},
+    {"shutdown-grace", "--shutdown-grace", "MS",
+     "how long a shutdown waits for clients to hear about it\n(default 2000)"},
+    {"stats-interval", "--stats-interval", "S",
+     "print counters every S seconds (default 0: never)"},
+    {"log-level", "--log-level", "LEVEL",
+     "what the log on stderr shows: trace, debug, info (default), warn,\nerror or off. info: "
+     "clients the broker refused or closed and why;\ndebug: every connection accepted and "
+     "closed; trace: QUIC and TLS\ninternals, per packet (for debugging only)"},
+    {"log-format", "--log-format", "FORMAT",
+     "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
+     "with ts (UTC), level, component and msg"},
 };
 
 [[noreturn]] void usage_error(const std::string &message) {
-  std::cerr << "flume-broker: " << message << "\n(see flume-broker --help)\n";
-  std::exit(2);
+  flume::command_line::usage_error("flume-broker", message);
 }
 
 unsigned long long parse_count(const std::string &name, const std::string &text,
                                unsigned long long min, unsigned long long max) {
-  char *end = nullptr;
-  errno = 0;
-  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || text[0] == '-' || errno != 0 || *end != '\0' || value < min || value > max) {
-    usage_error(name + " must be a whole number from " + std::to_string(min) + " to " +
-                std::to_string(max) + ", not '" + text + "'");
-  }
-  return value;
+  if (auto value = flume::text::parse_whole(text, min, max)) return *value;
+  usage_error(flume::text::whole_number_error(name, text, min, max));
+}
+
+template <std::size_t N>
+const std::string &one_of(const std::string &name, const std::string &value,
+                          const char *const (&choices)[N]) {
+  if (std::find(std::begin(choices), std::end(choices), value) != std::end(choices)) return value;
+  std::string list;
+  for (std::size_t i = 0; i < N; ++i)
+    list += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(choices[i]);
+  usage_error(name + " must be " + list + ", not '" + value + "'");
 }
 
 // Applies one setting by its long name; shared by the command line and the TOML file so both
@@ -126,16 +152,9 @@ void apply(Options &options, const std::string &name, const std::string &value) 
   } else if (name == "stats-interval") {
     options.stats_interval = parse_count("--stats-interval", value, 0, 86400);
   } else if (name == "log-level") {
-    if (!flume::broker_cli::parse_log_level(value)) {
-      usage_error("--log-level must be trace, debug, info, warn, error or off, not '" + value +
-                  "'");
-    }
-    options.log_level = value;
+    options.log_level = one_of("--log-level", value, kLogLevels);
   } else if (name == "log-format") {
-    if (!flume::broker_cli::valid_log_format(value)) {
-      usage_error("--log-format must be text or json, not '" + value + "'");
-    }
-    options.log_format = value;
+    options.log_format = one_of("--log-format", value, kLogFormats);
   } else {
     usage_error("unknown option '" + name + "'");
   }
@@ -169,61 +188,25 @@ void load_config_file(Options &options, const std::string &path) {
 }
 
 Options parse_options(int argc, char **argv) {
-  Options options;
-  // The config file comes first, wherever it is given, so that flags override it.
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "-c") == 0 || std::strcmp(argv[i], "--config") == 0) {
-      load_config_file(options, argv[i + 1]);
-    }
+  CLI::App app(kDescription, "flume-broker");
+  flume::command_line::configure(app, "flume-broker", flume::kVersion);
+  app.footer(kFooter);
+  std::string config_file;
+  app.add_option("-c,--config", config_file,
+                 "read options from a TOML file (keys below); command-line options\noverride it")
+      ->type_name("FILE");
+  // The values are applied after the file, whatever their place on the command line.
+  std::vector<std::optional<std::string>> given(std::size(kSettings));
+  for (std::size_t i = 0; i < std::size(kSettings); ++i) {
+    app.add_option(kSettings[i].flags, given[i], kSettings[i].help)->type_name(kSettings[i].value);
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    if (arg == "-V" || arg == "--version") {
-      std::cout << "flume-broker " << flume::kVersion << "\n";
-      std::exit(0);
-    }
-    std::string name;
-    std::string value;
-    if (arg == "-c" || arg == "--config") {
-      ++i;  // already read
-      continue;
-    }
-    if (arg == "-l") {
-      name = "listen";
-    } else if (arg.rfind("--", 0) == 0) {
-      name = arg.substr(2);
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-        apply(options, name, value);
-        continue;
-      }
-    } else {
-      usage_error("unexpected argument '" + arg + "'");
-    }
-    static const char *const kNames[] = {"listen",
-                                         "cert",
-                                         "key",
-                                         "data-dir",
-                                         "max-payload",
-                                         "max-connections",
-                                         "max-subscriptions",
-                                         "queue-limit",
-                                         "max-queue-limit",
-                                         "max-pending-bytes",
-                                         "shutdown-grace",
-                                         "stats-interval",
-                                         "log-level",
-                                         "log-format"};
-    if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
-      usage_error("unknown option '" + arg + "'");
-    }
-    if (i + 1 >= argc) usage_error(arg + " needs a value");
-    apply(options, name, argv[++i]);
+  flume::command_line::parse_or_exit(app, argc, argv, [] { return std::string("flume-broker"); });
+  flume::command_line::reject_extras(app.remaining(), "flume-broker");
+
+  Options options;
+  if (!config_file.empty()) load_config_file(options, config_file);
+  for (std::size_t i = 0; i < std::size(kSettings); ++i) {
+    if (given[i]) apply(options, kSettings[i].name, *given[i]);
   }
   return options;
 }

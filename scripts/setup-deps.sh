@@ -23,6 +23,8 @@ run_packages=(
   libgnutls28-dev                                 # TLS for the QUIC transport
   libtomlplusplus-dev                             # flume-broker configuration files
   libspdlog-dev                                   # flume-broker's log (text or JSON lines)
+  libcli11-dev                                    # the programs' command lines
+  nlohmann-json3-dev                              # JSON output (flume sub, flume bench); test vectors
 )
 # ngtcp2/nghttp3 1.x live only in bookworm-backports (bookworm itself has the pre-1.0 API).
 backports_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev)
@@ -31,7 +33,6 @@ test_packages=(
   git
   clang clang-format libclang-rt-14-dev          # libFuzzer, sanitizers, the style check
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and micro-benchmarks
-  nlohmann-json3-dev                              # tests read the shared vectors (JSON)
   nftables iproute2 python3                       # tests/netem: the network emulator
   libnats-dev libhiredis-dev redis-server         # tests/bench/loss: NATS and Redis baselines
   python3-matplotlib                              # tests/bench/loss: plots

@@ -3,7 +3,10 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <algorithm>
 #include <cctype>
+
+#include "text/encoding.hpp"
 
 namespace flume::tls {
 
@@ -14,13 +17,13 @@ Sha256 sha256_of(std::span<const std::uint8_t> der) {
 }
 
 std::string format_fingerprint(const Sha256 &digest) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
+  const std::string hex = text::to_hex(digest);
   std::string out;
   out.reserve(digest.size() * 3);
-  for (std::uint8_t byte : digest) {
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
     if (!out.empty()) out.push_back(':');
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 0xf]);
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(hex[i]))));
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(hex[i + 1]))));
   }
   return out;
 }
@@ -32,23 +35,14 @@ std::optional<Sha256> parse_fingerprint(std::string_view text) {
       break;
     }
   }
-  Sha256 digest{};
-  std::size_t nibbles = 0;
+  std::string hex;
   for (char c : text) {
-    if (c == ':' || c == ' ' || c == '-') continue;
-    int value;
-    if (c >= '0' && c <= '9') {
-      value = c - '0';
-    } else if (std::isxdigit(static_cast<unsigned char>(c))) {
-      value = std::tolower(static_cast<unsigned char>(c)) - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    if (nibbles == digest.size() * 2) return std::nullopt;
-    digest[nibbles / 2] = static_cast<std::uint8_t>(digest[nibbles / 2] << 4 | value);
-    ++nibbles;
+    if (c != ':' && c != ' ' && c != '-') hex.push_back(c);
   }
-  if (nibbles != digest.size() * 2) return std::nullopt;
+  const auto bytes = text::from_hex(hex);
+  Sha256 digest{};
+  if (!bytes || bytes->size() != digest.size()) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), digest.begin());
   return digest;
 }
 

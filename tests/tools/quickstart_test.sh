@@ -58,7 +58,7 @@ grep -q "$work/home/.local/share/flume" "$work/broker.log" ||
   failed "the broker did not put its certificate in the fresh HOME's data directory"
 
 # 2. The README's publish and subscribe, with no certificate flags.
-flume=build/release/broker/flume
+flume=build/release/tools/flume
 "${user_env[@]}" "$flume" sub --count 1 --timeout 10000 'demo.>' >"$work/sub.out" 2>"$work/sub.err" &
 sub_pid=$!
 wait_for "$sub_pid" "$work/sub.err" 'subscribed to' 10 "flume sub did not subscribe"

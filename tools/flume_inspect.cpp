@@ -15,30 +15,24 @@
 #include "codec/frame_decoder.hpp"
 #include "codec/frame_encoder.hpp"
 #include "codec/properties.hpp"
+#include "common/command_line.hpp"
 #include "flume/version.hpp"
 #include "router/subject_trie.hpp"
+#include "text/encoding.hpp"
 
 namespace {
 
-constexpr const char *kUsage = R"(usage: flume-inspect [options] [FILE]
-
-Decodes a stream of Flume frames (docs/protocol.md) from FILE or standard input, prints every
+constexpr const char *kDescription =
+    R"(Decodes a stream of Flume frames (docs/protocol.md) from FILE or standard input, prints every
 frame, and for each PUBLISH or MESSAGE lists the subscription patterns its subject matches.
 
 With no FILE and a terminal on standard input (or with --demo) it decodes a built-in sample:
 a client's HELLO, three SUBSCRIBEs, a few PUBLISHes and one malformed PUBLISH, fed to the
-decoder 7 bytes at a time to show frames being reassembled across reads.
+decoder 7 bytes at a time to show frames being reassembled across reads.)";
 
-options:
-  -s, --subscribe PATTERN  add a subscription pattern ('*' = one token, '>' = the rest);
-                           SUBSCRIBE frames in the input are added too
-  -x, --hex                input is hex text (whitespace ignored) instead of raw bytes
-      --max-payload BYTES  payload limit for the decoder (default 65536, at most 16777216)
-      --chunk BYTES        feed the decoder this many bytes at a time (default: all at once;
-                           7 for --demo)
-      --demo               decode the built-in sample, whatever the input
-  -V, --version            print the version
-  -h, --help               show this help
+constexpr const char *kFooter = R"(examples:
+  flume-inspect --demo
+  echo '080300000002612e626869' | flume-inspect --hex -s 'a.*'
 
 exit status: 0 when the whole input decoded, 1 on malformed input, 2 on a usage error.
 )";
@@ -52,55 +46,39 @@ struct Options {
   std::string file;
 };
 
-[[noreturn]] void usage_error(const std::string &message) {
-  std::cerr << "flume-inspect: " << message << "\n(see flume-inspect --help)\n";
-  std::exit(2);
-}
-
-unsigned long parse_number(const std::string &flag, const char *text, unsigned long max) {
-  char *end = nullptr;
-  errno = 0;
-  unsigned long value = std::strtoul(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value == 0 || value > max) {
-    usage_error(flag + " needs a whole number from 1 to " + std::to_string(max) + ", not '" + text +
-                "'");
-  }
-  return value;
-}
-
 Options parse_options(int argc, char **argv) {
+  namespace command_line = flume::command_line;
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char *what) -> const char * {
-      if (i + 1 >= argc) usage_error(arg + " needs " + what);
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (arg == "-V" || arg == "--version") {
-      std::cout << "flume-inspect " << flume::kVersion << "\n";
-      std::exit(0);
-    } else if (arg == "-s" || arg == "--subscribe") {
-      options.patterns.emplace_back(value("a pattern"));
-    } else if (arg == "-x" || arg == "--hex") {
-      options.hex = true;
-    } else if (arg == "--demo") {
-      options.demo = true;
-    } else if (arg == "--max-payload") {
-      options.max_payload = static_cast<std::uint32_t>(
-          parse_number(arg, value("a number of bytes"), flume::kHardMaxPayload));
-    } else if (arg == "--chunk") {
-      options.chunk = parse_number(arg, value("a number of bytes"), 1UL << 30);
-    } else if (!arg.empty() && arg[0] == '-' && arg != "-") {
-      usage_error("unknown option '" + arg + "'");
-    } else if (options.file.empty()) {
-      options.file = arg;
-    } else {
-      usage_error("only one input file, got '" + options.file + "' and '" + arg + "'");
-    }
-  }
+  CLI::App app(kDescription, "flume-inspect");
+  command_line::configure(app, "flume-inspect", flume::kVersion);
+  app.footer(kFooter);
+  app.add_option("-s,--subscribe", options.patterns,
+                 "add a subscription pattern ('*' = one token, '>' = the rest);\nSUBSCRIBE "
+                 "frames in the input are added too")
+      ->type_name("PATTERN")
+      ->allow_extra_args(false)  // one pattern each time
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("-x,--hex", options.hex,
+               "input is hex text (whitespace ignored) instead of raw bytes");
+  app.add_option_function<std::string>(
+         "--max-payload",
+         [&options](const std::string &value) {
+           options.max_payload = static_cast<std::uint32_t>(
+               command_line::whole_number("--max-payload", value, 1, flume::kHardMaxPayload));
+         },
+         "payload limit for the decoder (default 65536, at most 16777216)")
+      ->type_name("BYTES");
+  app.add_option_function<std::string>(
+         "--chunk",
+         [&options](const std::string &value) {
+           options.chunk = command_line::whole_number("--chunk", value, 1, 1ULL << 30);
+         },
+         "feed the decoder this many bytes at a time (default: all at once;\n7 for --demo)")
+      ->type_name("BYTES");
+  app.add_flag("--demo", options.demo, "decode the built-in sample, whatever the input");
+  app.add_option("FILE", options.file, "the input (default: standard input; '-' too)");
+  command_line::parse_or_exit(app, argc, argv, [] { return std::string("flume-inspect"); });
+  command_line::reject_extras(app.remaining(), "flume-inspect", " (only one input file)");
   return options;
 }
 
@@ -167,25 +145,21 @@ bool read_input(const Options &options, std::vector<std::uint8_t> &out) {
     out = std::move(raw);
     return true;
   }
-  int high = -1;
+  std::string digits;
   for (std::uint8_t c : raw) {
     if (std::isspace(c)) continue;
     if (!std::isxdigit(c)) {
       std::cerr << "flume-inspect: --hex input contains '" << static_cast<char>(c) << "'\n";
       return false;
     }
-    int nibble = std::isdigit(c) ? c - '0' : std::tolower(c) - 'a' + 10;
-    if (high < 0) {
-      high = nibble;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(high << 4 | nibble));
-      high = -1;
-    }
+    digits.push_back(static_cast<char>(c));
   }
-  if (high >= 0) {
+  auto bytes = flume::text::from_hex(digits);
+  if (!bytes) {
     std::cerr << "flume-inspect: --hex input has an odd number of digits\n";
     return false;
   }
+  out = std::move(*bytes);
   return true;
 }
 

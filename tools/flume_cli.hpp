@@ -1,5 +1,5 @@
 // flume: the command-line client. What the command files (pub, sub, bench) share: the common
-// options, the option parser, connecting with errors that say what to do, and exit codes.
+// options, connecting with errors that say what to do, and exit codes.
 #pragma once
 
 #include <chrono>
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/command_line.hpp"
 #include "runtime/client.hpp"
 
 namespace flume::cli {
@@ -18,7 +19,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;  // the broker could not be reached, refused, lost...
 inline constexpr int kExitUsage = 2;    // a bad command line; nothing was attempted
 
-// The options every command takes (see kCommonHelp).
+// The options every command takes (see add_common_options).
 struct CommonOptions {
   std::string server = "flume://127.0.0.1:7337";
   std::string ca_file;
@@ -29,46 +30,37 @@ struct CommonOptions {
   bool quiet = false;
 };
 
-// Help text for the common options, appended to every command's help.
-extern const char *const kCommonHelp;
-
-// One option a command accepts: its long name, an optional short letter, whether it takes a
-// value. The common options are added by parse_command_line itself.
-struct OptionSpec {
-  const char *long_name;
-  char short_name;
-  bool takes_value;
-};
-
-// What a command is called and how its help reads; usage errors name it.
+// What a command is called; usage errors and failures name it.
 struct CommandInfo {
   const char *name;  // "pub"; "" for flume itself
-  const char *usage;
 };
 
-// Reads argv[first..] into `common` (starting from the environment: FLUME_SERVER, FLUME_CA),
-// calls `on_option(long_name, value)` for each of the command's own options and collects the
-// positional arguments. -h/--help prints the usage and exits 0; a usage error exits 2.
-std::vector<std::string> parse_command_line(
-    const CommandInfo &command, const std::vector<OptionSpec> &options, int argc, char **argv,
-    int first, CommonOptions &common,
-    const std::function<void(std::string_view, const std::string &)> &on_option);
+// A command: its CLI11 subcommand, whose options fill the command's own state, and what runs it
+// once the command line is parsed.
+struct Command {
+  CLI::App *app;
+  std::function<int()> run;
+};
 
-// Applies one common option by its long name; false when `name` is not a common option.
-bool apply_common_option(CommonOptions &common, std::string_view name, const std::string &value,
-                         const CommandInfo &command);
-// Whether `long_name` (or the letter) is a common option, and whether it takes a value.
-const OptionSpec *find_common_option(std::string_view long_name, char short_name);
+// Adds a command to `flume`, with the look, -h/-V and common options of every command.
+// `description` is "SUMMARY\n\nTEXT" (see command_line::HelpFormatter).
+CLI::App &add_command(CLI::App &flume, const char *name, const char *description,
+                      const char *footer, CommonOptions &common);
+// The common options (kCommonTrailer explains the trust ones), on flume itself and on each
+// command, so they work before or after the command's name.
+void add_common_options(CLI::App &app, CommonOptions &common);
+// After parsing: $FLUME_CA unless the command line chose a trust, and one trust at most.
+void finish_common_options(const CommandInfo &command, CommonOptions &common);
+// What follows the common options in every help.
+extern const char *const kCommonTrailer;
 
 [[noreturn]] void usage_error(const CommandInfo &command, const std::string &message);
 // A runtime failure: prints "flume CMD: message" and exits 1.
 [[noreturn]] void fail(const CommandInfo &command, const std::string &message);
 
-unsigned long long parse_count(const CommandInfo &command, std::string_view option,
-                               const std::string &text, unsigned long long min,
-                               unsigned long long max);
-double parse_seconds(const CommandInfo &command, std::string_view option, const std::string &text,
-                     double min, double max);
+// For option callbacks: the value or a usage error naming the option (see command_line).
+using command_line::seconds;
+using command_line::whole_number;
 
 // Connects with the common options, or exits 1 with the reason and what to do about it.
 std::unique_ptr<Client> connect_or_exit(const CommandInfo &command, const CommonOptions &common,
@@ -114,9 +106,9 @@ std::optional<OutputFormat> parse_output_format(std::string_view name);
 void format_message(OutputFormat format, std::string_view subject,
                     std::span<const std::uint8_t> payload, std::string &out);
 
-// Entry points of the commands: argv[first] is the first argument after the command's name.
-int run_pub(int argc, char **argv, int first);
-int run_sub(int argc, char **argv, int first);
-int run_bench(int argc, char **argv, int first);
+// The commands (flume_cli_<command>.cpp); `common` is filled by the time they run.
+Command add_pub(CLI::App &flume, CommonOptions &common);
+Command add_sub(CLI::App &flume, CommonOptions &common);
+Command add_bench(CLI::App &flume, CommonOptions &common);
 
 }  // namespace flume::cli

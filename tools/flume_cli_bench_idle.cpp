@@ -3,12 +3,17 @@
 // optionally subscribes on each, and reads the broker's VmRSS at every step.
 #include <sys/resource.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
 #include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "flume_cli_bench.hpp"
+#include "text/parse_number.hpp"
 
 namespace flume::cli::bench {
 namespace {
@@ -49,7 +54,13 @@ std::uint64_t read_rss_kib(long pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+    if (line.rfind("VmRSS:", 0) != 0) continue;
+    // "VmRSS:     1234 kB"
+    const auto first = line.find_first_of("0123456789");
+    const auto last = line.find_first_not_of("0123456789", first);
+    if (first == std::string::npos) return 0;
+    return text::parse_whole(std::string_view(line).substr(first, last - first), 0, ~0ULL)
+        .value_or(0);
   }
   return 0;
 }
@@ -124,14 +135,15 @@ int run_idle(const CommandInfo &command, const CommonOptions &common, const Benc
                     1024.0 / static_cast<double>(n * per)
               : 0;
   if (options.json) {
-    std::printf(
-        "{\"connections\":%zu,\"subscriptions\":%zu,\"rss_kib\":{\"before\":%llu,"
-        "\"connected\":%llu,\"subscribed\":%llu},\"kib_per_connection\":%.2f,"
-        "\"bytes_per_subscription\":%.1f}\n",
-        n, n * per, static_cast<unsigned long long>(rss_before),
-        static_cast<unsigned long long>(rss_connected),
-        static_cast<unsigned long long>(rss_subscribed),
-        per_connection_kib / static_cast<double>(n), per_subscription_bytes);
+    const nlohmann::ordered_json summary = {
+        {"connections", n},
+        {"subscriptions", n * per},
+        {"rss_kib",
+         {{"before", rss_before}, {"connected", rss_connected}, {"subscribed", rss_subscribed}}},
+        {"kib_per_connection", std::round(per_connection_kib / static_cast<double>(n) * 100) / 100},
+        {"bytes_per_subscription", std::round(per_subscription_bytes * 10) / 10},
+    };
+    std::printf("%s\n", summary.dump().c_str());
   } else if (options.broker_pid > 0) {
     std::printf("flume bench: %zu idle connections: broker RSS %llu -> %llu KiB, %.1f KiB each\n",
                 n, static_cast<unsigned long long>(rss_before),

@@ -1,6 +1,7 @@
 // flume pub: publishes a message, generated payloads, or each line of standard input.
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "flume_cli.hpp"
@@ -9,24 +10,20 @@
 namespace flume::cli {
 namespace {
 
-constexpr const char *kUsage = R"(usage: flume pub [options] SUBJECT [MESSAGE]
+constexpr const char *kDescription =
+    R"(publish MESSAGE, or each line of standard input, to SUBJECT
 
 Publishes MESSAGE to SUBJECT. Without MESSAGE, each line of standard input is one message (its
 newline removed) until the end of the input. Exits once the broker has processed every message,
-and reports on stderr how many were sent.
+and reports on stderr how many were sent.)";
 
-options:
-  -n, --count N               publish each message N times (default 1)
-      --size N                publish generated N-byte payloads instead of MESSAGE or standard
-                              input
-
-examples:
+constexpr const char *kFooter = R"(examples:
   flume pub orders.eu.created '{"id": 42}'
   printf 'one\ntwo\n' | flume pub lines
   flume pub load.test --size 1024 --count 100000
 )";
 
-constexpr CommandInfo kPub{"pub", kUsage};
+constexpr CommandInfo kPub{"pub"};
 
 struct PubOptions {
   std::string subject;
@@ -75,27 +72,7 @@ class Publisher {
   std::uint64_t bytes_ = 0;
 };
 
-}  // namespace
-
-int run_pub(int argc, char **argv, int first) {
-  CommonOptions common;
-  PubOptions options;
-  const std::vector<OptionSpec> specs = {{"count", 'n', true}, {"size", 0, true}};
-  auto positionals = parse_command_line(
-      kPub, specs, argc, argv, first, common, [&](std::string_view name, const std::string &value) {
-        if (name == "count") {
-          options.count = parse_count(kPub, "--count", value, 1, 1ULL << 40);
-        } else {
-          options.size = parse_count(kPub, "--size", value, 0, kHardMaxPayload);
-        }
-      });
-  if (positionals.empty()) usage_error(kPub, "missing SUBJECT (flume pub SUBJECT [MESSAGE])");
-  if (positionals.size() > 2) {
-    usage_error(kPub, "unexpected argument '" + positionals[2] +
-                          "' (quote a MESSAGE that contains spaces)");
-  }
-  options.subject = positionals[0];
-  if (positionals.size() == 2) options.message = positionals[1];
+int run_pub(const CommonOptions &common, PubOptions &options) {
   if (options.message && options.size) {
     usage_error(kPub, "give either MESSAGE or --size, not both");
   }
@@ -140,6 +117,36 @@ int run_pub(int argc, char **argv, int first) {
                  static_cast<unsigned long long>(publisher.bytes()), options.subject.c_str());
   }
   return kExitOk;
+}
+
+}  // namespace
+
+Command add_pub(CLI::App &flume, CommonOptions &common) {
+  auto options = std::make_shared<PubOptions>();
+  CLI::App &app = add_command(flume, "pub", kDescription, kFooter, common);
+  app.add_option_function<std::string>(
+         "-n,--count",
+         [options](const std::string &value) {
+           options->count = whole_number("--count", value, 1, 1ULL << 40);
+         },
+         "publish each message N times (default 1)")
+      ->type_name("N");
+  app.add_option_function<std::string>(
+         "--size",
+         [options](const std::string &value) {
+           options->size = whole_number("--size", value, 0, kHardMaxPayload);
+         },
+         "publish generated N-byte payloads instead of MESSAGE or standard\ninput")
+      ->type_name("N");
+  app.add_option("SUBJECT", options->subject, "where to publish")->required();
+  app.add_option_function<std::string>(
+      "MESSAGE", [options](const std::string &value) { options->message = value; },
+      "the message (default: each line of standard input)");
+  return {&app, [options, &common, &app] {
+            command_line::reject_extras(app.remaining(), "flume pub",
+                                        " (quote a MESSAGE that contains spaces)");
+            return run_pub(common, *options);
+          }};
 }
 
 }  // namespace flume::cli

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "flume_cli.hpp"
 #include "subject/subject.hpp"
@@ -15,32 +16,24 @@
 namespace flume::cli {
 namespace {
 
-constexpr const char *kUsage = R"(usage: flume sub [options] PATTERN
+constexpr const char *kDescription =
+    R"(print the messages whose subjects match PATTERN
 
 Subscribes to PATTERN ('*' matches one token, a final '>' one or more: 'orders.*.created',
 'orders.>') and prints each message on standard output until --count messages, --timeout
-without a message, Ctrl-C, or the broker ends the subscription.
+without a message, Ctrl-C, or the broker ends the subscription.)";
 
-options:
-  -n, --count N               exit after N messages
-  -f, --format FORMAT         how to print each message:
-                                payload  the payload, one message per line (default)
-                                line     "subject: payload", one per line
-                                json     {"subject":"...","payload":"...","size":N}, one per
-                                         line; a payload that is not UTF-8 is base64 and gets
-                                         "base64":true
-                                raw      a 4-byte big-endian length, then the payload bytes
-      --queue N               messages the broker may queue for this subscription (default:
-                              the broker's --queue-limit)
-      --overflow POLICY       what the broker does when that queue is full: drop-oldest
-                              (default), drop-newest, close (end the subscription)
-      --timeout MS            also: exit when no message came for MS milliseconds (status 1
-                              if --count was given and not reached, else 0)
+constexpr const char *kFooter =
+    R"(--timeout MS also ends it when no message came for MS milliseconds (status 1 if --count was
+given and not reached, else 0). Drops (the broker's queue or the local one was full) are
+reported on stderr.
 
-Drops (the broker's queue or the local one was full) are reported on stderr.
+examples:
+  flume sub 'orders.>'
+  flume sub --format json --count 10 'sensors.*.temperature'
 )";
 
-constexpr CommandInfo kSub{"sub", kUsage};
+constexpr CommandInfo kSub{"sub"};
 
 struct SubOptions {
   std::string pattern;
@@ -49,41 +42,65 @@ struct SubOptions {
   SubscribeOptions subscribe;
 };
 
-SubOptions parse(int argc, char **argv, int first, CommonOptions &common) {
-  SubOptions options;
-  const std::vector<OptionSpec> specs = {
-      {"count", 'n', true}, {"format", 'f', true}, {"queue", 0, true}, {"overflow", 0, true}};
-  auto positionals = parse_command_line(
-      kSub, specs, argc, argv, first, common, [&](std::string_view name, const std::string &value) {
-        if (name == "count") {
-          options.count = parse_count(kSub, "--count", value, 1, 1ULL << 62);
-        } else if (name == "format") {
-          auto format = parse_output_format(value);
-          if (!format) {
-            usage_error(kSub, "--format must be payload, line, json or raw, not '" + value + "'");
-          }
-          options.format = *format;
-        } else if (name == "queue") {
-          options.subscribe.queue_limit =
-              static_cast<std::uint32_t>(parse_count(kSub, "--queue", value, 1, UINT32_MAX));
-        } else if (value == "drop-oldest") {
-          options.subscribe.overflow = OverflowPolicy::drop_oldest;
-        } else if (value == "drop-newest") {
-          options.subscribe.overflow = OverflowPolicy::drop_newest;
-        } else if (value == "close") {
-          options.subscribe.overflow = OverflowPolicy::close;
-        } else {
-          usage_error(kSub,
-                      "--overflow must be drop-oldest, drop-newest or close, not '" + value + "'");
-        }
-      });
-  if (positionals.empty()) usage_error(kSub, "missing PATTERN (flume sub PATTERN)");
-  if (positionals.size() > 1) usage_error(kSub, "unexpected argument '" + positionals[1] + "'");
-  options.pattern = positionals[0];
+void add_options(CLI::App &app, SubOptions &options) {
+  app.add_option_function<std::string>(
+         "-n,--count",
+         [&options](const std::string &value) {
+           options.count = whole_number("--count", value, 1, 1ULL << 62);
+         },
+         "exit after N messages")
+      ->type_name("N");
+  app.add_option_function<std::string>(
+         "-f,--format",
+         [&options](const std::string &value) {
+           auto format = parse_output_format(value);
+           if (!format) {
+             throw CLI::ValidationError("--format must be payload, line, json or raw, not '" +
+                                        value + "'");
+           }
+           options.format = *format;
+         },
+         "how to print each message:\n"
+         "  payload  the payload, one message per line (default)\n"
+         "  line     \"subject: payload\", one per line\n"
+         "  json     {\"subject\":\"...\",\"payload\":\"...\",\"size\":N}, one per\n"
+         "           line; a payload that is not UTF-8 is base64 and gets\n"
+         "           \"base64\":true\n"
+         "  raw      a 4-byte big-endian length, then the payload bytes")
+      ->type_name("FORMAT");
+  app.add_option_function<std::string>(
+         "--queue",
+         [&options](const std::string &value) {
+           options.subscribe.queue_limit =
+               static_cast<std::uint32_t>(whole_number("--queue", value, 1, UINT32_MAX));
+         },
+         "messages the broker may queue for this subscription (default:\nthe broker's "
+         "--queue-limit)")
+      ->type_name("N");
+  app.add_option_function<std::string>(
+         "--overflow",
+         [&options](const std::string &value) {
+           if (value == "drop-oldest") {
+             options.subscribe.overflow = OverflowPolicy::drop_oldest;
+           } else if (value == "drop-newest") {
+             options.subscribe.overflow = OverflowPolicy::drop_newest;
+           } else if (value == "close") {
+             options.subscribe.overflow = OverflowPolicy::close;
+           } else {
+             throw CLI::ValidationError(
+                 "--overflow must be drop-oldest, drop-newest or close, not '" + value + "'");
+           }
+         },
+         "what the broker does when that queue is full: drop-oldest\n(default), drop-newest, "
+         "close (end the subscription)")
+      ->type_name("POLICY");
+  app.add_option("PATTERN", options.pattern, "the subjects to receive")->required();
+}
+
+void check(SubOptions &options) {
   if (SubjectError error = validate_pattern(options.pattern); error != SubjectError::ok) {
     usage_error(kSub, "cannot subscribe to '" + options.pattern + "': " + describe(error));
   }
-  return options;
 }
 
 // Reports drops on stderr as they grow, at most once a second, and once more at the end.
@@ -124,11 +141,8 @@ bool write_out(const std::string &text) {
   return true;
 }
 
-}  // namespace
-
-int run_sub(int argc, char **argv, int first) {
-  CommonOptions common;
-  SubOptions options = parse(argc, argv, first, common);
+int run_sub(const CommonOptions &common, SubOptions &options) {
+  check(options);
 
   // Signals are read from a descriptor next to the subscription's, never handled asynchronously;
   // blocked before connecting so the client's thread inherits the mask.
@@ -208,6 +222,18 @@ int run_sub(int argc, char **argv, int first) {
   client->close();
   close(signal_fd);
   return status;
+}
+
+}  // namespace
+
+Command add_sub(CLI::App &flume, CommonOptions &common) {
+  auto options = std::make_shared<SubOptions>();
+  CLI::App &app = add_command(flume, "sub", kDescription, kFooter, common);
+  add_options(app, *options);
+  return {&app, [options, &common, &app] {
+            command_line::reject_extras(app.remaining(), "flume sub");
+            return run_sub(common, *options);
+          }};
 }
 
 }  // namespace flume::cli

@@ -1,8 +1,9 @@
 // The output formats of flume sub: payload lines, "subject: payload" lines, JSON lines, and
 // length-prefixed raw bytes.
-#include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "flume_cli.hpp"
+#include "text/encoding.hpp"
 
 namespace flume::cli {
 namespace {
@@ -44,59 +45,6 @@ bool is_utf8(std::span<const std::uint8_t> bytes) {
   return true;
 }
 
-void append_json_string(std::string_view text, std::string &out) {
-  out += '"';
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
-void append_base64(std::span<const std::uint8_t> bytes, std::string &out) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (const std::size_t rest = bytes.size() - i; rest > 0) {
-    const std::uint32_t v = (bytes[i] << 16) | (rest == 2 ? bytes[i + 1] << 8 : 0);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-}
-
 std::string_view as_text(std::span<const std::uint8_t> bytes) {
   return {reinterpret_cast<const char *>(bytes.data()), bytes.size()};
 }
@@ -125,17 +73,17 @@ void format_message(OutputFormat format, std::string_view subject,
       out += '\n';
       break;
     case OutputFormat::json: {
-      out += "{\"subject\":";
-      append_json_string(subject, out);  // subjects are valid UTF-8 by the protocol's rules
-      out += ",\"payload\":";
+      // Subjects are valid UTF-8 by the protocol's rules; a payload that is not goes as base64.
+      nlohmann::ordered_json line = {{"subject", subject}};
       if (is_utf8(payload)) {
-        append_json_string(as_text(payload), out);
+        line["payload"] = as_text(payload);
       } else {
-        out += '"';
-        append_base64(payload, out);
-        out += "\",\"base64\":true";
+        line["payload"] = text::to_base64(payload);
+        line["base64"] = true;
       }
-      out += ",\"size\":" + std::to_string(payload.size()) + "}\n";
+      line["size"] = payload.size();
+      out += line.dump();
+      out += '\n';
       break;
     }
     case OutputFormat::raw: {

@@ -1,8 +1,12 @@
 // flume bench: publishers and subscribers, each on its own connection, against one broker;
 // progress once a second, then rates, latency percentiles, drops and errors.
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <type_traits>
 
 #include "flume_cli_bench.hpp"
 #include "subject/subject.hpp"
@@ -13,97 +17,82 @@ namespace {
 using bench::BenchOptions;
 using bench::monotonic_ns;
 
-constexpr const char *kUsage = R"(usage: flume bench [options]
+constexpr const char *kDescription =
+    R"(measure throughput and latency with many clients at once
 
 Measures the broker: publishers and subscribers, each with its own connection, on one subject.
 Every payload carries the time it was meant to be sent (CLOCK_MONOTONIC), so subscribers on
 the same machine measure one-way latency; with --rate, a publisher that falls behind still
 stamps the intended time, so stalls count as latency (no coordinated omission). Progress goes
-to stderr once a second, the summary to stdout.
+to stderr once a second, the summary to stdout.)";
 
-options:
-      --publishers N          publishing connections, one thread each (default 1)
-      --subscribers N         subscribing connections (default 1; 0: publish only)
-      --size BYTES            payload size, at least 16 (default 128)
-      --rate MSG_PER_S        total publish rate over all publishers (default 0: as fast as
-                              possible)
-      --duration S            seconds measured (default 5)
-      --warmup S              seconds run before measuring (default 1)
-      --subject SUBJECT       where to publish and subscribe (default bench)
-      --queue N               the broker's queue per subscription (default: its --queue-limit)
-      --callbacks             subscribers take messages in callbacks instead of recv_batch()
-      --spin                  paced publishers busy-wait for each send instead of yielding the
-                              CPU: sends leave closer to on time, but each publisher takes a core
-      --json                  print the summary as one JSON object
-
-memory mode (no messages; reports the broker's resident memory when given its PID):
-      --idle-connections N    open N idle connections and hold them for --duration
-      --subscriptions-per-connection N
-                              and N subscriptions on each (distinct subjects)
-      --broker-pid PID        read VmRSS from /proc/PID/status before and after
-
-examples:
+constexpr const char *kFooter = R"(examples:
   flume bench --subscribers 2
   flume bench --rate 10000 --duration 10
   flume bench --idle-connections 1000 --broker-pid $(pidof flume-broker)
 )";
 
-constexpr CommandInfo kBench{"bench", kUsage};
+constexpr const char *kMemoryMode =
+    "memory mode (no messages; reports the broker's resident memory when given its PID)";
 
-BenchOptions parse(int argc, char **argv, int first, CommonOptions &common) {
-  BenchOptions options;
-  const std::vector<OptionSpec> specs = {
-      {"publishers", 0, true},
-      {"subscribers", 0, true},
-      {"size", 0, true},
-      {"rate", 0, true},
-      {"duration", 0, true},
-      {"warmup", 0, true},
-      {"subject", 0, true},
-      {"queue", 0, true},
-      {"callbacks", 0, false},
-      {"spin", 0, false},
-      {"json", 0, false},
-      {"idle-connections", 0, true},
-      {"subscriptions-per-connection", 0, true},
-      {"broker-pid", 0, true},
+constexpr CommandInfo kBench{"bench"};
+
+void add_options(CLI::App &app, BenchOptions &o) {
+  // A whole-number option from `min` to `max` stored in `target`.
+  auto count = [&app](const char *name, auto &target, unsigned long long min,
+                      unsigned long long max, const char *value, const char *help) {
+    using Target = std::remove_reference_t<decltype(target)>;
+    return app
+        .add_option_function<std::string>(
+            name,
+            [&target, name, min, max](const std::string &text) {
+              target = static_cast<Target>(whole_number(name, text, min, max));
+            },
+            help)
+        ->type_name(value);
   };
-  auto positionals = parse_command_line(
-      kBench, specs, argc, argv, first, common,
-      [&](std::string_view name, const std::string &value) {
-        const std::string option = "--" + std::string(name);
-        if (name == "publishers") {
-          options.publishers = static_cast<unsigned>(parse_count(kBench, option, value, 1, 1000));
-        } else if (name == "subscribers") {
-          options.subscribers = static_cast<unsigned>(parse_count(kBench, option, value, 0, 10000));
-        } else if (name == "size") {
-          options.size = parse_count(kBench, option, value, bench::kHeaderSize, kHardMaxPayload);
-        } else if (name == "rate") {
-          options.rate = static_cast<double>(parse_count(kBench, option, value, 0, 100000000));
-        } else if (name == "duration") {
-          options.duration = parse_seconds(kBench, option, value, 0.1, 86400);
-        } else if (name == "warmup") {
-          options.warmup = parse_seconds(kBench, option, value, 0, 3600);
-        } else if (name == "subject") {
-          options.subject = value;
-        } else if (name == "queue") {
-          options.queue =
-              static_cast<std::uint32_t>(parse_count(kBench, option, value, 1, UINT32_MAX));
-        } else if (name == "callbacks") {
-          options.callbacks = true;
-        } else if (name == "spin") {
-          options.spin = true;
-        } else if (name == "json") {
-          options.json = true;
-        } else if (name == "idle-connections") {
-          options.idle_connections = parse_count(kBench, option, value, 1, 100000);
-        } else if (name == "subscriptions-per-connection") {
-          options.subscriptions_per_connection = parse_count(kBench, option, value, 1, 1000000);
-        } else {
-          options.broker_pid = static_cast<long>(parse_count(kBench, option, value, 1, 1 << 30));
-        }
-      });
-  if (!positionals.empty()) usage_error(kBench, "unexpected argument '" + positionals[0] + "'");
+  auto seconds_option = [&app](const char *name, double &target, double min, double max,
+                               const char *help) {
+    app.add_option_function<std::string>(
+           name,
+           [&target, name, min, max](const std::string &text) {
+             target = seconds(name, text, min, max);
+           },
+           help)
+        ->type_name("S");
+  };
+  count("--publishers", o.publishers, 1, 1000, "N",
+        "publishing connections, one thread each (default 1)");
+  count("--subscribers", o.subscribers, 0, 10000, "N",
+        "subscribing connections (default 1; 0: publish only)");
+  count("--size", o.size, bench::kHeaderSize, kHardMaxPayload, "BYTES",
+        "payload size, at least 16 (default 128)");
+  count("--rate", o.rate, 0, 100000000, "MSG_PER_S",
+        "total publish rate over all publishers (default 0: as fast as\npossible)");
+  seconds_option("--duration", o.duration, 0.1, 86400, "seconds measured (default 5)");
+  seconds_option("--warmup", o.warmup, 0, 3600, "seconds run before measuring (default 1)");
+  app.add_option("--subject", o.subject, "where to publish and subscribe (default bench)")
+      ->type_name("SUBJECT");
+  count("--queue", o.queue, 1, UINT32_MAX, "N",
+        "the broker's queue per subscription (default: its --queue-limit)");
+  app.add_flag("--callbacks", o.callbacks,
+               "subscribers take messages in callbacks instead of recv_batch()");
+  app.add_flag("--spin", o.spin,
+               "paced publishers busy-wait for each send instead of yielding the\nCPU: sends "
+               "leave closer to on time, but each publisher takes a core");
+  app.add_flag("--json", o.json, "print the summary as one JSON object");
+  count("--idle-connections", o.idle_connections, 1, 100000, "N",
+        "open N idle connections and hold them for --duration")
+      ->group(kMemoryMode);
+  count("--subscriptions-per-connection", o.subscriptions_per_connection, 1, 1000000, "N",
+        "and N subscriptions on each (distinct subjects)")
+      ->group(kMemoryMode);
+  count("--broker-pid", o.broker_pid, 1, 1 << 30, "PID",
+        "read VmRSS from /proc/PID/status before and after")
+      ->group(kMemoryMode);
+}
+
+void check(const BenchOptions &options) {
   if (SubjectError error = validate_subject(options.subject); error != SubjectError::ok) {
     usage_error(kBench, "--subject '" + options.subject + "': " + describe(error));
   }
@@ -113,7 +102,6 @@ BenchOptions parse(int argc, char **argv, int first, CommonOptions &common) {
   if (options.rate > 0 && options.rate < options.publishers) {
     usage_error(kBench, "--rate must give each publisher at least one message per second");
   }
-  return options;
 }
 
 std::string thousands(double value) {
@@ -188,42 +176,53 @@ void print_text(const BenchOptions &o, const Results &r) {
               r.error_messages.empty() ? "" : r.error_messages.front().c_str());
 }
 
-void print_json(const BenchOptions &o, const Results &r) {
-  auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e3; };
-  std::uint64_t total = 0;
-  std::string per;
-  for (std::size_t i = 0; i < r.received.size(); ++i) {
-    total += r.received[i];
-    char rate[32];
-    std::snprintf(rate, sizeof rate, "%s%.1f", i ? "," : "",
-                  static_cast<double>(r.received[i]) / r.seconds);
-    per += rate;
-  }
-  const auto &h = r.latency;
-  std::printf(
-      "{\"publishers\":%u,\"subscribers\":%u,\"size\":%zu,\"rate_target\":%.0f,"
-      "\"duration_s\":%.3f,\"warmup_s\":%.3f,"
-      "\"publish\":{\"messages\":%llu,\"rate\":%.1f},"
-      "\"receive\":{\"messages\":%llu,\"rate\":%.1f,\"per_subscriber\":[%s]},"
-      "\"latency_us\":{\"samples\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99_9\":%.1f,"
-      "\"max\":%.1f},\"send_lag_us\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
-      "\"drops\":{\"broker\":%llu,\"local\":%llu},\"errors\":%llu}\n",
-      o.publishers, o.subscribers, o.size, o.rate, r.seconds, o.warmup,
-      static_cast<unsigned long long>(r.sent), static_cast<double>(r.sent) / r.seconds,
-      static_cast<unsigned long long>(total), static_cast<double>(total) / r.seconds, per.c_str(),
-      static_cast<unsigned long long>(h.count()), us(h.percentile(0.5)), us(h.percentile(0.9)),
-      us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()), us(r.send_lag.percentile(0.5)),
-      us(r.send_lag.percentile(0.99)), us(r.send_lag.max()),
-      static_cast<unsigned long long>(r.dropped_by_broker),
-      static_cast<unsigned long long>(r.dropped_locally),
-      static_cast<unsigned long long>(r.errors));
+// Rounded as the text summary shows them; the JSON keeps the order written here.
+double rounded(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
 }
 
-}  // namespace
+void print_json(const BenchOptions &o, const Results &r) {
+  auto us = [](std::uint64_t ns) { return rounded(static_cast<double>(ns) / 1e3, 1); };
+  std::uint64_t total = 0;
+  nlohmann::ordered_json per = nlohmann::ordered_json::array();
+  for (const std::uint64_t received : r.received) {
+    total += received;
+    per.push_back(rounded(static_cast<double>(received) / r.seconds, 1));
+  }
+  const auto &h = r.latency;
+  nlohmann::ordered_json summary = {
+      {"publishers", o.publishers},
+      {"subscribers", o.subscribers},
+      {"size", o.size},
+      {"rate_target", rounded(o.rate, 0)},
+      {"duration_s", rounded(r.seconds, 3)},
+      {"warmup_s", rounded(o.warmup, 3)},
+      {"publish",
+       {{"messages", r.sent}, {"rate", rounded(static_cast<double>(r.sent) / r.seconds, 1)}}},
+      {"receive",
+       {{"messages", total},
+        {"rate", rounded(static_cast<double>(total) / r.seconds, 1)},
+        {"per_subscriber", per}}},
+      {"latency_us",
+       {{"samples", h.count()},
+        {"p50", us(h.percentile(0.5))},
+        {"p90", us(h.percentile(0.9))},
+        {"p99", us(h.percentile(0.99))},
+        {"p99_9", us(h.percentile(0.999))},
+        {"max", us(h.max())}}},
+      {"send_lag_us",
+       {{"p50", us(r.send_lag.percentile(0.5))},
+        {"p99", us(r.send_lag.percentile(0.99))},
+        {"max", us(r.send_lag.max())}}},
+      {"drops", {{"broker", r.dropped_by_broker}, {"local", r.dropped_locally}}},
+      {"errors", r.errors},
+  };
+  std::printf("%s\n", summary.dump().c_str());
+}
 
-int run_bench(int argc, char **argv, int first) {
-  CommonOptions common;
-  const BenchOptions options = parse(argc, argv, first, common);
+int run_bench(const CommonOptions &common, const BenchOptions &options) {
+  check(options);
   block_termination_signals();
   if (options.idle_connections > 0) return bench::run_idle(kBench, common, options);
 
@@ -344,6 +343,18 @@ int run_bench(int argc, char **argv, int first) {
     print_text(options, results);
   }
   return results.errors > 0 ? kExitRuntime : kExitOk;
+}
+
+}  // namespace
+
+Command add_bench(CLI::App &flume, CommonOptions &common) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App &app = add_command(flume, "bench", kDescription, kFooter, common);
+  add_options(app, *options);
+  return {&app, [options, &common, &app] {
+            command_line::reject_extras(app.remaining(), "flume bench");
+            return run_bench(common, *options);
+          }};
 }
 
 }  // namespace flume::cli
