@@ -192,6 +192,11 @@ Options parse_options(int argc, char **argv) {
   flume::command_line::configure(app, "flume-broker", flume::kVersion);
   app.footer(kFooter);
   std::string config_file;
+  bool regenerate_certificate = false;
+  app.add_flag("--regenerate-certificate", regenerate_certificate,
+               "make a new self-signed certificate even though one exists (the old\n"
+               "cert.pem and key.pem are kept as *.<time>.bak); clients must then\n"
+               "trust the new one. Without it a damaged certificate stops the broker");
   app.add_option("-c,--config", config_file,
                  "read options from a TOML file (keys below); command-line options\noverride it")
       ->type_name("FILE");
@@ -208,6 +213,7 @@ Options parse_options(int argc, char **argv) {
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
     if (given[i]) apply(options, kSettings[i].name, *given[i]);
   }
+  options.server.regenerate_certificate = regenerate_certificate;
   return options;
 }
 
@@ -262,6 +268,9 @@ int main(int argc, char **argv) {
       credentials.self_signed()
           ? (credentials.generated_now() ? " (self-signed, created now)" : " (self-signed, reused)")
           : "");
+  if (credentials.generated_now() && !credentials.generation_note().empty()) {
+    std::printf("  (%s)\n", credentials.generation_note().c_str());
+  }
   std::printf("  SHA-256 fingerprint %s\n", credentials.fingerprint().c_str());
   std::printf("  %s\n", credentials.trust_hint().c_str());
   std::fflush(stdout);
