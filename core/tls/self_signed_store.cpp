@@ -65,7 +65,9 @@ std::string damaged(const std::string &what) {
 
 // Moves the pair aside as <name>.<UTC time>.bak; returns the names kept (for the note).
 bool back_up(const std::vector<std::string> &paths, std::string &kept, std::string &error) {
-  const std::string suffix = "." + utc_stamp() + ".bak";
+  // Appended, not "." + ...: GCC 12 at -O3 reports a false -Wrestrict inside operator+.
+  std::string suffix(".");
+  suffix.append(utc_stamp()).append(".bak");
   for (const std::string &path : paths) {
     if (state_of(path) == FileState::absent) continue;
     if (std::rename(path.c_str(), (path + suffix).c_str()) != 0) {
