@@ -175,52 +175,11 @@ extern "C" const char *flume_last_error(void) {
 
 extern "C" const char *flume_error_name(int code) {
   switch (code) {
-    case FLUME_OK:
-      return "FLUME_OK";
-    case FLUME_EINVAL:
-      return "FLUME_EINVAL";
-    case FLUME_ENOMEM:
-      return "FLUME_ENOMEM";
-    case FLUME_EBUFSIZE:
-      return "FLUME_EBUFSIZE";
-    case FLUME_EOPTIONS:
-      return "FLUME_EOPTIONS";
-    case FLUME_EUNKNOWN_TYPE:
-      return "FLUME_EUNKNOWN_TYPE";
-    case FLUME_EMISSING_SUBJECT:
-      return "FLUME_EMISSING_SUBJECT";
-    case FLUME_EUNEXPECTED_SUBJECT:
-      return "FLUME_EUNEXPECTED_SUBJECT";
-    case FLUME_EPAYLOAD_TOO_LARGE:
-      return "FLUME_EPAYLOAD_TOO_LARGE";
-    case FLUME_ETRUNCATED:
-      return "FLUME_ETRUNCATED";
-    case FLUME_EPROPERTY:
-      return "FLUME_EPROPERTY";
-    case FLUME_EINVALID_SUBJECT:
-      return "FLUME_EINVALID_SUBJECT";
-    case FLUME_EINVALID_PATTERN:
-      return "FLUME_EINVALID_PATTERN";
-    case FLUME_ETIMEDOUT:
-      return "FLUME_ETIMEDOUT";
-    case FLUME_EUNREACHABLE:
-      return "FLUME_EUNREACHABLE";
-    case FLUME_ETLS:
-      return "FLUME_ETLS";
-    case FLUME_EALPN:
-      return "FLUME_EALPN";
-    case FLUME_EREJECTED:
-      return "FLUME_EREJECTED";
-    case FLUME_ENOTCONN:
-      return "FLUME_ENOTCONN";
-    case FLUME_ECLOSED:
-      return "FLUME_ECLOSED";
-    case FLUME_EPROTOCOL:
-      return "FLUME_EPROTOCOL";
-    case FLUME_EAGAIN:
-      return "FLUME_EAGAIN";
-    case FLUME_EIO:
-      return "FLUME_EIO";
+#define FLUME_ERROR_CODE(name, python_class) \
+  case name:                                 \
+    return #name;
+#include "../error_codes.def"
+#undef FLUME_ERROR_CODE
     default:
       return "FLUME_E?";
   }

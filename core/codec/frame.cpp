@@ -5,46 +5,33 @@
 namespace flume {
 
 bool is_known_frame_type(std::uint8_t type) noexcept {
-  return type >= static_cast<std::uint8_t>(FrameType::hello) &&
-         type <= static_cast<std::uint8_t>(FrameType::dropped);
+  switch (type) {
+#define FLUME_FRAME_TYPE(name, value, subject_rule) case value:
+#include "codec/frame_types.def"
+#undef FLUME_FRAME_TYPE
+    return true;
+  }
+  return false;
 }
 
 SubjectRule subject_rule(FrameType type) noexcept {
   switch (type) {
-    case FrameType::publish:
-    case FrameType::message:
-      return SubjectRule::subject;
-    case FrameType::subscribe:
-      return SubjectRule::pattern;
-    default:
-      return SubjectRule::none;
+#define FLUME_FRAME_TYPE(name, value, rule) \
+  case FrameType::name:                     \
+    return SubjectRule::rule;
+#include "codec/frame_types.def"
+#undef FLUME_FRAME_TYPE
   }
+  return SubjectRule::none;
 }
 
 const char *frame_type_name(FrameType type) noexcept {
   switch (type) {
-    case FrameType::hello:
-      return "hello";
-    case FrameType::ok:
-      return "ok";
-    case FrameType::error:
-      return "error";
-    case FrameType::ping:
-      return "ping";
-    case FrameType::pong:
-      return "pong";
-    case FrameType::subscribe:
-      return "subscribe";
-    case FrameType::unsubscribe:
-      return "unsubscribe";
-    case FrameType::publish:
-      return "publish";
-    case FrameType::message:
-      return "message";
-    case FrameType::subscription:
-      return "subscription";
-    case FrameType::dropped:
-      return "dropped";
+#define FLUME_FRAME_TYPE(name, value, subject_rule) \
+  case FrameType::name:                             \
+    return #name;
+#include "codec/frame_types.def"
+#undef FLUME_FRAME_TYPE
   }
   return "unknown";
 }

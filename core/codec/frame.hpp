@@ -1,9 +1,9 @@
 // The frame: Flume's one unit on the wire. docs/protocol.md is the normative description.
 //
-//   +--------+-----------+----------------------------+-----------------+-------------------+
+//   +--------+-------------+----------------------------+-------------------+-------------------+
 //   | type   | subject len | payload length             | subject           | payload           |
-//   | 1 byte | 1 byte    | 4 bytes, unsigned, big-end | subject len bytes | payload len bytes |
-//   +--------+-----------+----------------------------+-----------------+-------------------+
+//   | 1 byte | 1 byte      | 4 bytes, unsigned, big-end | subject len bytes | payload len bytes |
+//   +--------+-------------+----------------------------+-------------------+-------------------+
 #pragma once
 
 #include <cstddef>
@@ -21,17 +21,9 @@ inline constexpr std::uint32_t kDefaultMaxPayload = 64 * 1024;
 inline constexpr std::uint32_t kHardMaxPayload = 16 * 1024 * 1024;
 
 enum class FrameType : std::uint8_t {
-  hello = 0x01,      // client -> broker, control stream, first frame: credentials, client info
-  ok = 0x02,         // broker -> client, control stream: a request succeeded
-  error = 0x03,      // broker -> client, control or subscription stream: a request or stream failed
-  ping = 0x04,       // either way, control stream: liveness and flush
-  pong = 0x05,       // answer to ping, same payload
-  subscribe = 0x06,  // client -> broker, control stream: subject is the pattern
-  unsubscribe = 0x07,   // client -> broker, control stream
-  publish = 0x08,       // client -> broker, control or publish stream: subject is the subject
-  message = 0x09,       // broker -> client, subscription stream: one delivered message
-  subscription = 0x0A,  // broker -> client, first frame of a subscription stream: which one
-  dropped = 0x0B,       // broker -> client, subscription stream: messages lost to overflow
+#define FLUME_FRAME_TYPE(name, value, subject_rule) name = value,
+#include "codec/frame_types.def"
+#undef FLUME_FRAME_TYPE
 };
 
 // Where a frame type puts its subject field.

@@ -3,43 +3,12 @@
 namespace flume {
 
 std::string_view error_code_name(std::uint64_t code) noexcept {
-  switch (static_cast<ErrorCode>(code)) {
-    case ErrorCode::no_error:
-      return "NO_ERROR";
-    case ErrorCode::protocol_error:
-      return "PROTOCOL_ERROR";
-    case ErrorCode::unknown_frame_type:
-      return "UNKNOWN_FRAME_TYPE";
-    case ErrorCode::missing_subject:
-      return "MISSING_SUBJECT";
-    case ErrorCode::unexpected_subject:
-      return "UNEXPECTED_SUBJECT";
-    case ErrorCode::invalid_subject:
-      return "INVALID_SUBJECT";
-    case ErrorCode::payload_too_large:
-      return "PAYLOAD_TOO_LARGE";
-    case ErrorCode::truncated_frame:
-      return "TRUNCATED_FRAME";
-    case ErrorCode::unsupported_version:
-      return "UNSUPPORTED_VERSION";
-    case ErrorCode::authentication_failed:
-      return "AUTHENTICATION_FAILED";
-    case ErrorCode::too_many_connections:
-      return "TOO_MANY_CONNECTIONS";
-    case ErrorCode::too_many_subscriptions:
-      return "TOO_MANY_SUBSCRIPTIONS";
-    case ErrorCode::duplicate_subscription:
-      return "DUPLICATE_SUBSCRIPTION";
-    case ErrorCode::unknown_subscription:
-      return "UNKNOWN_SUBSCRIPTION";
-    case ErrorCode::slow_consumer:
-      return "SLOW_CONSUMER";
-    case ErrorCode::shutting_down:
-      return "SHUTTING_DOWN";
-    case ErrorCode::internal_error:
-      return "INTERNAL_ERROR";
-    case ErrorCode::pending_limit:
-      return "PENDING_LIMIT";
+  switch (code) {
+#define FLUME_WIRE_ERROR(enumerator, value, name) \
+  case value:                                     \
+    return #name;
+#include "protocol/wire_errors.def"
+#undef FLUME_WIRE_ERROR
   }
   return "INTERNAL_ERROR";
 }

@@ -16,24 +16,9 @@ inline constexpr std::int64_t kControlStreamId = 0;
 
 // docs/protocol.md section 11.1. Used in ERROR frames and as QUIC application error codes.
 enum class ErrorCode : std::uint16_t {
-  no_error = 0x00,
-  protocol_error = 0x01,
-  unknown_frame_type = 0x02,
-  missing_subject = 0x03,
-  unexpected_subject = 0x04,
-  invalid_subject = 0x05,
-  payload_too_large = 0x06,
-  truncated_frame = 0x07,
-  unsupported_version = 0x08,
-  authentication_failed = 0x09,
-  too_many_connections = 0x0A,
-  too_many_subscriptions = 0x0B,
-  duplicate_subscription = 0x0C,
-  unknown_subscription = 0x0D,
-  slow_consumer = 0x0E,
-  shutting_down = 0x0F,
-  internal_error = 0x10,
-  pending_limit = 0x11,
+#define FLUME_WIRE_ERROR(enumerator, value, name) enumerator = value,
+#include "protocol/wire_errors.def"
+#undef FLUME_WIRE_ERROR
 };
 
 // docs/protocol.md section 8.3.

@@ -27,6 +27,7 @@ FRAME_SUBSCRIPTION: int
 FRAME_DROPPED: int
 
 def error_name(code: int) -> str: ...
+def exception_class_name(code: int) -> str: ...
 
 LOG_TRACE: int
 LOG_DEBUG: int

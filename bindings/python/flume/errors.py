@@ -9,7 +9,7 @@ and ``except ValueError`` work as expected.
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Dict, List, Optional, Type
+from typing import TYPE_CHECKING, List, Optional
 
 if TYPE_CHECKING:
     from ._flume import Frame
@@ -105,36 +105,19 @@ class ClosedError(FlumeError):
     """The client or subscription is closed (the message says why)."""
 
 
-# FLUME_E* codes (flume.h), mapped to the classes above. Codes missing here raise FlumeError.
-_CLASSES: Dict[int, Type[FlumeError]] = {
-    -1: InvalidArgument,  # FLUME_EINVAL
-    -3: InvalidArgument,  # FLUME_EBUFSIZE
-    -4: InvalidArgument,  # FLUME_EOPTIONS
-    -10: FrameError,  # FLUME_EUNKNOWN_TYPE
-    -11: FrameError,  # FLUME_EMISSING_SUBJECT
-    -12: FrameError,  # FLUME_EUNEXPECTED_SUBJECT
-    -14: PayloadTooLarge,  # FLUME_EPAYLOAD_TOO_LARGE
-    -15: FrameError,  # FLUME_ETRUNCATED
-    -16: FrameError,  # FLUME_EPROPERTY
-    -20: InvalidSubject,  # FLUME_EINVALID_SUBJECT
-    -21: InvalidPattern,  # FLUME_EINVALID_PATTERN
-    -30: TimeoutError,  # FLUME_ETIMEDOUT
-    -31: ConnectionError,  # FLUME_EUNREACHABLE
-    -32: TLSError,  # FLUME_ETLS
-    -33: ProtocolError,  # FLUME_EALPN
-    -34: ConnectionError,  # FLUME_EREJECTED (a client or a subscription)
-    -35: ConnectionError,  # FLUME_ENOTCONN
-    -36: ClosedError,  # FLUME_ECLOSED
-    -37: ProtocolError,  # FLUME_EPROTOCOL
-    -38: TimeoutError,  # FLUME_EAGAIN (nothing yet: no message, no answer)
-}
+def from_code(code: int, name: str, message: str, class_name: Optional[str] = None) -> FlumeError:
+    """The exception for a FLUME_E* ``code`` (used by the extension, which passes the class name
+    from capi/error_codes.def, the one table of codes; without it the extension is asked)."""
+    if class_name is None:
+        from . import _flume
 
-
-def from_code(code: int, name: str, message: str) -> FlumeError:
-    """The exception for a FLUME_E* ``code`` (used by the extension)."""
+        class_name = _flume.exception_class_name(code)
+    cls = globals().get(class_name)
+    if not (isinstance(cls, type) and issubclass(cls, FlumeError)):
+        cls = FlumeError
     if code == -36 and not message:
         message = "closed"
-    error = _CLASSES.get(code, FlumeError)(message)
+    error = cls(message)
     error.code = code
     error.code_name = name
     return error

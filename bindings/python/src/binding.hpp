@@ -22,8 +22,12 @@ namespace py = pybind11;
 
 // --- errors (errors.cpp) ----------------------------------------------------------------------
 
-// Caches flume._errors.from_code, which maps FLUME_E* codes to the exception hierarchy.
+// Caches flume.errors.from_code, which makes the exception for a FLUME_E* code, and adds
+// _flume.exception_class_name(code).
 void init_errors(py::module_ &m);
+
+// The name of the class in flume/errors.py that `code` raises (capi/error_codes.def).
+const char *exception_class_name(int code);
 
 // The exception instance for `code` (a FlumeError subclass), without raising it.
 py::object make_error(int code, const std::string &message);

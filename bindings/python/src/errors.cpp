@@ -15,7 +15,21 @@ py::object *flume_error = nullptr;
 
 }  // namespace
 
-void init_errors(py::module_ &) {
+const char *exception_class_name(int code) {
+  switch (code) {
+#define FLUME_ERROR_CODE(name, python_class) \
+  case name:                                 \
+    return #python_class;
+#include "error_codes.def"
+#undef FLUME_ERROR_CODE
+    default:
+      return "FlumeError";
+  }
+}
+
+void init_errors(py::module_ &m) {
+  m.def("exception_class_name", &exception_class_name, py::arg("code"),
+        "The name of the flume.errors class a FLUME_E* code raises (capi/error_codes.def).");
   py::module_ errors = py::module_::import("flume.errors");
   from_code = new py::object(errors.attr("from_code"));
   flume_error = new py::object(errors.attr("FlumeError"));
@@ -31,7 +45,7 @@ py::object make_error(int code, const std::string &message) {
       PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace");
   if (decoded == nullptr) throw py::error_already_set();
   auto text = py::reinterpret_steal<py::str>(decoded);
-  return (*from_code)(code, flume_error_name(code), text);
+  return (*from_code)(code, flume_error_name(code), text, exception_class_name(code));
 }
 
 void raise_error(int code, const std::string &message) {
