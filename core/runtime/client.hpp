@@ -1,4 +1,4 @@
-// A client on the network: the sans-I/O client engine (core/client) driven by a QUIC client
+// A client on the network: the sans-I/O client engine (core/client_engine) driven by a QUIC client
 // endpoint (core/quic) on the client's own loop thread. The C ABI's flume_client is this.
 //
 // Threads: every public call may come from any thread. Calls hand their work to the loop thread

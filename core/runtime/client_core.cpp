@@ -163,19 +163,19 @@ void ClientCore::on_connected(quic::Connection &connection) {
   control_open_ = false;
   ready_once_ = false;
   session_failure_.reset();
-  client::SessionConfig session_config;
+  client_engine::SessionConfig session_config;
   session_config.client_name = config_.client_name;
   session_config.client_library = "flume-c/" + std::string(kVersion);
   session_config.token = config_.token;
-  session_ = std::make_unique<client::Session>(std::move(session_config), *this, *this);
-  if (client::Result result = session_->start(); !result) {
+  session_ = std::make_unique<client_engine::Session>(std::move(session_config), *this, *this);
+  if (client_engine::Result result = session_->start(); !result) {
     session_failure_ = failed(ClientStatus::invalid_argument, result.message());
     connection.close(static_cast<std::uint64_t>(ErrorCode::no_error), "client configuration",
                      quic::CloseMode::immediate);
   }
 }
 
-void ClientCore::on_ready(const client::ServerInfo &server) {
+void ClientCore::on_ready(const client_engine::ServerInfo &server) {
   max_payload_.store(server.max_payload);
   ready_once_ = true;
   backoff_ = std::chrono::milliseconds(0);
@@ -200,7 +200,7 @@ void ClientCore::resubscribe_all() {
   }
   for (auto &subscription : live) {
     if (subscription->ended()) continue;
-    client::Result result =
+    client_engine::Result result =
         session_->subscribe(subscription->id(), subscription->pattern(),
                             subscription->options_.overflow, subscription->options_.queue_limit);
     if (!result) refuse_locally(subscription->id(), result.message());
@@ -316,7 +316,7 @@ void ClientCore::on_stream_closed(quic::Connection &connection, std::int64_t str
   session_->on_stream_closed(stream_id, app_error_code);
 }
 
-void ClientCore::on_message(const client::Delivery &delivery) {
+void ClientCore::on_message(const client_engine::Delivery &delivery) {
   {
     std::lock_guard lock(mutex_);
     ++stats_.messages_in;
@@ -436,7 +436,7 @@ void ClientCore::run_ops() {
       case Op::Kind::subscribe:
         if (ready) {
           if (auto subscription = find(op.id)) {
-            client::Result result =
+            client_engine::Result result =
                 session_->subscribe(op.id, subscription->pattern(), subscription->options_.overflow,
                                     subscription->options_.queue_limit);
             if (!result) refuse_locally(op.id, result.message());

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "client/session.hpp"
+#include "client_engine/session.hpp"
 #include "loop/event_loop.hpp"
 #include "net/udp_socket.hpp"
 #include "quic/endpoint.hpp"
@@ -22,8 +22,8 @@ namespace flume {
 
 class ClientCore final : public std::enable_shared_from_this<ClientCore>,
                          public quic::ConnectionHandler,
-                         public client::SessionTransport,
-                         public client::SessionEvents {
+                         public client_engine::SessionTransport,
+                         public client_engine::SessionEvents {
  public:
   ClientCore(ClientConfig config, SocketAddress server, std::string server_name,
              std::shared_ptr<const tls::ClientTrust> trust);
@@ -62,14 +62,14 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   void on_stream_writable(quic::Connection &connection, std::int64_t stream_id) override;
   void on_closed(quic::Connection &connection, const quic::CloseInfo &info) override;
 
-  // client::SessionTransport (loop thread).
+  // client_engine::SessionTransport (loop thread).
   void send(std::int64_t stream_id, SharedBuffer bytes, bool fin) override;
   void stop_sending(std::int64_t stream_id, std::uint64_t code) override;
   void close(std::uint64_t code, std::string_view reason) override;
 
-  // client::SessionEvents (loop thread).
-  void on_ready(const client::ServerInfo &server) override;
-  void on_message(const client::Delivery &delivery) override;
+  // client_engine::SessionEvents (loop thread).
+  void on_ready(const client_engine::ServerInfo &server) override;
+  void on_message(const client_engine::Delivery &delivery) override;
   void on_dropped(std::uint32_t subscription_id, std::uint64_t count) override;
   void on_subscribe_result(std::uint32_t subscription_id, ErrorCode code, std::string_view message,
                            std::uint32_t effective_queue_limit) override;
@@ -109,7 +109,7 @@ class ClientCore final : public std::enable_shared_from_this<ClientCore>,
   // Loop thread only.
   std::unique_ptr<quic::Endpoint> endpoint_;
   quic::Connection *connection_ = nullptr;
-  std::unique_ptr<client::Session> session_;
+  std::unique_ptr<client_engine::Session> session_;
   bool control_open_ = false;
   std::optional<ClientResult> session_failure_;  // why the broker or the engine ended it
   TimerId reconnect_timer_;

@@ -1,6 +1,6 @@
-#include "client/client_error.hpp"
+#include "client_engine/client_error.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 std::string_view client_errc_name(ClientErrc code) noexcept {
   switch (code) {
@@ -44,4 +44,4 @@ Result Result::failure(ClientErrc code, std::string_view message) noexcept {
   }
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -5,7 +5,7 @@
 
 #include "session_harness.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 namespace {
 
 using ::testing::ElementsAre;
@@ -228,4 +228,4 @@ TEST_F(ClientLifecycle, SubscriptionsListsLiveOnesWithTheirOptionsForReconnect) 
 }
 
 }  // namespace
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

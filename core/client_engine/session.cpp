@@ -1,18 +1,18 @@
 // The Session's calls, its life cycle and the dispatch of received bytes. Frames are handled in
 // control_stream.cpp and subscription_streams.cpp.
-#include "client/session.hpp"
+#include "client_engine/session.hpp"
 
 #include <algorithm>
 #include <exception>
 #include <new>
 #include <utility>
 
-#include "client/inbound_frames.hpp"
-#include "client/outbound_frames.hpp"
-#include "client/text.hpp"
+#include "client_engine/inbound_frames.hpp"
+#include "client_engine/outbound_frames.hpp"
+#include "client_engine/text.hpp"
 #include "subject/subject.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 using text::code_text;
 using text::concat;
@@ -439,4 +439,4 @@ void Session::fail(ErrorCode code, std::string_view message, bool close_connecti
   }
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

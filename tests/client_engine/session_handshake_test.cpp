@@ -3,7 +3,7 @@
 
 #include "session_harness.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -186,4 +186,4 @@ TEST_F(ClientHandshake, RequestsPipelinedBeforeTheOkAreAnsweredInOrder) {
 }
 
 }  // namespace
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

@@ -10,7 +10,7 @@
 
 #include "protocol/protocol.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 // OK answering HELLO (section 7).
 struct HelloAnswer {
@@ -52,4 +52,4 @@ ErrorCode known_error_code(std::uint64_t code) noexcept;
 // it counts as a request error here, and the connection's close says if it was more.
 bool is_connection_error(ErrorCode code) noexcept;
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -1,4 +1,4 @@
-// An in-memory world for client::Session: a transport that records what the Session sends, events
+// An in-memory world for client_engine::Session: a transport that records what the Session sends, events
 // that record what it reports, and builders for the frames a broker sends, made with the real
 // encoder.
 #pragma once
@@ -16,13 +16,13 @@
 #include <string_view>
 #include <vector>
 
-#include "client/session.hpp"
+#include "client_engine/session.hpp"
 #include "codec/frame_decoder.hpp"
 #include "codec/frame_encoder.hpp"
 #include "codec/properties.hpp"
 #include "subject/subject.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -369,4 +369,4 @@ inline std::uint64_t code(ErrorCode c) {
   return static_cast<std::uint64_t>(c);
 }
 
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

@@ -36,12 +36,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "client/client_error.hpp"
-#include "client/session_io.hpp"
+#include "client_engine/client_error.hpp"
+#include "client_engine/session_io.hpp"
 #include "codec/frame_decoder.hpp"
 #include "protocol/protocol.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 struct SessionConfig {
   std::string client_name;          // for the broker's logs; at most 255 bytes; omitted if empty
@@ -232,4 +232,4 @@ class Session {
   bool dispatching_ = false;  // inside on_stream_data / on_stream_closed / on_connection_closed
 };
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -3,7 +3,7 @@
 
 #include "session_harness.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 namespace {
 
 using ::testing::ElementsAre;
@@ -339,4 +339,4 @@ TEST_F(ClientStreams, SubscriptionsDoNotShareDecoders) {
 }
 
 }  // namespace
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

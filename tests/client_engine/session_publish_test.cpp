@@ -4,7 +4,7 @@
 
 #include "session_harness.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -113,4 +113,4 @@ TEST_F(ClientPublish, PublishErrorDoesNotConsumeTheAnswerToAPendingRequest) {
 }
 
 }  // namespace
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

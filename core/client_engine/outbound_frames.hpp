@@ -10,7 +10,7 @@
 #include "codec/shared_buffer.hpp"
 #include "protocol/protocol.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 struct HelloFields {
   std::uint32_t request_id = 0;
@@ -35,4 +35,4 @@ SharedBuffer encode_publish(std::string_view subject, std::span<const std::uint8
 // PING or PONG; `payload` at most kMaxPingPayload bytes.
 SharedBuffer encode_ping(FrameType type, std::span<const std::uint8_t> payload) noexcept;
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -3,7 +3,7 @@
 
 #include "session_harness.hpp"
 
-namespace flume::client::test {
+namespace flume::client_engine::test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -242,4 +242,4 @@ TEST_F(ClientSubscribe, IdStaysInUseUntilTheOldStreamEnds) {
 }
 
 }  // namespace
-}  // namespace flume::client::test
+}  // namespace flume::client_engine::test

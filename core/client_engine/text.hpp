@@ -1,4 +1,4 @@
-// Building the sentences in errors and events. Internal to core/client.
+// Building the sentences in errors and events. Internal to core/client_engine.
 #pragma once
 
 #include <concepts>
@@ -8,7 +8,7 @@
 
 #include "protocol/protocol.hpp"
 
-namespace flume::client::text {
+namespace flume::client_engine::text {
 
 inline void append(std::string &out, std::string_view part) {
   out.append(part);
@@ -49,4 +49,4 @@ std::string code_text(std::uint64_t code);
 // with a control byte is readable in a message. Long texts are cut after 80 bytes ("...").
 std::string quoted(std::string_view text);
 
-}  // namespace flume::client::text
+}  // namespace flume::client_engine::text

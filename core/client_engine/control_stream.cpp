@@ -4,12 +4,12 @@
 #include <new>
 #include <string>
 
-#include "client/inbound_frames.hpp"
-#include "client/outbound_frames.hpp"
-#include "client/session.hpp"
-#include "client/text.hpp"
+#include "client_engine/inbound_frames.hpp"
+#include "client_engine/outbound_frames.hpp"
+#include "client_engine/session.hpp"
+#include "client_engine/text.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 using text::code_text;
 using text::concat;
@@ -237,4 +237,4 @@ void Session::finish_unsubscribe(const PendingRequest &request, ErrorCode code,
   events_.on_unsubscribed(request.subscription_id, code, text);
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -1,10 +1,10 @@
-#include "client/inbound_frames.hpp"
+#include "client_engine/inbound_frames.hpp"
 
 #include <cstddef>
 
 #include "codec/properties.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 namespace {
 
 // Section 5.2 / 12 length caps, checked for these ids in every frame type.
@@ -134,4 +134,4 @@ bool is_connection_error(ErrorCode code) noexcept {
   }
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -1,11 +1,11 @@
-#include "client/outbound_frames.hpp"
+#include "client_engine/outbound_frames.hpp"
 
 #include <array>
 
 #include "codec/frame_encoder.hpp"
 #include "codec/properties.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 namespace {
 
 // The largest properties payload a client sends: HELLO with every property at its maximum
@@ -71,4 +71,4 @@ SharedBuffer encode_ping(FrameType type, std::span<const std::uint8_t> payload) 
   return encode(type, {}, payload);
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <utility>
 
-namespace flume::client {
+namespace flume::client_engine {
 
 enum class ClientErrc : std::uint8_t {
   ok = 0,
@@ -51,4 +51,4 @@ class [[nodiscard]] Result {
   std::string message_;
 };
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

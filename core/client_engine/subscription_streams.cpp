@@ -2,12 +2,12 @@
 // an ERROR as the last frame if the broker ends the subscription.
 #include <string>
 
-#include "client/inbound_frames.hpp"
-#include "client/session.hpp"
-#include "client/text.hpp"
+#include "client_engine/inbound_frames.hpp"
+#include "client_engine/session.hpp"
+#include "client_engine/text.hpp"
 #include "subject/subject.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 using text::code_text;
 using text::concat;
@@ -150,4 +150,4 @@ Session::Subscription *Session::subscription_on(std::int64_t stream_id,
   return &found->second;
 }
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

@@ -11,7 +11,7 @@
 #include "codec/shared_buffer.hpp"
 #include "protocol/protocol.hpp"
 
-namespace flume::client {
+namespace flume::client_engine {
 
 // The Session calls these synchronously from its own methods. An implementation must not call back
 // into the Session from inside them (queue the work instead).
@@ -100,4 +100,4 @@ class SessionEvents {
   virtual void on_session_failed(ErrorCode code, std::string_view message) = 0;
 };
 
-}  // namespace flume::client
+}  // namespace flume::client_engine

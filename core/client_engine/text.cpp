@@ -1,6 +1,6 @@
-#include "client/text.hpp"
+#include "client_engine/text.hpp"
 
-namespace flume::client::text {
+namespace flume::client_engine::text {
 
 std::string stream_name(std::int64_t stream_id) {
   if (stream_id == kControlStreamId) return "the control stream";
@@ -39,4 +39,4 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
-}  // namespace flume::client::text
+}  // namespace flume::client_engine::text
