@@ -1,6 +1,6 @@
-// An in-memory world for client_engine::Session: a transport that records what the Session sends, events
-// that record what it reports, and builders for the frames a broker sends, made with the real
-// encoder.
+// An in-memory world for client_engine::Session: a transport that records what the Session sends,
+// events that record what it reports, and builders for the frames a broker sends, made with the
+// real encoder.
 #pragma once
 
 #include <gmock/gmock.h>
