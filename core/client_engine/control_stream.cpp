@@ -197,7 +197,6 @@ void Session::finish_subscribe(const PendingRequest &request, ErrorCode code,
   if (code == ErrorCode::no_error) {
     if (sub != nullptr) {
       if (sub->phase == Subscription::Phase::pending) sub->phase = Subscription::Phase::active;
-      sub->effective_queue_limit = effective_queue_limit;
     }
   } else {
     text = concat("broker refused SUBSCRIBE",

@@ -176,8 +176,6 @@ Result Session::subscribe(std::uint32_t id, std::string_view pattern, OverflowPo
   Subscription sub;
   sub.serial = next_serial_++;
   sub.pattern = std::string(pattern);
-  sub.policy = policy;
-  sub.queue_limit = queue_limit;
   const std::uint64_t serial = sub.serial;
   auto entry = subscriptions_.emplace(id, std::move(sub)).first;
   try {
@@ -253,21 +251,6 @@ Result Session::close() noexcept try {
   return {};
 } catch (...) {
   return out_of_memory("out of memory in close()");
-}
-
-Result Session::subscriptions(std::vector<ActiveSubscription> &out) const noexcept try {
-  out.clear();
-  for (const auto &[id, sub] : subscriptions_) {
-    if (sub.phase == Subscription::Phase::unsubscribing) continue;
-    out.push_back({id, sub.pattern, sub.policy, sub.queue_limit, sub.effective_queue_limit,
-                   sub.phase == Subscription::Phase::active});
-  }
-  std::sort(out.begin(), out.end(),
-            [](const ActiveSubscription &a, const ActiveSubscription &b) { return a.id < b.id; });
-  return {};
-} catch (...) {
-  out.clear();
-  return out_of_memory("out of memory in subscriptions()");
 }
 
 // ---- Receiving

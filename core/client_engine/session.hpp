@@ -1,8 +1,8 @@
 // The client side of the Flume protocol (docs/protocol.md) as a sans-I/O state machine: calls and
 // received bytes in, frames out through a SessionTransport and results out through SessionEvents.
 // No sockets, threads or clocks: the threaded client owns those, and one Session lives for one
-// QUIC connection. After a reconnect the client makes a new Session and subscribes again to what
-// subscriptions() listed.
+// QUIC connection. After a reconnect the client makes a new Session and subscribes again to the
+// subscriptions it holds.
 //
 // Decisions the protocol leaves open:
 //
@@ -47,18 +47,6 @@ struct SessionConfig {
   std::string client_name;          // for the broker's logs; at most 255 bytes; omitted if empty
   std::string client_library;       // e.g. "flume-c/0.1.0"; at most 255 bytes; omitted if empty
   std::vector<std::uint8_t> token;  // credentials; at most 4096 bytes; omitted if empty
-};
-
-// A subscription the application holds (requested, or confirmed by the broker), with the options
-// to request it again on a new connection.
-struct ActiveSubscription {
-  std::uint32_t id = 0;
-  std::string pattern;
-  OverflowPolicy policy = OverflowPolicy::drop_oldest;
-  std::uint32_t queue_limit = 0;  // as requested; 0 = broker default
-  std::uint32_t effective_queue_limit =
-      0;                   // from the OK; 0 until then or if the broker did not say
-  bool confirmed = false;  // the OK to SUBSCRIBE has arrived
 };
 
 struct SessionStats {
@@ -129,19 +117,12 @@ class Session {
   // Why the session is closed ("" while it is not).
   const std::string &close_reason() const noexcept { return close_reason_; }
 
-  // The subscriptions the application holds (not unsubscribed, not ended), by id: what to
-  // subscribe to again after a reconnect.
-  Result subscriptions(std::vector<ActiveSubscription> &out) const noexcept;
-
  private:
   struct Subscription {
     enum class Phase : std::uint8_t { pending, active, unsubscribing };
     std::uint64_t serial = 0;  // tells apart two subscriptions that used the same id in turn
     Phase phase = Phase::pending;
     std::string pattern;
-    OverflowPolicy policy = OverflowPolicy::drop_oldest;
-    std::uint32_t queue_limit = 0;
-    std::uint32_t effective_queue_limit = 0;
     bool unsubscribe_answered = false;
     std::int64_t stream_id = -1;  // -1 until its SUBSCRIPTION frame arrives
     bool stream_ended = false;

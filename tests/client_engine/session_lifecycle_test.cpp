@@ -161,10 +161,7 @@ TEST_F(ClientLifecycle, HandlerMaySubscribeAgainWhenASubscriptionEnds) {
   feed(3, error_frame(std::nullopt, 7, ErrorCode::slow_consumer), /*fin=*/true);
   ASSERT_EQ(events.of(Ev::subscription_ended).size(), 1u);
   EXPECT_EQ(transport.last_control_frame().type, FrameType::subscribe);
-  std::vector<ActiveSubscription> held;
-  ASSERT_TRUE(session.subscriptions(held));
-  ASSERT_EQ(held.size(), 1u);
-  EXPECT_FALSE(held[0].confirmed);
+  EXPECT_EQ(transport.last_control_frame().subject, "orders.>");
 }
 
 TEST_F(ClientLifecycle, HandlerThatThrowsEndsTheSessionWithInternalError) {
@@ -184,47 +181,6 @@ TEST_F(ClientLifecycle, ReentrantDataFromAHandlerIsRefused) {
   feed(3, message_frame("orders.a", "outer"));
   EXPECT_EQ(closed_with(), code(ErrorCode::internal_error));
   EXPECT_THAT(events.payloads(), ElementsAre("outer"));
-}
-
-TEST_F(ClientLifecycle, SubscriptionsListsLiveOnesWithTheirOptionsForReconnect) {
-  open();
-  std::uint32_t r1 = subscribe(1, "orders.>", OverflowPolicy::close, 64);
-  subscribe(2, "prices.*", OverflowPolicy::drop_newest);
-  std::uint32_t r3 = subscribe(3, "gone");
-  feed(0, concat_bytes({ok_to(r1, 1, 64), ok_to(std::nullopt, 2), ok_to(r3, 3)}));
-  unsubscribe(3);
-  subscribe(4, "pending.>");
-  // The connection drops: the list survives the session for the reconnect.
-  session.on_connection_closed(code(ErrorCode::shutting_down), "restart");
-
-  std::vector<ActiveSubscription> held;
-  ASSERT_TRUE(session.subscriptions(held));
-  ASSERT_EQ(held.size(), 3u);
-  EXPECT_EQ(held[0].id, 1u);
-  EXPECT_EQ(held[0].pattern, "orders.>");
-  EXPECT_EQ(held[0].policy, OverflowPolicy::close);
-  EXPECT_EQ(held[0].queue_limit, 64u);
-  EXPECT_TRUE(held[0].confirmed);
-  EXPECT_EQ(held[1].id, 2u);
-  EXPECT_EQ(held[1].policy, OverflowPolicy::drop_newest);
-  EXPECT_EQ(held[1].queue_limit, 0u);
-  EXPECT_EQ(held[2].id, 4u);
-  EXPECT_FALSE(held[2].confirmed);
-
-  // What the threaded client does on reconnect: a new session, the same subscriptions.
-  FakeTransport next_transport;
-  RecordingEvents next_events;
-  Session next(config(), next_transport, next_events);
-  ASSERT_TRUE(next.start());
-  for (const ActiveSubscription &sub : held)
-    ASSERT_TRUE(next.subscribe(sub.id, sub.pattern, sub.policy, sub.queue_limit));
-  auto frames = next_transport.control_frames();
-  ASSERT_EQ(frames.size(), 4u);
-  EXPECT_EQ(frames[0].type, FrameType::hello);
-  EXPECT_EQ(frames[1].subject, "orders.>");
-  EXPECT_EQ(frames[1].prop(PropertyId::overflow_policy), 3u);
-  EXPECT_EQ(frames[1].prop(PropertyId::queue_limit), 64u);
-  EXPECT_EQ(frames[3].subject, "pending.>");
 }
 
 }  // namespace

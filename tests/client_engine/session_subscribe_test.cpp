@@ -41,12 +41,6 @@ TEST_F(ClientSubscribe, OkReportsTheEffectiveQueueLimit) {
   EXPECT_EQ(results[0].id, 7u);
   EXPECT_EQ(results[0].code, ErrorCode::no_error);
   EXPECT_EQ(results[0].number, 1024u);
-  std::vector<ActiveSubscription> held;
-  ASSERT_TRUE(session.subscriptions(held));
-  ASSERT_EQ(held.size(), 1u);
-  EXPECT_TRUE(held[0].confirmed);
-  EXPECT_EQ(held[0].effective_queue_limit, 1024u);
-  EXPECT_EQ(held[0].queue_limit, 5000u);
 }
 
 TEST_F(ClientSubscribe, LocalChecksRefuseBadRequestsAndSendNothing) {
@@ -98,9 +92,6 @@ TEST_F(ClientSubscribe, RefusedSubscribeReportsCodeAndFreesTheId) {
   EXPECT_EQ(results[0].code, ErrorCode::too_many_subscriptions);
   EXPECT_THAT(results[0].message, HasSubstr("limit is 10000"));
   EXPECT_THAT(results[0].message, HasSubstr("\"a.*\""));
-  std::vector<ActiveSubscription> held;
-  ASSERT_TRUE(session.subscriptions(held));
-  EXPECT_TRUE(held.empty());
   EXPECT_TRUE(session.subscribe(8, "a.*"));
   EXPECT_TRUE(session.ready());
 }
@@ -176,9 +167,6 @@ TEST_F(ClientSubscribe, UnsubscribeSendsFrameAndOkReportsUnsubscribed) {
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].id, 7u);
   EXPECT_EQ(done[0].code, ErrorCode::no_error);
-  std::vector<ActiveSubscription> held;
-  ASSERT_TRUE(session.subscriptions(held));
-  EXPECT_TRUE(held.empty());
 }
 
 TEST_F(ClientSubscribe, UnknownSubscriptionAnswerToUnsubscribeCountsAsSuccess) {
