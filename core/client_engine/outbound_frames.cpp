@@ -61,9 +61,19 @@ SharedBuffer encode_unsubscribe(std::uint32_t request_id, std::uint32_t subscrip
   return encode(FrameType::unsubscribe, {}, writer.bytes());
 }
 
-SharedBuffer encode_publish(std::string_view subject, std::span<const std::uint8_t> payload,
-                            std::uint32_t max_payload) noexcept {
-  return encode(FrameType::publish, subject, payload, max_payload);
+EncodedPublish encode_publish(CheckedSubject subject, std::span<const std::uint8_t> payload,
+                              std::uint32_t max_payload) noexcept {
+  EncodedPublish out;
+  SharedBuffer frame = SharedBuffer::allocate(frame_size(subject.view().size(), payload.size()));
+  if (!frame) return out;
+  std::size_t written = 0;
+  if (encode_frame(FrameType::publish, subject, payload, {frame.mutable_data(), frame.size()},
+                   written, max_payload) != FrameError::ok) {
+    return out;
+  }
+  out.frame_ = std::move(frame);
+  out.payload_size_ = static_cast<std::uint32_t>(payload.size());
+  return out;
 }
 
 SharedBuffer encode_ping(FrameType type, std::span<const std::uint8_t> payload) noexcept {

@@ -100,27 +100,43 @@ Result Session::start() noexcept try {
 Result Session::publish(std::string_view subject, std::span<const std::uint8_t> payload) noexcept
     try {
   if (Result refused = check_can_send("publish"); !refused) return refused;
-  if (SubjectError error = validate_subject(subject); error != SubjectError::ok)
+  SubjectError error = SubjectError::ok;
+  const std::optional<CheckedSubject> checked = CheckedSubject::check(subject, error);
+  if (!checked)
     return Result::failure(ClientErrc::invalid_subject,
                            concat("cannot publish to ", quoted(subject), ": ", describe(error)));
-  const std::uint32_t limit = max_payload();
-  if (payload.size() > limit) {
-    return Result::failure(
-        ClientErrc::payload_too_large,
-        concat("cannot publish ", payload.size(), " bytes to ", quoted(subject), ": ",
-               ready() ? concat("the broker's limit (max_payload) is ", limit, " bytes")
-                       : concat("until the broker's OK to HELLO announces its limit, a client "
-                                "must assume ",
-                                limit, " bytes")));
-  }
-  SharedBuffer frame = encode_publish(subject, payload, limit);
+  if (Result refused = check_payload(payload.size(), subject); !refused) return refused;
+  EncodedPublish frame = encode_publish(*checked, payload, max_payload());
   if (!frame) return out_of_memory("out of memory while encoding PUBLISH");
-  send_control(std::move(frame));
+  return publish(std::move(frame));
+} catch (...) {
+  return out_of_memory("out of memory in publish()");
+}
+
+Result Session::publish(EncodedPublish frame) noexcept try {
+  if (Result refused = check_can_send("publish"); !refused) return refused;
+  if (!frame) return out_of_memory("publish() of an empty frame: encoding it ran out of memory");
+  const std::uint32_t payload_size = frame.payload_size();
+  if (Result refused = check_payload(payload_size, {}); !refused) return refused;
+  send_control(frame.take_frame());
   ++stats_.messages_published;
-  stats_.payload_bytes_published += payload.size();
+  stats_.payload_bytes_published += payload_size;
   return {};
 } catch (...) {
   return out_of_memory("out of memory in publish()");
+}
+
+Result Session::check_payload(std::size_t size, std::string_view subject) const {
+  const std::uint32_t limit = max_payload();
+  if (size <= limit) return {};
+  return Result::failure(
+      ClientErrc::payload_too_large,
+      concat("cannot publish ", size, " bytes",
+             subject.empty() ? std::string() : concat(" to ", quoted(subject)), ": ",
+             ready() ? concat("the broker's limit (max_payload) is ", limit, " bytes")
+                     : concat("until the broker's OK to HELLO announces its limit, a client "
+                              "must assume ",
+                              limit, " bytes")));
 }
 
 Result Session::subscribe(std::uint32_t id, std::string_view pattern, OverflowPolicy policy,

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "client_engine/client_error.hpp"
+#include "client_engine/outbound_frames.hpp"
 #include "client_engine/session_io.hpp"
 #include "codec/frame_decoder.hpp"
 #include "protocol/protocol.hpp"
@@ -80,6 +81,9 @@ class Session {
   // One PUBLISH on the control stream. Nothing is sent if the subject is invalid or the payload is
   // over max_payload(); the payload is copied into the frame.
   Result publish(std::string_view subject, std::span<const std::uint8_t> payload) noexcept;
+  // The same for a frame encoded ahead (encode_publish): its subject was checked when it was
+  // encoded; its payload is checked against max_payload() here. An empty frame is refused.
+  Result publish(EncodedPublish frame) noexcept;
 
   // SUBSCRIBE with a nonzero id the application chooses; not reusable until the subscription has
   // ended. queue_limit 0 leaves the broker default. Checked locally first: id, pattern, policy and,
@@ -152,6 +156,7 @@ class Session {
 
   // Calls
   Result check_can_send(std::string_view call) const;
+  Result check_payload(std::size_t size, std::string_view subject) const;
   void send_control(SharedBuffer frame);
   std::uint32_t next_request_id() noexcept { return next_request_id_++; }
 

@@ -86,6 +86,33 @@ TEST_F(ClientPublish, LargerAnnouncedLimitAllowsLargerPublishes) {
   EXPECT_TRUE(session.publish("a.b", Bytes(150000, 7)));
 }
 
+TEST_F(ClientPublish, FrameEncodedAheadIsSentAsIsAndCounted) {
+  open();
+  transport.sends.clear();
+  SubjectError error = SubjectError::ok;
+  auto subject = CheckedSubject::check("a.b", error);
+  ASSERT_TRUE(subject);
+  const Bytes payload = bytes_of("hi");
+  ASSERT_TRUE(session.publish(encode_publish(*subject, payload, kDefaultMaxPayload)));
+  ASSERT_EQ(transport.sends.size(), 1u);
+  EXPECT_EQ(transport.sends[0].bytes,
+            (Bytes{0x08, 0x03, 0x00, 0x00, 0x00, 0x02, 0x61, 0x2e, 0x62, 0x68, 0x69}));
+  EXPECT_EQ(session.stats().messages_published, 1u);
+  EXPECT_EQ(session.stats().payload_bytes_published, 2u);
+}
+
+TEST_F(ClientPublish, FrameEncodedAheadIsStillCheckedAgainstTheAnnouncedLimit) {
+  open(/*max_payload=*/1000);  // the frame was encoded against a larger limit
+  const std::size_t sent = transport.sends.size();
+  SubjectError error = SubjectError::ok;
+  auto subject = CheckedSubject::check("a.b", error);
+  Result result = session.publish(encode_publish(*subject, Bytes(1001, 0), kDefaultMaxPayload));
+  EXPECT_EQ(result.code(), ClientErrc::payload_too_large);
+  EXPECT_THAT(result.message(), HasSubstr("1000 bytes"));
+  EXPECT_EQ(transport.sends.size(), sent);
+  EXPECT_EQ(session.publish(EncodedPublish()).code(), ClientErrc::out_of_memory);
+}
+
 TEST_F(ClientPublish, InvalidSubjectErrorWithoutRequestIdGoesToOnError) {
   open();
   feed(0, error_frame(std::nullopt, std::nullopt, ErrorCode::invalid_subject,
