@@ -54,7 +54,12 @@ void RequestRunner::subscribe(client_engine::Session &session, const Subscriptio
   const SubscribeOptions &options = subscription.options();
   client_engine::Result result = session.subscribe(subscription.id(), subscription.pattern(),
                                                    options.overflow, options.queue_limit);
-  if (!result) refuse_locally(subscription.id(), result.message());
+  // Ids are never reused within a client, so "in use" means this very subscription is already on
+  // this session: resubscribe() sent it when the session became ready, while its own request was
+  // still on its way. Not a refusal.
+  if (!result && result.code() != client_engine::ClientErrc::subscription_id_in_use) {
+    refuse_locally(subscription.id(), result.message());
+  }
 }
 
 void RequestRunner::refuse_locally(std::uint32_t id, std::string_view why) {

@@ -246,6 +246,19 @@ TEST_F(RequestRunnerTest, PublishTheSessionRefusesIsCountedAsUnsent) {
   EXPECT_EQ(counters.snapshot().publishes_unsent, 1u);
 }
 
+TEST_F(RequestRunnerTest, SubscribeAlreadySentByResubscribeIsNotARefusal) {
+  std::shared_ptr<ClientCore> no_client;  // the registry only stores it for the subscription
+  auto subscription = subscriptions.add(no_client, "orders.>", SubscribeOptions{}, nullptr);
+  ASSERT_TRUE(subscription);
+  ASSERT_TRUE(session.start());
+  runner.resubscribe(session);  // the session became ready while the request was queued
+  std::vector<ClientRequest> requests{
+      {ClientRequest::Kind::subscribe, {}, subscription->id()}};
+  runner.run(requests, &session);
+  EXPECT_FALSE(subscription->ended());
+  subscriptions.end_all(ClientStatus::closed, "test over");  // before ~Subscription unsubscribes
+}
+
 TEST_F(RequestRunnerTest, FlushWithoutASessionFailsAtOnceAsNotConnected) {
   const auto id = flushes.begin();
   std::vector<ClientRequest> requests{{ClientRequest::Kind::flush, {}, *id}};
