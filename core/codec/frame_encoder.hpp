@@ -1,4 +1,4 @@
-// Frame encoder: writes frames into memory the caller provides (or takes from a BufferPool).
+// Frame encoder: writes frames into memory the caller provides.
 // Nothing here allocates.
 #pragma once
 
