@@ -252,8 +252,7 @@ TEST_F(RequestRunnerTest, SubscribeAlreadySentByResubscribeIsNotARefusal) {
   ASSERT_TRUE(subscription);
   ASSERT_TRUE(session.start());
   runner.resubscribe(session);  // the session became ready while the request was queued
-  std::vector<ClientRequest> requests{
-      {ClientRequest::Kind::subscribe, {}, subscription->id()}};
+  std::vector<ClientRequest> requests{{ClientRequest::Kind::subscribe, {}, subscription->id()}};
   runner.run(requests, &session);
   EXPECT_FALSE(subscription->ended());
   subscriptions.end_all(ClientStatus::closed, "test over");  // before ~Subscription unsubscribes
