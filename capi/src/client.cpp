@@ -245,6 +245,10 @@ extern "C" int flume_client_get_stats(flume_client_stats *out, flume_client *cli
     out->reconnects = stats.reconnects;
     out->publish_errors = stats.publish_errors;
     out->connected = stats.connected ? 1 : 0;
+    // Appended after 1.0.0: a caller built against an older header has no room for it.
+    if (out->struct_size >= FLUME_STRUCT_END(flume_client_stats, publishes_unsent)) {
+      out->publishes_unsent = stats.publishes_unsent;
+    }
     return FLUME_OK;
   });
 }

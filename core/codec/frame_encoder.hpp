@@ -1,4 +1,4 @@
-// Frame encoder: writes frames into memory the caller provides (or takes from a BufferPool).
+// Frame encoder: writes frames into memory the caller provides.
 // Nothing here allocates.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "codec/frame.hpp"
+#include "subject/subject.hpp"
 
 namespace flume {
 
@@ -24,6 +25,13 @@ constexpr std::size_t max_frame_size(std::uint32_t max_payload) noexcept {
 // Writes a complete frame (header, subject, payload) into `out` after checking the subject against
 // the frame type and the payload against `max_payload`. On success `written` is the frame size.
 FrameError encode_frame(FrameType type, std::string_view subject,
+                        std::span<const std::uint8_t> payload, std::span<std::uint8_t> out,
+                        std::size_t &written,
+                        std::uint32_t max_payload = kDefaultMaxPayload) noexcept;
+
+// The same for a PUBLISH or MESSAGE whose subject was checked already: the subject is not
+// validated again (other frame types are checked as above).
+FrameError encode_frame(FrameType type, CheckedSubject subject,
                         std::span<const std::uint8_t> payload, std::span<std::uint8_t> out,
                         std::size_t &written,
                         std::uint32_t max_payload = kDefaultMaxPayload) noexcept;

@@ -3,49 +3,19 @@
 #include <cstdlib>
 
 #include "log/log.hpp"
+#include "net/host_port.hpp"
 #include "quic/connection.hpp"
 #include "storage/data_dir.hpp"
 
 namespace flume {
 
 std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error) {
-  std::string host = text;
-  std::string port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos) {
-      error = "'" + text + "': missing ']' after an IPv6 address";
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') {
-        error = "'" + text + "': expected ':port' after ']'";
-        return std::nullopt;
-      }
-      port_text = text.substr(close + 2);
-    }
-  } else if (const auto colon = text.rfind(':'); colon != std::string::npos) {
-    if (text.find(':') != colon) {
-      host = text;  // a bare IPv6 address without brackets and without a port
-    } else {
-      host = text.substr(0, colon);
-      port_text = text.substr(colon + 1);
-    }
-  }
-  if (host.empty()) host = "0.0.0.0";
-  unsigned long port = kDefaultPort;
-  if (!port_text.empty()) {
-    char *end = nullptr;
-    port = std::strtoul(port_text.c_str(), &end, 10);
-    if (end == port_text.c_str() || *end != '\0' || port > 65535) {
-      error = "'" + text + "': the port must be a number from 0 to 65535";
-      return std::nullopt;
-    }
-  }
-  auto address = parse_address(host, static_cast<std::uint16_t>(port));
+  HostPort parsed;
+  if (!parse_host_port(text, 0, parsed, error)) return std::nullopt;  // port 0: any free port
+  if (parsed.host.empty()) parsed.host = "0.0.0.0";
+  auto address = parse_address(parsed.host, parsed.port.value_or(kDefaultPort));
   if (!address) {
-    error = "'" + text + "': '" + host +
+    error = "'" + text + "': '" + parsed.host +
             "' is not a numeric IPv4 or IPv6 address (or localhost); host names are not resolved";
   }
   return address;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "net/host_port.hpp"
 #include "runtime/broker_server.hpp"
 #include "runtime/client_core.hpp"
 #include "storage/data_dir.hpp"
@@ -19,51 +20,26 @@ struct Target {
   std::uint16_t port = kDefaultPort;
 };
 
+// "flume://host:port", "host:port" or "host"; the host:port part as a broker's --listen reads it.
 bool parse_url(const std::string &url, Target &out, std::string &error) {
-  std::string rest = url;
-  if (const auto scheme = rest.find("://"); scheme != std::string::npos) {
+  std::string_view rest = url;
+  if (const auto scheme = rest.find("://"); scheme != std::string_view::npos) {
     if (rest.substr(0, scheme) != "flume") {
-      error = "unsupported URL scheme '" + rest.substr(0, scheme) + "' (use flume://host:port)";
+      error = "unsupported URL scheme '" + std::string(rest.substr(0, scheme)) +
+              "' (use flume://host:port)";
       return false;
     }
-    rest = rest.substr(scheme + 3);
+    rest.remove_prefix(scheme + 3);
   }
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  std::string port;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string::npos) {
-      error = "'" + url + "': missing ']' after the IPv6 address";
-      return false;
-    }
-    out.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') {
-        error = "'" + url + "': expected ':port' after ']'";
-        return false;
-      }
-      port = rest.substr(close + 2);
-    }
-  } else if (const auto colon = rest.rfind(':');
-             colon != std::string::npos && rest.find(':') == colon) {
-    out.host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  } else {
-    out.host = rest;
-  }
-  if (out.host.empty()) {
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  HostPort parsed;
+  if (!parse_host_port(rest, 1, parsed, error)) return false;
+  if (parsed.host.empty()) {
     error = "'" + url + "' names no host (expected flume://host:port)";
     return false;
   }
-  if (!port.empty()) {
-    char *end = nullptr;
-    const unsigned long value = std::strtoul(port.c_str(), &end, 10);
-    if (*end != '\0' || value == 0 || value > 65535) {
-      error = "'" + url + "': the port must be a number from 1 to 65535";
-      return false;
-    }
-    out.port = static_cast<std::uint16_t>(value);
-  }
+  out.host = std::move(parsed.host);
+  out.port = parsed.port.value_or(kDefaultPort);
   return true;
 }
 

@@ -1,4 +1,4 @@
-// A client on the network: the sans-I/O client engine (core/client) driven by a QUIC client
+// A client on the network: the sans-I/O client engine (core/client_engine) driven by a QUIC client
 // endpoint (core/quic) on the client's own loop thread. The C ABI's flume_client is this.
 //
 // Threads: every public call may come from any thread. Calls hand their work to the loop thread
@@ -125,6 +125,7 @@ struct SubscriptionStats {
 };
 
 class ClientCore;
+class SubscriptionRegistry;
 
 class Subscription {
  public:
@@ -152,13 +153,16 @@ class Subscription {
   ClientResult unsubscribe();
   bool ended() const;
   SubscriptionStats stats() const;
+  const SubscribeOptions &options() const noexcept { return options_; }
 
  private:
-  friend class ClientCore;
+  friend class SubscriptionRegistry;  // makes them and feeds them (core/runtime)
   Subscription(std::shared_ptr<ClientCore> client, std::uint32_t id, std::string pattern,
                SubscribeOptions options, MessageCallback callback);
 
-  void deliver(const MessageView &message);     // loop thread
+  // Loop thread. True when the local queue is full after this message: the caller then holds
+  // back the stream's credit until recv() drains it (back-pressure to the broker's queue).
+  bool deliver(const MessageView &message);
   void dropped_by_broker(std::uint64_t count);  // loop thread
   void accepted(std::uint32_t queue_limit);     // loop thread
   // Any thread. `refused`: the broker refused it (wait_ready() reports `rejected`); recv() reports
@@ -193,6 +197,9 @@ struct ClientStats {
   std::uint64_t reconnects = 0;
   std::uint64_t publish_errors = 0;  // PUBLISH refused by the broker (INVALID_SUBJECT...)
   bool connected = false;
+  // Accepted by publish() but never sent: the connection was lost (or the session refused it)
+  // before the loop thread could hand it to the network. Counted in messages_out too.
+  std::uint64_t publishes_unsent = 0;
 };
 
 class Client {

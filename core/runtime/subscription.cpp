@@ -1,10 +1,12 @@
+// Subscription: the application's side of one subscription, its local queue for recv() and the
+// eventfd that signals it. Fed on the loop thread by the SubscriptionRegistry.
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/client_core.hpp"
+#include "runtime/client_core.hpp"  // Subscription calls back into its client
 
 namespace flume {
 
@@ -33,30 +35,31 @@ void Subscription::signal_locked() {
   }
 }
 
-void Subscription::deliver(const MessageView &message) {
+bool Subscription::deliver(const MessageView &message) {
   if (callback_) {
     {
       std::lock_guard lock(mutex_);
-      if (ended_) return;
+      if (ended_) return false;
       ++stats_.received;
     }
     callback_(message);  // outside the lock: it may call anything, unsubscribe included
-    return;
+    return false;
   }
   SharedBuffer bytes = SharedBuffer::allocate(message.subject.size() + message.payload.size());
   if (!bytes) {
     std::lock_guard lock(mutex_);
     ++stats_.dropped_locally;
-    return;
+    return false;
   }
   std::memcpy(bytes.mutable_data(), message.subject.data(), message.subject.size());
   if (!message.payload.empty()) {
     std::memcpy(bytes.mutable_data() + message.subject.size(), message.payload.data(),
                 message.payload.size());
   }
+  bool full = false;
   {
     std::lock_guard lock(mutex_);
-    if (ended_) return;
+    if (ended_) return false;
     // The stream's credit is held back once the queue is full, so only what was already in
     // flight can land past the limit; beyond a second limit's worth the oldest goes.
     if (queue_.size() >= 2 * options_.local_queue_limit) {
@@ -67,9 +70,11 @@ void Subscription::deliver(const MessageView &message) {
                         message.subscription_id);
     ++stats_.received;
     stats_.queued_high_water = std::max(stats_.queued_high_water, queue_.size());
+    full = queue_.size() >= options_.local_queue_limit;
     signal_locked();
   }
   ready_.notify_one();
+  return full;
 }
 
 void Subscription::dropped_by_broker(std::uint64_t count) {

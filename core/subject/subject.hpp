@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 namespace flume {
@@ -28,6 +29,26 @@ inline constexpr std::size_t kMaxSubjectLength = 255;
 
 // Checks a concrete subject (no wildcards), as given to publish.
 SubjectError validate_subject(std::string_view subject) noexcept;
+
+// A subject that passed validate_subject(). Only check() makes one, so a function that takes it
+// knows the check was made: a publish is validated once on the client (where the application
+// calls it) and the session and the encoder it then passes through do not check it again.
+// A view: the caller keeps the bytes alive.
+class CheckedSubject {
+ public:
+  // The subject, or nothing with the reason in `error`.
+  static std::optional<CheckedSubject> check(std::string_view subject,
+                                             SubjectError &error) noexcept {
+    error = validate_subject(subject);
+    if (error != SubjectError::ok) return std::nullopt;
+    return CheckedSubject(subject);
+  }
+  std::string_view view() const noexcept { return subject_; }
+
+ private:
+  explicit CheckedSubject(std::string_view subject) noexcept : subject_(subject) {}
+  std::string_view subject_;
+};
 
 // Checks a subscription pattern: a subject that may also use `*` tokens and a final `>` token.
 SubjectError validate_pattern(std::string_view pattern) noexcept;

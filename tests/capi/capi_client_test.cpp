@@ -763,6 +763,26 @@ TEST(CApiClient, StructSizeTooSmallIsEoptions) {
   EXPECT_EQ(flume_client_close(client), FLUME_OK);
 }
 
+TEST(CApiClient, StatsStructOfVersion1_0_0GetsItsFieldsAndNothingAppendedAfter) {
+  Broker broker;
+  flume_client *client = connect(broker);
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(publish(client, "s", "x"), FLUME_OK);
+  // A caller built against 1.0.0's header: its struct ends after `connected`.
+  flume_client_stats stats = FLUME_CLIENT_STATS_INIT;
+  stats.struct_size = offsetof(flume_client_stats, connected) + sizeof stats.connected;
+  stats.publishes_unsent = 0xABABABABu;  // stands for memory the caller does not own
+  ASSERT_EQ(flume_client_get_stats(&stats, client), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(stats.messages_out, 1u);
+  EXPECT_EQ(stats.publishes_unsent, 0xABABABABu);
+  // The current struct gets the appended counter: nothing was left unsent.
+  flume_client_stats current = FLUME_CLIENT_STATS_INIT;
+  current.publishes_unsent = 7;
+  ASSERT_EQ(flume_client_get_stats(&current, client), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(current.publishes_unsent, 0u);
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+}
+
 // --- connecting ---
 
 TEST(CApiConnect, NobodyListeningIsUnreachableAndFast) {

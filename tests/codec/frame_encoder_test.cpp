@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "codec_test_util.hpp"
 
 namespace flume {
@@ -80,6 +82,28 @@ TEST(FrameEncoder, RefusesPayloadOverTheLimit) {
   std::size_t written = 0;
   EXPECT_EQ(encode_frame(FrameType::publish, "a", payload, out, written, 16),
             FrameError::payload_too_large);
+}
+
+TEST(FrameEncoder, CheckedSubjectEncodesTheSameFrame) {
+  SubjectError error = SubjectError::ok;
+  auto subject = CheckedSubject::check("orders.eu", error);
+  ASSERT_TRUE(subject);
+  EXPECT_FALSE(CheckedSubject::check("orders.*", error));
+  EXPECT_EQ(error, SubjectError::wildcard_in_subject);
+  const auto payload = bytes_of("hello");
+  std::uint8_t checked[64];
+  std::uint8_t plain[64];
+  std::size_t checked_size = 0;
+  std::size_t plain_size = 0;
+  ASSERT_EQ(encode_frame(FrameType::publish, *subject, payload, checked, checked_size),
+            FrameError::ok);
+  ASSERT_EQ(encode_frame(FrameType::publish, "orders.eu", payload, plain, plain_size),
+            FrameError::ok);
+  ASSERT_EQ(checked_size, plain_size);
+  EXPECT_EQ(std::memcmp(checked, plain, plain_size), 0);
+  // A type that carries no subject is still refused one.
+  EXPECT_EQ(encode_frame(FrameType::ping, *subject, payload, checked, checked_size),
+            FrameError::unexpected_subject);
 }
 
 TEST(FrameEncoder, PrefixLeavesThePayloadToTheCaller) {

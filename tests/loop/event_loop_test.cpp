@@ -333,7 +333,7 @@ TEST(EventLoopThread, stop_runs_tasks_posted_before_it_and_joins) {
   EXPECT_EQ(ran.load(), 50);
 }
 
-// ClientCore::close() runs what was posted after the stop on the joining thread; with
+// ClientConnection::close() runs what was posted after the stop on the joining thread; with
 // assertions on (a Debug build) that aborted every `flume pub` at exit.
 TEST(EventLoopThread, a_joined_loop_belongs_to_the_joining_thread) {
   LoopThread thread;

@@ -195,12 +195,16 @@ void init_client(py::module_ &m) {
       .def_property_readonly(
           "connected", [](const flume_client_stats &s) { return s.connected != 0; },
           "True while connected and past HELLO.")
+      .def_readonly("publishes_unsent", &flume_client_stats::publishes_unsent,
+                    "Publishes accepted by publish() that never reached the network (the "
+                    "connection was lost first).")
       .def("__repr__", [](const flume_client_stats &s) {
         return py::str(
                    "ClientStats(messages_out={}, bytes_out={}, messages_in={}, bytes_in={}, "
-                   "dropped_by_broker={}, reconnects={}, publish_errors={}, connected={})")
+                   "dropped_by_broker={}, reconnects={}, publish_errors={}, connected={}, "
+                   "publishes_unsent={})")
             .format(s.messages_out, s.bytes_out, s.messages_in, s.bytes_in, s.dropped_by_broker,
-                    s.reconnects, s.publish_errors, s.connected != 0);
+                    s.reconnects, s.publish_errors, s.connected != 0, s.publishes_unsent);
       });
 
   py::class_<Client>(m, "Client", R"(A connection to a broker, made by flume.connect().

@@ -452,10 +452,14 @@ typedef struct flume_client_stats {
   uint64_t reconnects;        /* connections re-established after a loss */
   uint64_t publish_errors;    /* publishes the broker refused later (e.g. an invalid subject) */
   int connected;              /* nonzero while connected and past HELLO */
+  /* Appended after 1.0.0; filled only when struct_size covers it. Publishes that
+   * flume_client_publish() accepted (counted in messages_out) but that never reached the
+   * network: the connection was lost before the client's loop thread could send them. */
+  uint64_t publishes_unsent;
 } flume_client_stats;
 
 #define FLUME_CLIENT_STATS_INIT \
-  { sizeof(flume_client_stats), 0, 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(flume_client_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
  * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
