@@ -58,6 +58,8 @@ class BrokerProcess {
   // Starts the process and waits (at most `limit`) for its "listening on" and "certificate:"
   // lines. False, with `error` saying why (including the broker's output), on failure.
   bool start(std::string &error, std::chrono::milliseconds limit = 20s);
+  // Runs `path` instead of flume-broker (same arguments and output), before start().
+  void use_program(std::string path) { program_ = std::move(path); }
   // SIGTERM, wait up to `grace`, then SIGKILL. Idempotent (later calls return the first result).
   BrokerExit stop(std::chrono::milliseconds grace = 10s);
   // SIGKILL now (a crash), and reap.
@@ -81,6 +83,7 @@ class BrokerProcess {
 
  private:
   std::vector<std::string> extra_args_;
+  std::string program_ = FLUME_BROKER_PATH;
   std::uint16_t requested_port_;
   std::unique_ptr<TempDir> own_dir_;
   std::string data_dir_;
