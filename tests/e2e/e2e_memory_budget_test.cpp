@@ -110,7 +110,9 @@ TEST(E2eMemoryBudget, PausedSubscribersKeepTheBrokerUnderItsBudgetAndTheMemoryCo
   RecordProperty("rss_peak_mib", static_cast<int>(peak / MiB));
   RecordProperty("rss_after_mib", static_cast<int>(after / MiB));
   EXPECT_LE(peak, baseline + kBudget + kOverhead) << "the budget did not bound the broker";
-  if (!kSanitized) EXPECT_LE(after, baseline + 16 * MiB) << "freed memory was not given back";
+  if (!kSanitized) {
+    EXPECT_LE(after, baseline + 16 * MiB) << "freed memory was not given back";
+  }
   const BrokerExit exit = broker.stop();
   EXPECT_TRUE(exit.exited && exit.code == 0) << broker.output();
   std::cout << "[ memory  ] " << broker.output().substr(broker.output().rfind("stats:"));
