@@ -35,8 +35,8 @@ first start (in the data directory) and reuses afterwards.)";
 constexpr const char *kFooter =
     R"(TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
-max_pending_bytes, shutdown_grace, stats_interval, log_level, log_format); command-line options
-override the file. Example:
+max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format);
+command-line options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -84,6 +84,10 @@ constexpr Setting kSettings[] = {
     {"max-pending-bytes", "--max-pending-bytes", "N",
      "bytes queued for one connection before its subscriptions\noverflow (default 67108864 = 64 "
      "MiB)"},
+    {"max-memory", "--max-memory", "BYTES",
+     "bytes the queues of all connections may hold together; past it\nthe subscriptions holding "
+     "the most overflow first (default: a\nquarter of the machine's memory or cgroup limit, at "
+     "least 64 MiB)"},
     {"shutdown-grace", "--shutdown-grace", "MS",
      "how long a shutdown waits for clients to hear about it\n(default 2000)"},
     {"stats-interval", "--stats-interval", "S",
@@ -146,6 +150,8 @@ void apply(Options &options, const std::string &name, const std::string &value) 
   } else if (name == "max-pending-bytes") {
     engine.max_pending_bytes_per_connection =
         parse_count("--max-pending-bytes", value, 1024, 1ULL << 40);
+  } else if (name == "max-memory") {
+    engine.max_memory_bytes = parse_count("--max-memory", value, 1ULL << 20, 1ULL << 50);
   } else if (name == "shutdown-grace") {
     options.server.shutdown_grace =
         std::chrono::milliseconds(parse_count("--shutdown-grace", value, 0, 600000));
@@ -273,6 +279,8 @@ int main(int argc, char **argv) {
   }
   std::printf("  SHA-256 fingerprint %s\n", credentials.fingerprint().c_str());
   std::printf("  %s\n", credentials.trust_hint().c_str());
+  std::printf("memory budget for queued messages: %llu MiB (--max-memory)\n",
+              static_cast<unsigned long long>(server.stats().memory_budget_bytes >> 20));
   std::fflush(stdout);
   // The same in the log, for whoever reads only the log (the lines above are for people and for
   // scripts that parse them).

@@ -7,6 +7,7 @@
 #include <climits>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 #include "last_error.hpp"
@@ -93,6 +94,14 @@ int config_from(const flume_broker_options *options, flume::BrokerServerConfig &
     if (!flume::capi::timeout_of(options->shutdown_grace_ms, grace)) return FLUME_EINVAL;
     // Without limit: as long as a steady_clock wait can be told to last (about 24 days).
     config.shutdown_grace = std::chrono::milliseconds(grace.forever ? INT_MAX : grace.ms);
+  }
+  // Fields appended after 1.0.0 are read only when the caller's struct has them.
+  if (options->struct_size >= FLUME_STRUCT_END(flume_broker_options, max_memory_bytes) &&
+      options->max_memory_bytes != 0) {
+    if (options->max_memory_bytes > SIZE_MAX) {
+      return fail(FLUME_EINVAL, "flume_broker_options.max_memory_bytes does not fit size_t");
+    }
+    engine.max_memory_bytes = static_cast<std::size_t>(options->max_memory_bytes);
   }
   return FLUME_OK;
 }
@@ -182,6 +191,12 @@ extern "C" int flume_broker_get_stats(flume_broker_stats *out, flume_broker *bro
     out->discarded_on_close = stats.discarded_on_close;
     out->queued_messages = stats.queued_messages;
     out->queued_bytes = stats.queued_bytes;
+    if (out->struct_size >= FLUME_STRUCT_END(flume_broker_stats, memory_budget_bytes)) {
+      out->dropped_memory_budget = stats.dropped_memory_budget;
+      out->memory_queued_bytes = stats.memory_queued_bytes;
+      out->memory_queued_peak_bytes = stats.memory_queued_peak_bytes;
+      out->memory_budget_bytes = stats.memory_budget_bytes;
+    }
     return FLUME_OK;
   });
 }

@@ -20,6 +20,7 @@ BrokerConfig clamped(BrokerConfig config) {
   config.default_queue_limit = std::max<std::uint32_t>(config.default_queue_limit, 1);
   config.max_queue_limit = std::max(config.max_queue_limit, config.default_queue_limit);
   config.stream_window_bytes = std::max<std::size_t>(config.stream_window_bytes, 1);
+  if (config.max_memory_bytes == 0) config.max_memory_bytes = default_memory_budget();
   config.hello_timeout = std::max(config.hello_timeout, std::chrono::nanoseconds::zero());
   config.server_name = std::string(truncate_utf8(config.server_name, kMaxServerName));
   return config;
@@ -387,6 +388,9 @@ BrokerStats Broker::stats() const {
   out.subscriptions = router_.size();
   out.router_patterns = router_.pattern_count();
   out.router_nodes = router_.node_count();
+  out.memory_queued_bytes = memory_.bytes;
+  out.memory_queued_peak_bytes = memory_.peak;
+  out.memory_budget_bytes = config_.max_memory_bytes;
   return out;
 }
 

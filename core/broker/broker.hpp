@@ -26,6 +26,8 @@
 
 #include "broker/broker_config.hpp"
 #include "broker/broker_stats.hpp"
+#include "broker/memory_budget.hpp"
+#include "broker/queue_ranking.hpp"
 #include "broker/session_transport.hpp"
 #include "codec/frame.hpp"
 #include "codec/frame_decoder.hpp"
@@ -95,6 +97,12 @@ class Broker {
 
   const BrokerConfig &config() const noexcept { return config_; }
 
+  // The memory budget's count now, and its high-water mark since the previous call (which
+  // starts the next interval at the count now): the runtime returns freed memory to the system
+  // when the queues have shrunk well below what they held (runtime/memory_release.hpp).
+  std::size_t memory_queued_bytes() const noexcept { return memory_.bytes; }
+  std::size_t take_memory_recent_peak() noexcept { return memory_.take_recent_peak(); }
+
  private:
   enum class StreamKind : std::uint8_t { control, publish };
   class CallScope;
@@ -141,8 +149,12 @@ class Broker {
   void finish_stream(Subscription &sub);
   void reset_stream(Subscription &sub, std::uint64_t code);
   void stop_routing(Subscription &sub) noexcept;
-  void account_queue(Subscription &sub, std::size_t count_before,
-                     std::size_t bytes_before) noexcept;
+  void account_queue(Subscription &sub, std::size_t count_before, std::size_t bytes_before,
+                     bool to_back = false) noexcept;
+  bool make_room(Subscription &sub, const SharedBuffer &frame);
+  bool overflow_self(Subscription &sub);
+  void overflow_victim(Subscription &victim);
+  void count_budget_drop(Subscription &sub, OverflowPolicy policy) noexcept;
   void note_ended_without_stream(Subscription &sub);
   std::size_t discard_queue(Subscription &sub) noexcept;
   void retire(Subscription &sub) noexcept;
@@ -158,6 +170,9 @@ class Broker {
   void end_call() noexcept;
 
   BrokerConfig config_;
+  // Before the sessions: queues release their buffers into it when they go.
+  MemoryAccount memory_;
+  QueueRanking ranking_;  // subscriptions with queued bytes, largest first
   SubjectTrie<Subscription *> router_;
   std::unordered_map<const Session *, std::unique_ptr<Session>> sessions_;
   std::multimap<std::uint64_t, Session *> hello_deadlines_;

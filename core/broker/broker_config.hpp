@@ -40,6 +40,11 @@ struct BrokerConfig {
   // Bytes of queued MESSAGE frames (plus PUBLISH bytes held before HELLO) one connection may make
   // the broker hold. Also bounds the answers waiting on its control stream.
   std::size_t max_pending_bytes_per_connection = std::size_t{64} << 20;
+  // Bytes the delivery queues of all connections may hold together (what is counted:
+  // memory_budget.hpp). When queuing a message would go past it, the subscriptions holding the
+  // most bytes take their overflow policy first. 0: default_memory_budget(), a quarter of the
+  // machine's memory (or of the cgroup's limit).
+  std::size_t max_memory_bytes = 0;
   // Bytes the broker lets wait inside the transport per subscription stream before it keeps the
   // rest in its own queue, where the overflow policy can act on it.
   std::size_t stream_window_bytes = std::size_t{64} << 10;

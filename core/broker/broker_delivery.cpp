@@ -63,6 +63,11 @@ void Broker::deliver(Subscription &sub, const SharedBuffer &frame) {
     return;
   }
 
+  // The broker-wide budget first: the largest queues give way, or this one does (make_room).
+  if (memory_.bytes + DeliveryQueue::cost_of(frame) > config_.max_memory_bytes &&
+      !make_room(sub, frame)) {
+    return;
+  }
   const std::size_t count_before = sub.queue.size();
   const std::size_t bytes_before = sub.queue.bytes();
   const DeliveryQueue::PushResult result = sub.queue.push(frame, pending_room(s));
@@ -89,8 +94,99 @@ void Broker::deliver(Subscription &sub, const SharedBuffer &frame) {
   pump(sub);
 }
 
-void Broker::account_queue(Subscription &sub, std::size_t count_before,
-                           std::size_t bytes_before) noexcept {
+// Queuing `frame` for `sub` would take the queues of all connections past the memory budget.
+// Until it fits, the subscription holding the most bytes takes its overflow policy, one frame at
+// a time: another subscription (overflow_victim) as long as one holds at least as much as `sub`
+// would with the frame (to QueueRanking's precision), else `sub` itself (overflow_self). Frames
+// shared with other queues free nothing until the last queue lets go, so among equals the victims
+// take turns (QueueRanking's to_back). Every step drops a queued frame, refuses the new one or ends
+// a subscription, so the loop ends; its cost is paid by frames that were queued before. True: queue
+// the frame now.
+bool Broker::make_room(Subscription &sub, const SharedBuffer &frame) {
+  while (true) {
+    if (sub.state != SubscriptionState::live) {
+      // Its connection was closed by a victim's ending (they can share one): the message is
+      // lost with the subscription, as if it had been queued when that happened.
+      ++stats_.discarded_on_close;
+      return false;
+    }
+    if (memory_.bytes + DeliveryQueue::cost_of(frame) <= config_.max_memory_bytes) return true;
+    Subscription *victim = ranking_.largest();
+    const int own = QueueRanking::bucket_of(sub.queue.bytes() + frame.size());
+    if (victim == nullptr || victim == &sub ||
+        QueueRanking::bucket_of(victim->queue.bytes()) < own) {
+      if (!overflow_self(sub)) return false;
+      continue;
+    }
+    try {
+      overflow_victim(*victim);
+    } catch (...) {
+      // The victim's transport failed while told of its end: close that connection, not ours.
+      internal_failure(victim->session);
+    }
+  }
+}
+
+// `sub` is among the largest: its own policy applies to the new frame as if its queue were full.
+// True when it dropped its oldest and the new frame may still fit.
+bool Broker::overflow_self(Subscription &sub) {
+  const OverflowPolicy policy = sub.queue.policy();
+  if (policy == OverflowPolicy::close) {
+    const std::size_t lost = 1 + discard_queue(sub);
+    stats_.dropped_slow_consumer += lost;
+    stats_.dropped_memory_budget += lost;
+    end_slow_consumer(sub);
+    return false;
+  }
+  if (policy == OverflowPolicy::drop_oldest && !sub.queue.empty()) {
+    const std::size_t count_before = sub.queue.size();
+    const std::size_t bytes_before = sub.queue.bytes();
+    sub.queue.drop_oldest_one();
+    account_queue(sub, count_before, bytes_before, /*to_back=*/true);
+    count_budget_drop(sub, policy);
+    return true;
+  }
+  // drop_newest, or drop_oldest with nothing older left: the new frame is the one lost.
+  sub.queue.refuse_one();
+  count_budget_drop(sub, policy);
+  pump(sub);  // reports the gap now if the stream has room
+  return false;
+}
+
+// A subscription holding more than the one being delivered to gives up one queued frame (or,
+// with policy close, its subscription). One that is already draining after UNSUBSCRIBE drops its
+// oldest whatever its policy: it takes no new messages, and its DROPPED still precedes its FIN.
+void Broker::overflow_victim(Subscription &victim) {
+  OverflowPolicy policy = victim.queue.policy();
+  if (victim.state != SubscriptionState::live) policy = OverflowPolicy::drop_oldest;
+  if (policy == OverflowPolicy::close) {
+    const std::size_t discarded = discard_queue(victim);
+    stats_.dropped_slow_consumer += discarded;
+    stats_.dropped_memory_budget += discarded;
+    end_slow_consumer(victim);
+    return;
+  }
+  const std::size_t count_before = victim.queue.size();
+  const std::size_t bytes_before = victim.queue.bytes();
+  if (policy == OverflowPolicy::drop_oldest) {
+    victim.queue.drop_oldest_one();
+  } else {
+    victim.queue.drop_newest_one();
+  }
+  account_queue(victim, count_before, bytes_before, /*to_back=*/true);
+  count_budget_drop(victim, policy);
+}
+
+void Broker::count_budget_drop(Subscription &sub, OverflowPolicy policy) noexcept {
+  ++stats_.dropped_memory_budget;
+  ++(policy == OverflowPolicy::drop_oldest ? stats_.dropped_oldest : stats_.dropped_newest);
+  ++sub.dropped;
+  ++sub.session.dropped;
+}
+
+void Broker::account_queue(Subscription &sub, std::size_t count_before, std::size_t bytes_before,
+                           bool to_back) noexcept {
+  ranking_.update(sub, to_back);
   Session &s = sub.session;
   s.queued_messages = s.queued_messages - count_before + sub.queue.size();
   s.queued_bytes = s.queued_bytes - bytes_before + sub.queue.bytes();
@@ -127,6 +223,7 @@ void Broker::pump(Subscription &sub) {
       send_dropped(sub, std::exchange(sub.queue.front().dropped_before, 0));
     }
     DeliveryQueue::Entry entry = sub.queue.take_front();
+    ranking_.update(sub);
     const std::size_t size = entry.frame.size();
     --s.queued_messages;
     s.queued_bytes -= size;
@@ -256,6 +353,7 @@ void Broker::note_ended_without_stream(Subscription &sub) {
 }
 
 void Broker::retire(Subscription &sub) noexcept {
+  ranking_.remove(sub);
   sub.state = SubscriptionState::done;
   graveyard_.splice(graveyard_.end(), sub.session.subscriptions, sub.self);
 }

@@ -108,7 +108,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
                                   : config_.default_queue_limit;
 
   // Each step either completes or is undone, so an allocation failure leaves nothing half-made.
-  s.subscriptions.emplace_back(s, id, request.policy, limit);
+  s.subscriptions.emplace_back(s, id, request.policy, limit, &memory_);
   Subscription &sub = s.subscriptions.back();
   sub.self = std::prev(s.subscriptions.end());
   SubjectError routed = SubjectError::ok;

@@ -51,11 +51,20 @@ struct BrokerStats {
   std::uint64_t dropped_slow_consumer = 0;  // queue discarded by policy close, and its trigger
   std::uint64_t dropped_no_memory = 0;      // could not be encoded or queued
   std::uint64_t discarded_on_close = 0;     // still queued when a subscription or session ended
+  // Of the drops above (dropped_oldest, dropped_newest, dropped_slow_consumer), those the
+  // broker-wide memory budget made: a subscription among the largest took its policy because
+  // the queues of all connections together were full. Not a separate cause in the sum below.
+  std::uint64_t dropped_memory_budget = 0;
 
   // Held now.
   std::uint64_t queued_messages = 0;
   std::uint64_t queued_bytes = 0;
   std::uint64_t held_publish_bytes = 0;  // publish-stream bytes waiting for HELLO
+  // What the memory budget counts (memory_budget.hpp: each shared buffer once, plus the queue
+  // entries), now and at most since the start, and the budget itself (max_memory_bytes resolved).
+  std::uint64_t memory_queued_bytes = 0;
+  std::uint64_t memory_queued_peak_bytes = 0;
+  std::uint64_t memory_budget_bytes = 0;
 
   // Faults.
   std::uint64_t internal_errors = 0;          // allocation failures, exceptions from hooks

@@ -6,6 +6,7 @@
 #include <list>
 
 #include "broker/delivery_queue.hpp"
+#include "broker/queue_ranking.hpp"
 #include "router/subject_trie.hpp"
 
 namespace flume::broker {
@@ -21,8 +22,8 @@ enum class SubscriptionState : std::uint8_t {
 
 struct Subscription {
   Subscription(Session &owner, std::uint32_t subscription_id, OverflowPolicy policy,
-               std::uint32_t queue_limit) noexcept
-      : session(owner), id(subscription_id), queue(policy, queue_limit) {}
+               std::uint32_t queue_limit, MemoryAccount *memory = nullptr) noexcept
+      : session(owner), id(subscription_id), queue(policy, queue_limit, memory) {}
 
   Session &session;
   std::uint32_t id;
@@ -32,6 +33,7 @@ struct Subscription {
   SubscriptionHandle route;
   DeliveryQueue queue;
   std::uint64_t dropped = 0;  // policy drops over the subscription's life
+  RankLink rank;              // in the broker's QueueRanking while its queue holds bytes
   // Where this object sits in its session's list (and later the broker's graveyard), so it can
   // be moved between them without allocating.
   std::list<Subscription>::iterator self;

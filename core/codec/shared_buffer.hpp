@@ -25,7 +25,7 @@ class SharedBuffer {
   static SharedBuffer allocate(std::size_t size) noexcept {
     void *memory = ::operator new(sizeof(Block) + size, std::nothrow);
     if (memory == nullptr) return {};
-    return SharedBuffer(new (memory) Block{{1}, size});
+    return SharedBuffer(new (memory) Block{{1}, {0}, size});
   }
 
   static SharedBuffer copy_of(std::span<const std::uint8_t> bytes) noexcept {
@@ -56,11 +56,31 @@ class SharedBuffer {
     return block_ ? block_->references.load(std::memory_order_relaxed) : 0;
   }
 
+  // What this buffer's one allocation takes from the heap besides `size()`: the count block.
+  static constexpr std::size_t kHeaderSize = 16;
+
+  // A second count, of holders that want the buffer's memory counted once however many of them
+  // hold it (the broker's delivery queues, for its memory budget: one MESSAGE shared by 1000
+  // queues is one allocation). add_holder() is true for the first holder, remove_holder() for
+  // the last. Only on a non-empty buffer.
+  bool add_holder() const noexcept {
+    return block_->holders.fetch_add(1, std::memory_order_relaxed) == 0;
+  }
+  bool remove_holder() const noexcept {
+    return block_->holders.fetch_sub(1, std::memory_order_relaxed) == 1;
+  }
+  std::uint32_t holders() const noexcept {
+    return block_ ? block_->holders.load(std::memory_order_relaxed) : 0;
+  }
+
  private:
+  // 32-bit counts keep the block at 16 bytes (kHeaderSize), as it was with one 64-bit count.
   struct Block {
-    std::atomic<std::size_t> references;
+    std::atomic<std::uint32_t> references;
+    std::atomic<std::uint32_t> holders;
     std::size_t size;
   };
+  static_assert(sizeof(Block) == kHeaderSize);
   static std::uint8_t *bytes(Block *block) noexcept {
     return reinterpret_cast<std::uint8_t *>(block) + sizeof(Block);
   }

@@ -57,6 +57,7 @@ BrokerServer::BrokerServer(EventLoop &loop, BrokerServerConfig config)
 BrokerServer::~BrokerServer() {
   if (engine_timer_.valid()) loop_.remove_timer(engine_timer_);
   if (shutdown_timer_.valid()) loop_.remove_timer(shutdown_timer_);
+  if (memory_timer_.valid()) loop_.remove_timer(memory_timer_);
   // The endpoint goes first: it drops connections without callbacks, then the links are freed.
   endpoint_.reset();
   for (Link *link : links_) {
@@ -111,6 +112,11 @@ std::error_code BrokerServer::open(std::string &message) {
     engine_.on_timer(EventLoop::now_ns());
     arm_engine_timer();
   });
+  memory_timer_ = loop_.add_timer([this] {
+    check_memory();
+    loop_.arm_after(memory_timer_, std::chrono::seconds(1));
+  });
+  loop_.arm_after(memory_timer_, std::chrono::seconds(1));
   return {};
 }
 
@@ -130,6 +136,17 @@ void BrokerServer::arm_engine_timer() {
   if (!engine_timer_.valid()) return;
   const auto next = engine_.next_timer();
   loop_.arm_at(engine_timer_, next ? *next : EventLoop::kNoDeadline);
+}
+
+void BrokerServer::check_memory() {
+  const std::size_t now = engine_.memory_queued_bytes();
+  const std::size_t peak = engine_.take_memory_recent_peak();
+  if (!memory_releaser_.tick(peak, now)) return;
+  const bool released = release_free_memory();
+  ++memory_releases_;
+  FLUME_LOG(log::Level::debug, "broker",
+            "queues shrank to %zu bytes (peak %zu): gave freed memory back to the system%s", now,
+            peak, released ? "" : " (nothing to give)");
 }
 
 broker::Session *BrokerServer::session_of(quic::Connection &connection) noexcept {

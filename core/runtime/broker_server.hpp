@@ -13,6 +13,7 @@
 #include "loop/event_loop.hpp"
 #include "net/udp_socket.hpp"
 #include "quic/endpoint.hpp"
+#include "runtime/memory_release.hpp"
 #include "tls/server_credentials.hpp"
 
 namespace flume {
@@ -30,6 +31,8 @@ struct BrokerServerConfig {
   // Make a new self-signed certificate even though one exists (the old files are kept as
   // *.bak); without it a damaged one stops open() with a message saying what is wrong.
   bool regenerate_certificate = false;
+  // The engine's limits; engine.max_memory_bytes is the broker-wide memory budget (0: a
+  // quarter of the machine's memory or cgroup limit, broker/memory_budget.hpp).
   broker::BrokerConfig engine;
   // Transport-level connection cap (beyond it: CONNECTION_REFUSED without any state); kept
   // above the engine's max_connections so clients normally get the friendlier
@@ -64,6 +67,8 @@ class BrokerServer final : public quic::ConnectionHandler {
   broker::BrokerStats stats() const { return engine_.stats(); }
   quic::EndpointStats transport_stats() const;
   std::size_t connection_count() const noexcept;
+  // How often freed memory was given back to the system (runtime/memory_release.hpp).
+  std::uint64_t memory_releases() const noexcept { return memory_releases_; }
 
  private:
   class Link;  // one connection: the engine's SessionTransport over a quic::Connection
@@ -83,6 +88,7 @@ class BrokerServer final : public quic::ConnectionHandler {
 
   static broker::Session *session_of(quic::Connection &connection) noexcept;
   void arm_engine_timer();
+  void check_memory();
   void check_shutdown_done();
 
   EventLoop &loop_;
@@ -95,6 +101,9 @@ class BrokerServer final : public quic::ConnectionHandler {
   std::unordered_set<Link *> links_;
   TimerId engine_timer_;
   TimerId shutdown_timer_;
+  TimerId memory_timer_;  // once a second: whether to give freed memory back
+  MemoryReleaser memory_releaser_;
+  std::uint64_t memory_releases_ = 0;
   std::function<void()> shutdown_done_;
   bool shutting_down_ = false;
 };

@@ -1052,3 +1052,29 @@ TEST(CApiBroker, StatsCountConnectionsSubscriptionsAndMessages) {
 }
 
 }  // namespace
+
+TEST(CApiBroker, MaxMemoryBytesIsTheBudgetAndTheStatsReportIt) {
+  flume_broker_options options = FLUME_BROKER_OPTIONS_INIT;
+  options.max_memory_bytes = std::uint64_t{32} << 20;
+  Broker broker(options);
+  const flume_broker_stats stats = broker.stats();
+  EXPECT_EQ(stats.memory_budget_bytes, std::uint64_t{32} << 20);
+  EXPECT_EQ(stats.memory_queued_bytes, 0u);
+  EXPECT_EQ(stats.dropped_memory_budget, 0u);
+}
+
+TEST(CApiBroker, ACallerBuiltAgainst100IsNeitherReadNorWrittenPastItsStructs) {
+  // A 1.0.0 caller's option struct ends at shutdown_grace_ms: what follows is not read, so the
+  // default budget applies whatever lies there.
+  flume_broker_options options = FLUME_BROKER_OPTIONS_INIT;
+  options.struct_size = offsetof(flume_broker_options, shutdown_grace_ms) + sizeof(int);
+  options.max_memory_bytes = 12345;  // garbage beyond the caller's struct
+  Broker broker(options);
+  ASSERT_NE(broker.get(), nullptr);
+  flume_broker_stats stats = FLUME_BROKER_STATS_INIT;
+  stats.struct_size = offsetof(flume_broker_stats, queued_bytes) + sizeof(uint64_t);
+  stats.memory_budget_bytes = 777;  // beyond the caller's struct: left alone
+  ASSERT_EQ(flume_broker_get_stats(&stats, broker.get()), FLUME_OK) << flume_last_error();
+  EXPECT_EQ(stats.memory_budget_bytes, 777u);
+  EXPECT_GT(broker.stats().memory_budget_bytes, 12345u);
+}

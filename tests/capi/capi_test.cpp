@@ -265,7 +265,9 @@ TEST(CApiOptions, InitFunctionsAndMacrosGiveTheDocumentedDefaults) {
   EXPECT_EQ(broker.queue_limit, 1024u);
   EXPECT_EQ(broker.max_pending_bytes, uint64_t{64} << 20);
   EXPECT_EQ(broker.shutdown_grace_ms, 2000);
+  EXPECT_EQ(broker.max_memory_bytes, 0u);  // worked out from the machine at start
   const flume_broker_options broker_macro = FLUME_BROKER_OPTIONS_INIT;
+  EXPECT_EQ(broker_macro.max_memory_bytes, broker.max_memory_bytes);
   EXPECT_STREQ(broker_macro.listen, broker.listen);
   EXPECT_EQ(broker_macro.max_pending_bytes, broker.max_pending_bytes);
   EXPECT_EQ(broker_macro.shutdown_grace_ms, broker.shutdown_grace_ms);

@@ -106,9 +106,8 @@ bool BrokerProcess::start(std::string &error, std::chrono::milliseconds limit) {
   listen_address_.clear();
   certificate_.clear();
 
-  std::vector<std::string> args = {FLUME_BROKER_PATH, "-l",
-                                   "127.0.0.1:" + std::to_string(requested_port_), "--data-dir",
-                                   data_dir_};
+  std::vector<std::string> args = {program_, "-l", "127.0.0.1:" + std::to_string(requested_port_),
+                                   "--data-dir", data_dir_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char *> argv;
   for (auto &arg : args)

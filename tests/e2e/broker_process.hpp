@@ -81,6 +81,7 @@ class BrokerProcess {
 
  private:
   std::vector<std::string> extra_args_;
+  std::string program_ = FLUME_BROKER_PATH;
   std::uint16_t requested_port_;
   std::unique_ptr<TempDir> own_dir_;
   std::string data_dir_;

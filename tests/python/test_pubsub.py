@@ -192,6 +192,15 @@ def test_payload_at_the_limit_is_delivered(tmp_path, _data_dir) -> None:
         assert len(sub.recv(timeout=5).data) == 1024
 
 
+def test_max_memory_is_the_brokers_memory_budget(tmp_path, _data_dir) -> None:
+    with flume.Broker(data_dir=tmp_path, max_memory=32 << 20) as broker:
+        stats = broker.stats()
+        assert stats.memory_budget_bytes == 32 << 20
+        assert stats.memory_queued_bytes == 0 and stats.dropped_memory_budget == 0
+    with flume.Broker(data_dir=tmp_path) as broker:
+        assert broker.stats().memory_budget_bytes >= 64 << 20  # from the machine
+
+
 def test_broker_properties_and_stats(broker: flume.Broker, client: flume.Client) -> None:
     assert broker.url == f"flume://{broker.address}"
     assert broker.address.endswith(f":{broker.port}") and broker.port > 0

@@ -9,7 +9,8 @@ class Broker {
  public:
   Broker(const std::string &listen, py::handle data_dir, py::handle cert_file, py::handle key_file,
          std::uint32_t max_payload, std::uint32_t max_connections, std::uint32_t max_subscriptions,
-         std::uint32_t queue_limit, std::uint64_t max_pending_bytes, double shutdown_grace) {
+         std::uint32_t queue_limit, std::uint64_t max_pending_bytes, double shutdown_grace,
+         std::uint64_t max_memory) {
     flume_broker_options options = FLUME_BROKER_OPTIONS_INIT;
     const std::string data_text = path_or_empty(data_dir, "data_dir");
     const std::string cert_text = path_or_empty(cert_file, "cert_file");
@@ -23,6 +24,7 @@ class Broker {
     if (max_subscriptions != 0) options.max_subscriptions = max_subscriptions;
     if (queue_limit != 0) options.queue_limit = queue_limit;
     if (max_pending_bytes != 0) options.max_pending_bytes = max_pending_bytes;
+    if (max_memory != 0) options.max_memory_bytes = max_memory;
     if (!(shutdown_grace >= 0) || shutdown_grace > 600) {
       raise_error(FLUME_EINVAL, "shutdown_grace must be between 0 and 600 seconds");
     }
@@ -143,6 +145,14 @@ void init_broker(py::module_ &m) {
       .def_readonly("queued_messages", &flume_broker_stats::queued_messages,
                     "Waiting to be sent now.")
       .def_readonly("queued_bytes", &flume_broker_stats::queued_bytes, "Their bytes now.")
+      .def_readonly("dropped_memory_budget", &flume_broker_stats::dropped_memory_budget,
+                    "Of the drops above, those the broker-wide memory budget made.")
+      .def_readonly("memory_queued_bytes", &flume_broker_stats::memory_queued_bytes,
+                    "What the memory budget counts now (a shared message once).")
+      .def_readonly("memory_queued_peak_bytes", &flume_broker_stats::memory_queued_peak_bytes,
+                    "The most it counted since the start.")
+      .def_readonly("memory_budget_bytes", &flume_broker_stats::memory_budget_bytes,
+                    "The memory budget in use (max_memory, or the machine's default).")
       .def("__repr__", [](const flume_broker_stats &s) {
         return py::str(
                    "BrokerStats(connections={}, subscriptions={}, messages_in={}, "
@@ -158,14 +168,19 @@ cert_file nor key_file it uses a self-signed certificate in data_dir (made on th
 default: $FLUME_DATA_DIR, else $XDG_DATA_HOME/flume, else ~/.local/share/flume). Clients trust
 it with ca_file=broker.certificate_path, or connect through broker.connect().)")
       .def(py::init<const std::string &, py::handle, py::handle, py::handle, std::uint32_t,
-                    std::uint32_t, std::uint32_t, std::uint32_t, std::uint64_t, double>(),
+                    std::uint32_t, std::uint32_t, std::uint32_t, std::uint64_t, double,
+                    std::uint64_t>(),
            py::arg("listen") = "127.0.0.1:0", py::kw_only(), py::arg("data_dir") = py::none(),
            py::arg("cert_file") = py::none(), py::arg("key_file") = py::none(),
            py::arg("max_payload") = 0, py::arg("max_connections") = 0,
            py::arg("max_subscriptions") = 0, py::arg("queue_limit") = 0,
            py::arg("max_pending_bytes") = 0, py::arg("shutdown_grace") = 2.0,
+           py::arg("max_memory") = 0,
            "Starts a broker listening on `listen` (\"host:port\"; port 0 picks a free one). "
-           "Zero limits mean the defaults. Raises InvalidArgument (bad option, unreadable "
+           "Zero limits mean the defaults. max_memory: bytes the queues of all connections "
+           "may hold together (default: a quarter of the machine's memory or cgroup limit); "
+           "the largest queues take their overflow policy first. Raises InvalidArgument (bad "
+           "option, unreadable "
            "certificate) or FlumeError (cannot bind).")
       .def_property_readonly("url", &Broker::url, "\"flume://\" and the address.")
       .def_property_readonly("address", &Broker::address)

@@ -670,6 +670,10 @@ typedef struct flume_broker flume_broker;
 #define FLUME_DEFAULT_QUEUE_LIMIT 1024
 #define FLUME_DEFAULT_BROKER_MAX_PENDING_BYTES 67108864u /* 64 MiB */
 #define FLUME_DEFAULT_SHUTDOWN_GRACE_MS 2000
+/* max_memory_bytes: 0 stands for a value the broker works out at start from the machine: a
+ * quarter of physical memory, or of the cgroup memory limit if that is lower, at least 64 MiB
+ * (flume_broker_stats.memory_budget_bytes tells the value in use). Since 1.1.0. */
+#define FLUME_DEFAULT_BROKER_MAX_MEMORY 0u
 
 /* Since 1.0.0. Zero (or NULL) in any field means its default. Strings are copied by
  * flume_broker_start(). */
@@ -694,6 +698,12 @@ typedef struct flume_broker_options {
    * 0: FLUME_DEFAULT_SHUTDOWN_GRACE_MS; FLUME_NO_WAIT: close them at once; FLUME_WAIT_FOREVER:
    * until the last has gone. */
   int shutdown_grace_ms;
+  /* Since 1.1.0 (read only when struct_size covers it). Bytes the queues of all connections
+   * may hold together: messages waiting for slow or paused subscribers, a message shared by
+   * many subscriptions counted once. When it is reached, the subscriptions holding the most take
+   * their overflow policy first (drops are reported with DROPPED as usual; policy close ends
+   * them with SLOW_CONSUMER). 0: FLUME_DEFAULT_BROKER_MAX_MEMORY. */
+  uint64_t max_memory_bytes;
 } flume_broker_options;
 
 #define FLUME_BROKER_OPTIONS_INIT                                                                  \
@@ -701,7 +711,7 @@ typedef struct flume_broker_options {
     sizeof(flume_broker_options), FLUME_DEFAULT_LISTEN, NULL, NULL, NULL,                          \
         FLUME_DEFAULT_MAX_PAYLOAD, FLUME_DEFAULT_MAX_CONNECTIONS, FLUME_DEFAULT_MAX_SUBSCRIPTIONS, \
         FLUME_DEFAULT_QUEUE_LIMIT, FLUME_DEFAULT_BROKER_MAX_PENDING_BYTES,                         \
-        FLUME_DEFAULT_SHUTDOWN_GRACE_MS                                                            \
+        FLUME_DEFAULT_SHUTDOWN_GRACE_MS, FLUME_DEFAULT_BROKER_MAX_MEMORY                           \
   }
 
 /* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
@@ -730,10 +740,16 @@ typedef struct flume_broker_stats {
   uint64_t discarded_on_close;    /* still queued when a subscription or connection ended */
   uint64_t queued_messages;       /* waiting to be sent, now */
   uint64_t queued_bytes;          /* their bytes, now */
+  /* Since 1.1.0 (written only when struct_size covers them). The broker-wide memory budget
+   * (flume_broker_options.max_memory_bytes): */
+  uint64_t dropped_memory_budget;    /* of the drops above, those the budget made */
+  uint64_t memory_queued_bytes;      /* what it counts, now (a shared message once) */
+  uint64_t memory_queued_peak_bytes; /* the most it counted since the start */
+  uint64_t memory_budget_bytes;      /* the budget in use */
 } flume_broker_stats;
 
 #define FLUME_BROKER_STATS_INIT \
-  { sizeof(flume_broker_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(flume_broker_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
  * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
