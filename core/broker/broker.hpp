@@ -137,7 +137,8 @@ class Broker {
   void send_control(Session &s, SharedBuffer frame);
 
   // Fan-out and subscription streams (broker_delivery.cpp).
-  void route_publish(Session &s, std::string_view subject, std::span<const std::uint8_t> payload);
+  // `subject` comes from a decoded PUBLISH: validated once, by the decoder.
+  void route_publish(Session &s, CheckedSubject subject, std::span<const std::uint8_t> payload);
   void deliver(Subscription &sub, const SharedBuffer &frame);
   void pump(Subscription &sub);
   bool send_dropped(Subscription &sub, std::uint64_t count);

@@ -16,14 +16,14 @@ std::size_t Broker::pending_room(const Session &s) const noexcept {
   return held < limit ? limit - held : 0;
 }
 
-void Broker::route_publish(Session &s, std::string_view subject,
+void Broker::route_publish(Session &s, CheckedSubject subject,
                            std::span<const std::uint8_t> payload) {
   ++stats_.messages_in;
   stats_.bytes_in += payload.size();
   ++s.messages_in;
   // Collect first: delivering may end subscriptions, which must not happen inside the walk.
   matched_.clear();
-  router_.match(subject, [this](Subscription *sub) { matched_.push_back(sub); });
+  router_.match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
   if (matched_.empty()) {
     ++stats_.messages_unmatched;
     return;

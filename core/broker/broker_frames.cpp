@@ -40,9 +40,15 @@ std::string_view truncate_utf8(std::string_view text, std::size_t limit) noexcep
   return text.substr(0, end);
 }
 
-SharedBuffer message_frame(std::string_view subject,
-                           std::span<const std::uint8_t> payload) noexcept {
-  return frame_of(FrameType::message, subject, payload);
+SharedBuffer message_frame(CheckedSubject subject, std::span<const std::uint8_t> payload) noexcept {
+  SharedBuffer buffer = SharedBuffer::allocate(frame_size(subject.view().size(), payload.size()));
+  if (!buffer) return buffer;
+  std::size_t written = 0;
+  const FrameError error = encode_frame(
+      FrameType::message, subject, payload,
+      std::span<std::uint8_t>(buffer.mutable_data(), buffer.size()), written, kHardMaxPayload);
+  if (error != FrameError::ok) return {};
+  return buffer;
 }
 
 SharedBuffer pong_frame(std::span<const std::uint8_t> payload) noexcept {

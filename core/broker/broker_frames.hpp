@@ -9,12 +9,12 @@
 
 #include "codec/shared_buffer.hpp"
 #include "protocol/protocol.hpp"
+#include "subject/subject.hpp"
 
 namespace flume::broker {
 
 // A MESSAGE for `subject`: encoded once, then shared by every subscription it goes to.
-SharedBuffer message_frame(std::string_view subject,
-                           std::span<const std::uint8_t> payload) noexcept;
+SharedBuffer message_frame(CheckedSubject subject, std::span<const std::uint8_t> payload) noexcept;
 
 SharedBuffer pong_frame(std::span<const std::uint8_t> payload) noexcept;
 

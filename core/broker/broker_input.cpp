@@ -116,7 +116,7 @@ void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const 
       fatal(s, ErrorCode::protocol_error, why);
       return;
     }
-    route_publish(s, frame.subject, frame.payload);
+    route_publish(s, CheckedSubject::from_decoded_frame(frame.subject), frame.payload);
   }
   if (!fin || s.state == SessionState::closed) return;
   const FrameError end = decoder.finish();
@@ -206,7 +206,7 @@ void Broker::on_control_frame(Session &s, const Frame &frame) {
       handle_unsubscribe(s, frame);
       break;
     case FrameType::publish:
-      route_publish(s, frame.subject, frame.payload);
+      route_publish(s, CheckedSubject::from_decoded_frame(frame.subject), frame.payload);
       break;
     case FrameType::ping:
       if (frame.payload.size() > kMaxPingPayload) {

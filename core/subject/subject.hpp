@@ -6,6 +6,7 @@
 // subject accepted on the wire is always one the router can store.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -41,6 +42,13 @@ class CheckedSubject {
                                              SubjectError &error) noexcept {
     error = validate_subject(subject);
     if (error != SubjectError::ok) return std::nullopt;
+    return CheckedSubject(subject);
+  }
+  // A subject a decoded frame carries: FrameDecoder accepts a PUBLISH or MESSAGE only after
+  // check_subject() validated it, so checking it again (on the broker's per-message path, for
+  // the MESSAGE it becomes) would only repeat that. Anything else goes through check().
+  static CheckedSubject from_decoded_frame(std::string_view subject) noexcept {
+    assert(validate_subject(subject) == SubjectError::ok);
     return CheckedSubject(subject);
   }
   std::string_view view() const noexcept { return subject_; }
