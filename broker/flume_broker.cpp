@@ -123,7 +123,8 @@ const std::string &one_of(const std::string &name, const std::string &value,
 
 // Applies one setting by its long name; shared by the command line and the TOML file so both
 // accept exactly the same things.
-void apply(Options &options, const std::string &name, const std::string &value) {
+void apply(Options &options, const std::string &name, const std::string &value,
+           const std::string &label) {
   auto &engine = options.server.engine;
   if (name == "listen") {
     options.server.listen = value;
@@ -135,35 +136,38 @@ void apply(Options &options, const std::string &name, const std::string &value) 
     options.server.data_dir = value;
   } else if (name == "max-payload") {
     engine.max_payload =
-        static_cast<std::uint32_t>(parse_count("--max-payload", value, 1, flume::kHardMaxPayload));
+        static_cast<std::uint32_t>(parse_count(label, value, 1, flume::kHardMaxPayload));
   } else if (name == "max-connections") {
-    engine.max_connections = parse_count("--max-connections", value, 1, 1000000);
+    engine.max_connections = parse_count(label, value, 1, 1000000);
   } else if (name == "max-subscriptions") {
     engine.max_subscriptions_per_connection =
-        static_cast<std::uint32_t>(parse_count("--max-subscriptions", value, 1, UINT32_MAX));
+        static_cast<std::uint32_t>(parse_count(label, value, 1, UINT32_MAX));
   } else if (name == "queue-limit") {
     engine.default_queue_limit =
-        static_cast<std::uint32_t>(parse_count("--queue-limit", value, 1, UINT32_MAX));
+        static_cast<std::uint32_t>(parse_count(label, value, 1, UINT32_MAX));
   } else if (name == "max-queue-limit") {
-    engine.max_queue_limit =
-        static_cast<std::uint32_t>(parse_count("--max-queue-limit", value, 1, UINT32_MAX));
+    engine.max_queue_limit = static_cast<std::uint32_t>(parse_count(label, value, 1, UINT32_MAX));
   } else if (name == "max-pending-bytes") {
-    engine.max_pending_bytes_per_connection =
-        parse_count("--max-pending-bytes", value, 1024, 1ULL << 40);
+    engine.max_pending_bytes_per_connection = parse_count(label, value, 1024, 1ULL << 40);
   } else if (name == "max-memory") {
-    engine.max_memory_bytes = parse_count("--max-memory", value, 1ULL << 20, 1ULL << 50);
+    engine.max_memory_bytes = parse_count(label, value, 1ULL << 20, 1ULL << 50);
   } else if (name == "shutdown-grace") {
-    options.server.shutdown_grace =
-        std::chrono::milliseconds(parse_count("--shutdown-grace", value, 0, 600000));
+    options.server.shutdown_grace = std::chrono::milliseconds(parse_count(label, value, 0, 600000));
   } else if (name == "stats-interval") {
-    options.stats_interval = parse_count("--stats-interval", value, 0, 86400);
+    options.stats_interval = parse_count(label, value, 0, 86400);
   } else if (name == "log-level") {
-    options.log_level = one_of("--log-level", value, kLogLevels);
+    options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
-    options.log_format = one_of("--log-format", value, kLogFormats);
+    options.log_format = one_of(label, value, kLogFormats);
   } else {
-    usage_error("unknown option '" + name + "'");
+    usage_error("unknown option '" + label + "'");
   }
+}
+
+// "FILE line N" for messages about a key of the configuration file.
+std::string where_in(const std::string &path, const toml::node &node) {
+  const auto line = node.source().begin.line;
+  return line > 0 ? path + " line " + std::to_string(line) : path;
 }
 
 void load_config_file(Options &options, const std::string &path) {
@@ -171,25 +175,35 @@ void load_config_file(Options &options, const std::string &path) {
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error &error) {
-    std::ostringstream where;
-    where << error.source().begin;
-    usage_error("cannot read " + path + ": " + std::string(error.description()) + " (" +
-                where.str() + ")");
+    usage_error("cannot read " + path + " line " + std::to_string(error.source().begin.line) +
+                ": " + std::string(error.description()));
   }
   for (const auto &[key, node] : table) {
-    std::string name(key.str());
+    const std::string key_text(key.str());
+    const std::string where = where_in(path, node);
+    if (node.is_table()) {
+      usage_error(where + ": [" + key_text +
+                  "] is a table, but flume-broker's keys go at the top level of the file, "
+                  "without a [section]");
+    }
+    std::string name = key_text;
     for (char &c : name)
       c = c == '_' ? '-' : c;
+    if (name == "config") usage_error(where + ": 'config' cannot be set inside a config file");
+    if (std::none_of(std::begin(kSettings), std::end(kSettings),
+                     [&](const Setting &setting) { return name == setting.name; })) {
+      usage_error(where + ": unknown key '" + key_text +
+                  "'; the keys are the long option names with '_' for '-'");
+    }
     std::string value;
     if (auto text = node.value<std::string>(); text && node.is_string()) {
       value = *text;
     } else if (auto number = node.value<std::int64_t>(); number && node.is_integer()) {
       value = std::to_string(*number);
     } else {
-      usage_error(path + ": '" + std::string(key.str()) + "' must be a string or an integer");
+      usage_error(where + ": '" + key_text + "' must be a string or an integer");
     }
-    if (name == "config") usage_error(path + ": 'config' cannot be set inside a config file");
-    apply(options, name, value);
+    apply(options, name, value, key_text + " (" + where + ")");
   }
 }
 
@@ -217,7 +231,8 @@ Options parse_options(int argc, char **argv) {
   Options options;
   if (!config_file.empty()) load_config_file(options, config_file);
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
-    if (given[i]) apply(options, kSettings[i].name, *given[i]);
+    if (given[i])
+      apply(options, kSettings[i].name, *given[i], std::string("--") + kSettings[i].name);
   }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
