@@ -112,6 +112,8 @@ int error_code(ClientStatus status) noexcept {
       return FLUME_EPROTOCOL;
     case ClientStatus::no_memory:
       return FLUME_ENOMEM;
+    case ClientStatus::os_error:
+      return FLUME_EIO;
   }
   return FLUME_EINVAL;
 }

@@ -43,6 +43,7 @@ enum class ClientStatus : std::uint8_t {
   closed,             // the client or subscription is closed (the message says why)
   protocol,           // the broker broke the protocol
   no_memory,
+  os_error,  // an operating-system call failed, e.g. no file descriptor left (the message says)
 };
 
 struct ClientResult {
@@ -144,6 +145,8 @@ class Subscription {
                           std::chrono::milliseconds timeout);
   // An eventfd that is readable while messages wait or once the subscription has ended.
   int fd() const noexcept { return event_fd_; }
+  // The errno of the failed eventfd() when fd() is -1 (the process was out of descriptors).
+  int fd_error() const noexcept { return event_fd_errno_; }
   // Waits up to `timeout` (negative: forever) for the broker's answer: ok once accepted,
   // `rejected` with the broker's reason if it refused, the end reason if it ended unanswered,
   // `timeout` if no answer came in time.
@@ -176,6 +179,7 @@ class Subscription {
   const SubscribeOptions options_;
   const MessageCallback callback_;
   int event_fd_ = -1;
+  int event_fd_errno_ = 0;  // why eventfd() failed, if it did
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;     // a message or the end, for recv()

@@ -1,5 +1,8 @@
 #include "runtime/client_core.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include "client_engine/outbound_frames.hpp"
 #include "subject/subject.hpp"
 
@@ -71,6 +74,21 @@ std::shared_ptr<Subscription> ClientCore::subscribe(std::string_view pattern,
   }
   if (!subscription) {
     result = ClientResult{ClientStatus::closed, "the client is closed"};
+    return nullptr;
+  }
+  if (subscription->fd() < 0) {
+    // Refused here rather than "subscribed" with no way to signal its messages: a subscription
+    // without its eventfd would never wake a recv() or a poll().
+    subscriptions_.remove(subscription->id());
+    const int error = subscription->fd_error();
+    result = ClientResult{
+        ClientStatus::os_error,
+        "cannot subscribe to '" + std::string(pattern.substr(0, 64)) +
+            "': no file descriptor for its event (eventfd: " + std::strerror(error) + ")" +
+            (error == EMFILE || error == ENFILE
+                 ? "; the process is out of file descriptors: close some or raise the limit "
+                   "(ulimit -n)"
+                 : "")};
     return nullptr;
   }
   push(ClientRequest{ClientRequest::Kind::subscribe, {}, subscription->id()});

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "runtime/client_core.hpp"  // Subscription calls back into its client
@@ -17,7 +18,8 @@ Subscription::Subscription(std::shared_ptr<ClientCore> client, std::uint32_t id,
       pattern_(std::move(pattern)),
       options_(options),
       callback_(std::move(callback)),
-      event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      event_fd_errno_(event_fd_ < 0 ? errno : 0) {}
 
 Subscription::~Subscription() {
   if (!ended()) client_->unsubscribe(id_);
