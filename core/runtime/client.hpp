@@ -67,6 +67,12 @@ struct ClientConfig {
   bool reconnect = true;  // after a lost connection: back off, reconnect, resubscribe
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // A QUIC PING after this long without sending anything. It is how an idle subscriber finds
+  // out that its broker crashed and restarted: the restarted broker answers with a stateless
+  // reset, so the loss is noticed within about this long (tests/bench/failover/kill_restart.sh).
+  // The cost: one PING and its ACK per interval on an idle connection (two packets of about
+  // 50 bytes of UDP payload each).
+  std::chrono::milliseconds keep_alive{1000};
   // Back-pressure for publish(): at most this many bytes of published messages wait inside the
   // client for the network (queued for the loop thread, or for QUIC's congestion and flow-control
   // windows). A publish that would go over waits up to publish_timeout for room, then fails with

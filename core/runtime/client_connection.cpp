@@ -63,9 +63,8 @@ ClientConnection::~ClientConnection() {
 ClientResult ClientConnection::start() {
   quic::EndpointConfig quic_config = quic::EndpointConfig::client(trust_);
   quic_config.handshake_timeout = config_.connect_timeout;
-  // An idle subscriber learns that its broker crashed only when it next sends: with a PING every
-  // 5 s the restarted broker's stateless reset (or the silence) is noticed within seconds.
-  quic_config.keep_alive = std::chrono::seconds(5);
+  // An idle subscriber learns that its broker crashed only when it next sends (ClientConfig).
+  quic_config.keep_alive = config_.keep_alive;
   // The endpoint is made and used on the loop thread only; it is created here, before the
   // thread runs, when this thread still counts as the loop's.
   endpoint_ = std::make_unique<quic::Endpoint>(thread_.loop(), quic_config, *this);
