@@ -65,6 +65,7 @@ int config_from(const flume_client_options *options, ClientConfig &config) {
   config.reconnect_max = std::chrono::milliseconds(FLUME_DEFAULT_RECONNECT_MAX_MS);
   config.max_pending_bytes = FLUME_DEFAULT_MAX_PENDING_BYTES;
   config.publish_timeout = std::chrono::milliseconds(FLUME_DEFAULT_PUBLISH_TIMEOUT_MS);
+  config.keep_alive = std::chrono::milliseconds(FLUME_DEFAULT_KEEP_ALIVE_MS);
   if (options == nullptr) return FLUME_OK;
   if (!struct_size_ok(options->struct_size,
                       FLUME_STRUCT_END(flume_client_options, publish_timeout_ms),
@@ -115,6 +116,19 @@ int config_from(const flume_client_options *options, ClientConfig &config) {
     if (!timeout_of(options->publish_timeout_ms, timeout)) return FLUME_EINVAL;
     config.publish_timeout = timeout.forever ? kForever : std::chrono::milliseconds(timeout.ms);
   }
+  if (options->struct_size >= FLUME_STRUCT_END(flume_client_options, keep_alive_ms) &&
+      options->keep_alive_ms != 0) {
+    if (options->keep_alive_ms == FLUME_WAIT_FOREVER) {
+      config.keep_alive = std::chrono::milliseconds(0);  // the transport's "none"
+    } else if (options->keep_alive_ms < 100) {
+      return fail(FLUME_EINVAL,
+                  "flume_client_options.keep_alive_ms must be at least 100, 0 (the default) or "
+                  "FLUME_WAIT_FOREVER (none)");
+    } else {
+      config.keep_alive = std::chrono::milliseconds(options->keep_alive_ms);
+    }
+  }
+
   return FLUME_OK;
 }
 

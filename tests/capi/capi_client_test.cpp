@@ -718,7 +718,17 @@ TEST(CApiClient, OptionValuesOutsideTheirConventionAreEinval) {
   options = trusting(broker);
   options.reconnect_min_ms = -1;
   EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  options = trusting(broker);
+  options.keep_alive_ms = 99;  // a PING more often than every 100 ms is a mistake
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
+  options.keep_alive_ms = FLUME_NO_WAIT;
+  EXPECT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_EINVAL);
   EXPECT_EQ(client, nullptr);
+  options.keep_alive_ms = FLUME_WAIT_FOREVER;  // none: valid
+  ASSERT_EQ(flume_client_connect(&client, broker.url().c_str(), &options), FLUME_OK)
+      << flume_last_error();
+  EXPECT_EQ(flume_client_close(client), FLUME_OK);
+  client = nullptr;
   flume_broker_options broker_options = FLUME_BROKER_OPTIONS_INIT;
   broker_options.shutdown_grace_ms = -3;
   flume_broker *other = nullptr;

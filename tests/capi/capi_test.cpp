@@ -230,6 +230,11 @@ void expect_documented_defaults(const flume_client_options &client) {
   EXPECT_EQ(client.reconnect_max_ms, 5000);
   EXPECT_EQ(client.max_pending_bytes, size_t{8} << 20);
   EXPECT_EQ(client.publish_timeout_ms, 5000);
+  EXPECT_EQ(client.keep_alive_ms, 1000);
+  // 1.0.0's struct ended in padding; a field read from there would be read from garbage.
+  EXPECT_GT(offsetof(flume_client_options, keep_alive_ms),
+            offsetof(flume_client_options, publish_timeout_ms) + sizeof(int))
+      << "keep_alive_ms must not sit in 1.0.0's tail padding";
 }
 
 void expect_documented_defaults(const flume_subscription_options &subscription) {

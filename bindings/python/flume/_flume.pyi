@@ -205,6 +205,7 @@ def connect(
     server_name: Optional[str] = None,
     max_pending_bytes: int = 0,
     publish_timeout: float = 5.0,
+    keep_alive: Optional[float] = 1.0,
 ) -> Client: ...
 
 class Broker:

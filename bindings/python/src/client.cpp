@@ -30,7 +30,8 @@ int milliseconds(double seconds, const char *what) {
 py::object connect(const std::string &url, py::handle name, py::handle ca_file,
                    py::handle pin_sha256, bool insecure, py::handle token, double connect_timeout,
                    bool reconnect, double reconnect_min, double reconnect_max,
-                   py::handle server_name, std::size_t max_pending_bytes, double publish_timeout) {
+                   py::handle server_name, std::size_t max_pending_bytes, double publish_timeout,
+                   py::handle keep_alive) {
   flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
   const std::string name_text = name.is_none() ? "flume-python" : name.cast<std::string>();
   const std::string ca_text = path_or_empty(ca_file, "ca_file");
@@ -57,6 +58,11 @@ py::object connect(const std::string &url, py::handle name, py::handle ca_file,
   // Python's 0 means "do not wait"; in a C option struct that is FLUME_NO_WAIT (0: the default).
   const int publish_ms = milliseconds(publish_timeout, "publish_timeout");
   options.publish_timeout_ms = publish_ms == 0 ? FLUME_NO_WAIT : publish_ms;
+  // None: no keep-alive; a number of seconds (at least 0.1; libflume checks).
+  options.keep_alive_ms = keep_alive.is_none()
+                              ? FLUME_WAIT_FOREVER
+                              : milliseconds(keep_alive.cast<double>(), "keep_alive");
+  if (options.keep_alive_ms == 0) options.keep_alive_ms = 1;  // 0 s is too short, not "default"
 
   flume_client *handle = nullptr;
   int rc;
@@ -254,7 +260,7 @@ returns once the broker accepted the subscription (up to `timeout` seconds), rai
         py::arg("token") = py::none(), py::arg("connect_timeout") = 5.0,
         py::arg("reconnect") = true, py::arg("reconnect_min") = 0.1, py::arg("reconnect_max") = 5.0,
         py::arg("server_name") = py::none(), py::arg("max_pending_bytes") = 0,
-        py::arg("publish_timeout") = 5.0,
+        py::arg("publish_timeout") = 5.0, py::arg("keep_alive") = 1.0,
         R"(Connects to a broker and returns a Client once the broker accepted it.
 
 url: "flume://host:port" ("host:port", "host"; port 7337 by default).
@@ -264,7 +270,9 @@ them, the system's CA store, except for a broker on this machine, whose self-sig
 the default data directory is trusted. token: bytes or str sent for authentication.
 Back-pressure: at most max_pending_bytes (0: 8 MiB) of published messages wait in the client for
 the network; publish() waits up to publish_timeout for room (0: not at all), then raises
-TimeoutError. Times are in seconds. Raises ConnectionError (unreachable, refused), TLSError (with the
+TimeoutError. keep_alive (at least 0.1, None: none): a QUIC PING after that long without sending,
+so an idle subscriber notices a crashed and restarted broker within about that long (one small
+packet each way per interval). Times are in seconds. Raises ConnectionError (unreachable, refused), TLSError (with the
 reason), ProtocolError, TimeoutError, InvalidArgument.)");
 }
 
