@@ -163,6 +163,7 @@ void ClientConnection::connect_current() {
         attempt_deadline_ - std::chrono::steady_clock::now());
     const auto share = std::max(std::chrono::milliseconds(1),
                                 left / static_cast<long>(servers_.size() - address_index_));
+    attempt_share_ = share;
     thread_.loop().arm_after(attempt_timer_, share);
     return;
   }
@@ -203,8 +204,9 @@ void ClientConnection::on_attempt_timeout() {
   if (connection == nullptr || handshake_done_) return;
   // Silent so far: give the next address its turn (the last one fails as a handshake timeout
   // would). on_closed carries on from here.
-  address_failure_ = failed(ClientStatus::unreachable, "no answer from " + server().to_string() +
-                                                           " within its share of connect_timeout");
+  address_failure_ =
+      failed(ClientStatus::unreachable, "no handshake with " + server().to_string() + " within " +
+                                            std::to_string(attempt_share_.count()) + " ms");
   connection->close(static_cast<std::uint64_t>(ErrorCode::no_error), "no answer",
                     quic::CloseMode::immediate);
 }

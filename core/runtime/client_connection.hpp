@@ -116,8 +116,10 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   TimerId reconnect_timer_;
   TimerId attempt_timer_;
   TimerId next_address_timer_;
-  std::size_t address_index_ = 0;                           // into servers_: the one being tried
-  std::chrono::steady_clock::time_point attempt_deadline_;  // when this attempt's time is up
+  std::size_t address_index_ = 0;  // into servers_: the one being tried
+  // When this attempt's time is up, and the current address's part of what was left.
+  std::chrono::steady_clock::time_point attempt_deadline_;
+  std::chrono::milliseconds attempt_share_{0};
   bool handshake_done_ = false;                  // the current connection got past the handshake
   std::optional<ClientResult> address_failure_;  // why the address before failed (timer, connect)
   TimerId close_timer_;
