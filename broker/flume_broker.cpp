@@ -29,7 +29,8 @@ namespace {
 
 constexpr const char *kDescription =
     R"(Runs a Flume broker: publish/subscribe over QUIC (UDP), one stream per subscription.
-With no options it listens on 0.0.0.0:7337 with a self-signed certificate that it creates on the
+With no options it listens on [::]:7337 (IPv6 and IPv4 alike; 0.0.0.0:7337 on a machine
+without IPv6) with a self-signed certificate that it creates on the
 first start (in the data directory) and reuses afterwards.)";
 
 constexpr const char *kFooter =
@@ -65,8 +66,8 @@ struct Setting {
 
 constexpr Setting kSettings[] = {
     {"listen", "-l,--listen", "ADDRESS",
-     "address and UDP port to listen on: 0.0.0.0:7337 (default),\n127.0.0.1:7337, [::]:7337, "
-     ":7337 (all IPv4 addresses)"},
+     "address and UDP port to listen on: [::]:7337 (default: every\nIPv6 and IPv4 address), "
+     "0.0.0.0:7337 (IPv4 only), 127.0.0.1:7337,\n[::1]:7337, :7337 (same as [::]:7337)"},
     {"cert", "--cert", "FILE", "certificate chain (PEM); needs --key"},
     {"key", "--key", "FILE", "private key (PEM) for --cert"},
     {"data-dir", "--data-dir", "DIR",
@@ -281,9 +282,9 @@ int main(int argc, char **argv) {
   }
 
   const auto &credentials = server.credentials();
-  std::printf("flume-broker %s listening on %s (QUIC over UDP, ALPN %s)\n",
+  std::printf("flume-broker %s listening on %s (QUIC over UDP, %s, ALPN %s)\n",
               std::string(flume::kVersion).c_str(), server.local_address().to_string().c_str(),
-              std::string(flume::kAlpn).c_str());
+              server.listen_note().c_str(), std::string(flume::kAlpn).c_str());
   std::printf(
       "certificate: %s%s\n", credentials.certificate_path().c_str(),
       credentials.self_signed()

@@ -94,6 +94,12 @@ std::string SocketAddress::to_string() const {
     const auto &v4 = reinterpret_cast<const sockaddr_in &>(storage);
     inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
     out.append(text);
+  } else if (family() == AF_INET6 &&
+             IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6 &>(storage).sin6_addr)) {
+    // An IPv4 peer of a dual-stack socket: shown as the IPv4 address it is.
+    const auto &v6 = reinterpret_cast<const sockaddr_in6 &>(storage);
+    inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], text, sizeof text);
+    out.append(text);
   } else if (family() == AF_INET6) {
     const auto &v6 = reinterpret_cast<const sockaddr_in6 &>(storage);
     inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
@@ -284,12 +290,19 @@ std::error_code UdpSocket::open(int family) {
   int one = 1;
   int pktinfo;
   if (family == AF_INET6) {
-    set_int(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    // Dual stack: bound to [::], the socket takes IPv4 too, as v4-mapped addresses
+    // (::ffff:1.2.3.4). Linux then reports IPv4 packets' destination as a v4-mapped
+    // IPV6_PKTINFO (and accepts one as the source when sending), so the address family seen
+    // by QUIC never changes within a connection. IPv4 packets' TOS byte and DF bit follow the
+    // IPv4 options, which a v6 socket accepts too; they are set alongside (failures harmless).
+    set_int(fd_, IPPROTO_IPV6, IPV6_V6ONLY, 0);
     pktinfo = setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     set_int(fd_, IPPROTO_IPV6, IPV6_RECVTCLASS, 1);
+    set_int(fd_, IPPROTO_IP, IP_RECVTOS, 1);
     // DF on, but the kernel's cached path MTU ignored: ngtcp2 runs its own PMTUD and needs
     // its probes to leave unfragmented, or be lost, never be refused locally.
     set_int(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE);
+    set_int(fd_, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
   } else {
     pktinfo = setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
     set_int(fd_, IPPROTO_IP, IP_RECVTOS, 1);
@@ -342,6 +355,8 @@ std::error_code UdpSocket::set_ecn(std::uint8_t ecn) noexcept {
   int rc = family_ == AF_INET6 ? setsockopt(fd_, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos)
                                : setsockopt(fd_, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
   if (rc != 0) return errno_code();
+  // A dual-stack socket sends to v4-mapped peers as IPv4, whose TOS byte IP_TOS sets.
+  if (family_ == AF_INET6) setsockopt(fd_, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
   ecn_ = tos;
   return {};
 }

@@ -40,7 +40,9 @@ struct SocketAddress {
   }
   sockaddr *as_sockaddr() noexcept { return reinterpret_cast<sockaddr *>(&storage); }
 
-  // "127.0.0.1:7337", "[::1]:7337", "[fe80::1%2]:7337"; "" when empty.
+  // "127.0.0.1:7337", "[::1]:7337", "[fe80::1%2]:7337"; "" when empty. A v4-mapped IPv6
+  // address (an IPv4 peer of a dual-stack socket) reads as IPv4: "[::ffff:1.2.3.4]:7" is
+  // "1.2.3.4:7".
   std::string to_string() const;
   std::size_t hash() const noexcept;
   friend bool operator==(const SocketAddress &a, const SocketAddress &b) noexcept;
@@ -140,8 +142,9 @@ class UdpSocket {
   UdpSocket(UdpSocket &&) noexcept;
   UdpSocket &operator=(UdpSocket &&) noexcept;
 
-  // Opens a non-blocking, close-on-exec socket for AF_INET or AF_INET6 (IPv6-only, so received
-  // addresses are never v4-mapped) with packet info, ECN reading, DF set and large buffers.
+  // Opens a non-blocking, close-on-exec socket for AF_INET or AF_INET6 with packet info, ECN
+  // reading, DF set and large buffers. AF_INET6 is dual stack (IPV6_V6ONLY off): bound to [::]
+  // it also receives IPv4, with v4-mapped addresses (::ffff:1.2.3.4) as peer and local address.
   std::error_code open(int family);
   // bind()/connect() open a socket of the address's family first when none is open.
   std::error_code bind(const SocketAddress &local);

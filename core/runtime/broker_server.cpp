@@ -1,5 +1,7 @@
 #include "runtime/broker_server.hpp"
 
+#include <netinet/in.h>
+
 #include <cstdlib>
 
 #include "log/log.hpp"
@@ -9,10 +11,27 @@
 
 namespace flume {
 
+namespace {
+
+bool is_ipv6_any(const SocketAddress &address) {
+  return address.family() == AF_INET6 &&
+         IN6_IS_ADDR_UNSPECIFIED(
+             &reinterpret_cast<const sockaddr_in6 &>(address.storage).sin6_addr);
+}
+
+// Errors that mean "this machine has no IPv6" rather than "this port is taken": IPv6 disabled
+// in the kernel (no AF_INET6 sockets) or by sysctl (no address to bind [::] to).
+bool is_no_ipv6(std::error_code ec) {
+  return ec == std::errc::address_family_not_supported || ec == std::errc::address_not_available ||
+         ec == std::errc::protocol_not_supported;
+}
+
+}  // namespace
+
 std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error) {
   HostPort parsed;
   if (!parse_host_port(text, 0, parsed, error)) return std::nullopt;  // port 0: any free port
-  if (parsed.host.empty()) parsed.host = "0.0.0.0";
+  if (parsed.host.empty()) parsed.host = "::";  // every address, IPv6 and IPv4 (dual stack)
   auto address = parse_address(parsed.host, parsed.port.value_or(kDefaultPort));
   if (!address) {
     error = "'" + text + "': '" + parsed.host +
@@ -104,7 +123,25 @@ std::error_code BrokerServer::open(std::string &message) {
     return std::make_error_code(std::errc::io_error);
   }
   endpoint_ = std::make_unique<quic::Endpoint>(loop_, quic_config, *this);
-  if (std::error_code ec = endpoint_->open(&message); ec) {
+  std::error_code ec = endpoint_->open(&message);
+  if (ec && is_ipv6_any(*bind) && is_no_ipv6(ec)) {
+    // [::] asked for every address; without IPv6, every IPv4 address is the closest there is.
+    const std::string why = ec.message();
+    quic_config.bind_address = parse_address("0.0.0.0", bind->port()).value_or(SocketAddress{});
+    endpoint_ = std::make_unique<quic::Endpoint>(loop_, quic_config, *this);
+    ec = endpoint_->open(&message);
+    if (!ec) {
+      listen_note_ = "IPv4 only: this machine has no IPv6 (" + why + ")";
+      FLUME_LOG(log::Level::warn, "broker", "cannot listen on %s (%s): listening on %s instead",
+                bind->to_string().c_str(), why.c_str(),
+                endpoint_->local_address().to_string().c_str());
+    }
+  } else if (!ec) {
+    listen_note_ = is_ipv6_any(*bind)           ? "IPv4 and IPv6"
+                   : bind->family() == AF_INET6 ? "IPv6"
+                                                : "IPv4";
+  }
+  if (ec) {
     endpoint_.reset();
     return ec;
   }

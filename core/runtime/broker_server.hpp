@@ -19,8 +19,10 @@
 namespace flume {
 
 struct BrokerServerConfig {
-  // Where to listen: "host:port", "[v6]:port", ":port" or "host" (port 7337).
-  std::string listen = "0.0.0.0:7337";
+  // Where to listen: "host:port", "[v6]:port", ":port" or "host" (port 7337). "[::]" (and an
+  // empty host) is dual stack: IPv6 and IPv4 on one socket; "0.0.0.0" is IPv4 only. Where the
+  // machine has no IPv6, "[::]" falls back to 0.0.0.0 (listen_note() says so).
+  std::string listen = "[::]:7337";
   // Certificate and key (PEM). Both empty: the self-signed pair in `data_dir`, made on first
   // start and reused afterwards.
   std::string certificate_file;
@@ -43,7 +45,8 @@ struct BrokerServerConfig {
   std::chrono::milliseconds shutdown_grace{2000};
 };
 
-// Parses "host:port", "[v6]:port", ":port" (all addresses) or "host" (default port).
+// Parses "host:port", "[v6]:port", ":port" (all addresses: [::], dual stack) or "host" (default
+// port).
 std::optional<SocketAddress> parse_listen_address(const std::string &text, std::string &error);
 
 class BrokerServer final : public quic::ConnectionHandler {
@@ -63,6 +66,9 @@ class BrokerServer final : public quic::ConnectionHandler {
   void shutdown(std::function<void()> done);
 
   const SocketAddress &local_address() const noexcept;
+  // Which IP versions the socket takes ("IPv4 and IPv6", "IPv6", "IPv4"), and why when it is not
+  // what was asked for: "IPv4 only: this machine has no IPv6 (...)". For the start-up line.
+  const std::string &listen_note() const noexcept { return listen_note_; }
   const tls::ServerCredentials &credentials() const noexcept { return *credentials_; }
   broker::BrokerStats stats() const { return engine_.stats(); }
   quic::EndpointStats transport_stats() const;
@@ -72,6 +78,7 @@ class BrokerServer final : public quic::ConnectionHandler {
 
  private:
   class Link;  // one connection: the engine's SessionTransport over a quic::Connection
+  std::string listen_note_;
 
   // quic::ConnectionHandler: the endpoint's events, forwarded to the engine.
   void on_connected(quic::Connection &connection) override;

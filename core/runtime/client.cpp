@@ -1,13 +1,14 @@
 // Client: URL parsing and the choice of trust, then everything else in ClientCore.
 #include "runtime/client.hpp"
 
-#include <netdb.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "net/host_port.hpp"
+#include "runtime/broker_host.hpp"
 #include "runtime/broker_server.hpp"
 #include "runtime/client_core.hpp"
 #include "storage/data_dir.hpp"
@@ -43,30 +44,17 @@ bool parse_url(const std::string &url, Target &out, std::string &error) {
   return true;
 }
 
-std::optional<SocketAddress> resolve(const Target &target, std::string &error) {
-  if (auto numeric = parse_address(target.host, target.port)) return numeric;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_family = AF_UNSPEC;
-  addrinfo *found = nullptr;
-  const int rc = getaddrinfo(target.host.c_str(), nullptr, &hints, &found);
-  if (rc != 0 || found == nullptr) {
-    error = "cannot resolve '" + target.host + "': " + gai_strerror(rc);
-    return std::nullopt;
-  }
-  auto address = SocketAddress::from(found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
-  address.set_port(target.port);
-  return address;
-}
-
 bool is_loopback(const SocketAddress &address) {
-  const std::string text = address.to_string();
+  const std::string text = address.to_string();  // v4-mapped addresses print as IPv4
   return text.rfind("127.", 0) == 0 || text.rfind("[::1]", 0) == 0;
 }
 
+bool all_loopback(const std::vector<SocketAddress> &addresses) {
+  return std::all_of(addresses.begin(), addresses.end(), is_loopback);
+}
+
 std::shared_ptr<const tls::ClientTrust> choose_trust(const ClientConfig &config,
-                                                     const SocketAddress &server,
+                                                     const std::vector<SocketAddress> &servers,
                                                      std::string &error) {
   const int chosen = !config.ca_file.empty() + !config.pin_sha256.empty() + config.insecure;
   if (chosen > 1) {
@@ -80,7 +68,7 @@ std::shared_ptr<const tls::ClientTrust> choose_trust(const ClientConfig &config,
   }
   // A broker on this machine made its self-signed certificate in the shared data directory:
   // trusting that file verifies it properly (chain and name), with no flags.
-  if (is_loopback(server)) {
+  if (all_loopback(servers)) {
     const std::string local_cert = storage::DataDir().certificate_file();
     struct stat info {};
     if (stat(local_cert.c_str(), &info) == 0)
@@ -103,19 +91,20 @@ std::unique_ptr<Client> Client::connect(const std::string &url, const ClientConf
     result = ClientResult{ClientStatus::invalid_argument, "connect_timeout must be positive"};
     return nullptr;
   }
-  auto server = resolve(target, error);
-  if (!server) {
+  std::vector<SocketAddress> servers = resolve_broker_host(target.host, target.port, error);
+  if (servers.empty()) {
     result = ClientResult{ClientStatus::unreachable, error};
     return nullptr;
   }
-  auto trust = choose_trust(config, *server, error);
+  auto trust = choose_trust(config, servers, error);
   if (!trust) {
     result = ClientResult{ClientStatus::tls, error};
     return nullptr;
   }
   // The certificate must name what the user typed (a DNS name or an IP literal).
   std::string server_name = config.server_name.empty() ? target.host : config.server_name;
-  auto core = std::make_shared<ClientCore>(config, *server, std::move(server_name), trust);
+  auto core =
+      std::make_shared<ClientCore>(config, std::move(servers), std::move(server_name), trust);
   result = core->start();
   if (!result.ok()) return nullptr;
   return std::unique_ptr<Client>(new Client(std::move(core)));

@@ -41,11 +41,11 @@ ClientResult describe_close(const quic::CloseInfo &info) {
 
 }  // namespace
 
-ClientConnection::ClientConnection(const ClientConfig &config, SocketAddress server,
+ClientConnection::ClientConnection(const ClientConfig &config, std::vector<SocketAddress> servers,
                                    std::string server_name,
                                    std::shared_ptr<const tls::ClientTrust> trust, Parts parts)
     : config_(config),
-      server_(server),
+      servers_(std::move(servers)),
       server_name_(std::move(server_name)),
       trust_(std::move(trust)),
       requests_(parts.requests),
@@ -71,6 +71,10 @@ ClientResult ClientConnection::start() {
   std::string message;
   if (endpoint_->open(&message)) return failed(ClientStatus::invalid_argument, message);
   reconnect_timer_ = thread_.loop().add_timer([this] { begin_connect(); });
+  attempt_timer_ = thread_.loop().add_timer([this] { on_attempt_timeout(); });
+  next_address_timer_ = thread_.loop().add_timer([this] {
+    if (link_.connection() == nullptr && endpoint_) connect_current();
+  });
   thread_.start();
   thread_.loop().post([this] { begin_connect(); });
 
@@ -103,7 +107,7 @@ void ClientConnection::close() {
       if (failure_.ok()) failure_ = failed(ClientStatus::closed, "the client was closed");
     }
   }
-  FLUME_LOG(log::Level::debug, "client", "closing the client of %s", server_.to_string().c_str());
+  FLUME_LOG(log::Level::debug, "client", "closing the client of %s", server().to_string().c_str());
   changed_.notify_all();
   requests_.close();
   flushes_.close();
@@ -137,29 +141,73 @@ void ClientConnection::close() {
 
 void ClientConnection::begin_connect() {
   if (link_.connection() != nullptr || !endpoint_) return;
+  address_index_ = 0;
+  attempt_deadline_ = std::chrono::steady_clock::now() + config_.connect_timeout;
+  connect_current();
+}
+
+void ClientConnection::connect_current() {
   {
     std::lock_guard lock(mutex_);
     if (state_ == State::closed) return;
   }
+  handshake_done_ = false;
   std::string error;
-  quic::Connection *connection = endpoint_->connect(server_, server_name_, &error);
+  quic::Connection *connection = endpoint_->connect(server(), server_name_, &error);
   link_.attach(connection);
-  if (connection == nullptr) {
-    bool closed_now = false;
-    {
-      std::lock_guard lock(mutex_);
-      failure_ = failed(ClientStatus::unreachable, error);
-      if (state_ == State::connecting) {
-        state_ = State::closed;
-        closed_now = true;
-      }
-    }
-    if (closed_now) {
-      changed_.notify_all();
-      requests_.close();
-      flushes_.close();
+  if (connection != nullptr) {
+    // This address's share: what is left of connect_timeout over the addresses still to try.
+    // The last one has all that is left (the transport's handshake timeout bounds it too).
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        attempt_deadline_ - std::chrono::steady_clock::now());
+    const auto share = std::max(std::chrono::milliseconds(1),
+                                left / static_cast<long>(servers_.size() - address_index_));
+    attempt_share_ = share;
+    thread_.loop().arm_after(attempt_timer_, share);
+    return;
+  }
+  // Cannot even start (say, an IPv6 address on a machine without IPv6): on to the next.
+  FLUME_LOG(log::Level::debug, "client", "cannot connect to %s: %s", server().to_string().c_str(),
+            error.c_str());
+  if (try_next_address()) return;
+  bool closed_now = false;
+  bool reconnect = false;
+  {
+    std::lock_guard lock(mutex_);
+    failure_ = failed(ClientStatus::unreachable, error);
+    if (state_ == State::connecting) {
+      state_ = State::closed;
+      closed_now = true;
+    } else if (state_ == State::reconnecting) {
+      reconnect = true;
     }
   }
+  if (closed_now) {
+    changed_.notify_all();
+    requests_.close();
+    flushes_.close();
+  }
+  if (reconnect) schedule_reconnect();
+}
+
+bool ClientConnection::try_next_address() {
+  if (address_index_ + 1 >= servers_.size()) return false;
+  ++address_index_;
+  // From the loop, not from inside the endpoint's callback that reported the failure.
+  thread_.loop().arm_after(next_address_timer_, std::chrono::nanoseconds(0));
+  return true;
+}
+
+void ClientConnection::on_attempt_timeout() {
+  quic::Connection *connection = link_.connection();
+  if (connection == nullptr || handshake_done_) return;
+  // Silent so far: give the next address its turn (the last one fails as a handshake timeout
+  // would). on_closed carries on from here.
+  address_failure_ =
+      failed(ClientStatus::unreachable, "no handshake with " + server().to_string() + " within " +
+                                            std::to_string(attempt_share_.count()) + " ms");
+  connection->close(static_cast<std::uint64_t>(ErrorCode::no_error), "no answer",
+                    quic::CloseMode::immediate);
 }
 
 void ClientConnection::on_connected(quic::Connection &connection) {
@@ -169,9 +217,11 @@ void ClientConnection::on_connected(quic::Connection &connection) {
               "connected to %s WITHOUT verifying its certificate (insecure mode): anyone on the "
               "path can read and change this traffic. Trust this broker by its fingerprint "
               "instead (pin_sha256, flume --pin): %s",
-              server_.to_string().c_str(), connection.peer_certificate_fingerprint().c_str());
+              server().to_string().c_str(), connection.peer_certificate_fingerprint().c_str());
   }
   link_.attach(&connection);
+  handshake_done_ = true;
+  thread_.loop().arm_at(attempt_timer_, EventLoop::kNoDeadline);
   ready_once_ = false;
   session_failure_.reset();
   client_engine::SessionConfig session_config;
@@ -203,7 +253,7 @@ void ClientConnection::on_session_ready(const client_engine::ServerInfo &server)
   changed_.notify_all();
   // Never with mutex_ held: a handler may wait for a thread (a binding's GIL) that waits for it.
   FLUME_LOG(log::Level::info, "client", "%s %s (%s)",
-            reconnected ? "reconnected to" : "connected to", server_.to_string().c_str(),
+            reconnected ? "reconnected to" : "connected to", this->server().to_string().c_str(),
             server.server_name.c_str());
   run_requests();
 }
@@ -226,8 +276,22 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
   link_.attach(nullptr);
   subscriptions_.credit().clear();
   requests_.set_open(false);  // publishes fail at once until the next session is ready
-  ClientResult why = session_failure_ ? *session_failure_ : describe_close(info);
+  ClientResult why = session_failure_   ? *session_failure_
+                     : address_failure_ ? *address_failure_
+                                        : describe_close(info);
   session_failure_.reset();
+  address_failure_.reset();
+  thread_.loop().arm_at(attempt_timer_, EventLoop::kNoDeadline);
+  if (!handshake_done_ && why.status == ClientStatus::unreachable) {
+    bool attempting = false;
+    {
+      std::lock_guard lock(mutex_);
+      attempting = state_ == State::connecting || state_ == State::reconnecting;
+    }
+    FLUME_LOG(log::Level::debug, "client", "connecting to %s failed: %s",
+              server().to_string().c_str(), why.message.c_str());
+    if (attempting && try_next_address()) return;
+  }
   flushes_.fail_all(failed(ClientStatus::not_connected, "the connection was lost: " + why.message));
 
   bool reconnect = false;
@@ -260,10 +324,10 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
   // The log, outside mutex_ (see on_session_ready).
   if (connect_failed) {
     FLUME_LOG(log::Level::debug, "client", "connecting to %s failed: %s",
-              server_.to_string().c_str(), why.message.c_str());
+              server().to_string().c_str(), why.message.c_str());
   } else if (lost_for_good) {
     FLUME_LOG(log::Level::warn, "client", "connection to %s lost: %s (not reconnecting)",
-              server_.to_string().c_str(), why.message.c_str());
+              server().to_string().c_str(), why.message.c_str());
   }
   changed_.notify_all();
   if (closed) {
@@ -281,11 +345,11 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
     // A lost connection is worth a warning; each failed attempt after it only an info line.
     if (was_ready) {
       FLUME_LOG(log::Level::warn, "client", "connection to %s lost: %s; reconnecting in %lld ms",
-                server_.to_string().c_str(), why.message.c_str(), delay_ms);
+                server().to_string().c_str(), why.message.c_str(), delay_ms);
     } else {
       FLUME_LOG(log::Level::info, "client",
                 "reconnecting to %s failed: %s; next attempt in %lld ms",
-                server_.to_string().c_str(), why.message.c_str(), delay_ms);
+                server().to_string().c_str(), why.message.c_str(), delay_ms);
     }
   }
 }

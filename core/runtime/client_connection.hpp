@@ -41,8 +41,14 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
     ClientCounters &counters;
   };
 
-  ClientConnection(const ClientConfig &config, SocketAddress server, std::string server_name,
-                   std::shared_ptr<const tls::ClientTrust> trust, Parts parts);
+  // `servers`: every address of the broker, in the order to try them (at least one). Each
+  // connection attempt, the first and every reconnect, goes through them in order until one
+  // answers: an address that refuses, is unreachable or stays silent for its share of
+  // connect_timeout (what is left of it, split evenly among the addresses not yet tried) passes
+  // the turn to the next. A certificate or protocol failure ends the attempt at once.
+  ClientConnection(const ClientConfig &config, std::vector<SocketAddress> servers,
+                   std::string server_name, std::shared_ptr<const tls::ClientTrust> trust,
+                   Parts parts);
   ~ClientConnection() override;
   ClientConnection(const ClientConnection &) = delete;
   ClientConnection &operator=(const ClientConnection &) = delete;
@@ -79,14 +85,18 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   void on_session_failed(ErrorCode code, std::string_view message) override;
 
   // Loop thread.
-  void begin_connect();
+  void begin_connect();       // a new attempt: from the first address, connect_timeout to share
+  void connect_current();     // to servers_[address_index_], or on to the next if it cannot start
+  void on_attempt_timeout();  // the current address had its share of the time
+  bool try_next_address();    // false when none is left
+  const SocketAddress &server() const noexcept { return servers_[address_index_]; }
   std::chrono::milliseconds schedule_reconnect();  // returns the delay it chose
   bool is_current(const quic::Connection &connection) const noexcept {
     return &connection == link_.connection();
   }
 
   const ClientConfig &config_;
-  const SocketAddress server_;
+  const std::vector<SocketAddress> servers_;
   const std::string server_name_;
   const std::shared_ptr<const tls::ClientTrust> trust_;
   RequestQueue &requests_;
@@ -104,6 +114,14 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   std::optional<ClientResult> session_failure_;  // why the broker or the engine ended it
   bool ready_once_ = false;                      // this connection's HELLO was accepted
   TimerId reconnect_timer_;
+  TimerId attempt_timer_;
+  TimerId next_address_timer_;
+  std::size_t address_index_ = 0;  // into servers_: the one being tried
+  // When this attempt's time is up, and the current address's part of what was left.
+  std::chrono::steady_clock::time_point attempt_deadline_;
+  std::chrono::milliseconds attempt_share_{0};
+  bool handshake_done_ = false;                  // the current connection got past the handshake
+  std::optional<ClientResult> address_failure_;  // why the address before failed (timer, connect)
   TimerId close_timer_;
   std::chrono::milliseconds backoff_{0};
 

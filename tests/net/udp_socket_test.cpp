@@ -204,6 +204,32 @@ TEST(UdpSocket, ecn_bits_set_on_send_are_read_on_receive) {
   EXPECT_EQ(got[0].ecn, 2);
 }
 
+TEST(UdpSocket, dual_stack_socket_takes_ipv4_as_v4_mapped_with_ecn_and_answers_from_it) {
+  UdpSocket server;
+  if (server.bind(address("::", 0))) GTEST_SKIP() << "no IPv6 on this machine";
+  UdpSocket client;
+  ASSERT_FALSE(client.bind(address("127.0.0.1", 0)));
+  ASSERT_FALSE(client.set_ecn(2));
+  const SocketAddress server_v4 = address("127.0.0.1", server.local_address().port());
+  std::uint8_t byte = 1;
+  OutgoingDatagram hello{&byte, 1, &server_v4, nullptr};
+  ASSERT_EQ(client.send_batch({&hello, 1}).count, 1u);
+  std::vector<Copy> got = receive(server, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].peer.family(), AF_INET6);  // v4-mapped, so one family for QUIC's paths
+  EXPECT_EQ(got[0].peer.to_string(), client.local_address().to_string());
+  EXPECT_EQ(got[0].local.to_string(), server_v4.to_string());
+  EXPECT_EQ(got[0].ecn, 2);
+
+  ASSERT_FALSE(server.set_ecn(2));
+  OutgoingDatagram reply{&byte, 1, &got[0].peer, &got[0].local};
+  ASSERT_EQ(server.send_batch({&reply, 1}).count, 1u);
+  std::vector<Copy> back = receive(client, 1);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].peer.to_string(), server_v4.to_string());
+  EXPECT_EQ(back[0].ecn, 2);
+}
+
 TEST(UdpSocket, socket_buffers_are_enlarged) {
   UdpSocket socket;
   ASSERT_FALSE(socket.open(AF_INET));
@@ -224,6 +250,7 @@ TEST(UdpSocketAddress, numeric_addresses_parse_and_print) {
   EXPECT_EQ(address("2001:db8::42", 443).to_string(), "[2001:db8::42]:443");
   EXPECT_EQ(address("fe80::1%1", 7337).to_string(), "[fe80::1%1]:7337");
   EXPECT_EQ(address("localhost", 7337).to_string(), "127.0.0.1:7337");
+  EXPECT_EQ(address("::ffff:192.0.2.7", 7337).to_string(), "192.0.2.7:7337");
   EXPECT_EQ(address("127.0.0.1", 7337).family(), AF_INET);
   EXPECT_EQ(address("::1", 7337).family(), AF_INET6);
   EXPECT_EQ(address("::1", 7337).port(), 7337);

@@ -412,7 +412,10 @@ typedef struct flume_client_options {
   const void *token;      /* sent in HELLO for the broker's authentication; NULL: none */
   size_t token_length;
   /* The handshake and HELLO; 0: FLUME_DEFAULT_CONNECT_TIMEOUT_MS; FLUME_WAIT_FOREVER: no
-   * limit; FLUME_NO_WAIT is FLUME_EINVAL (connecting cannot be done without waiting). */
+   * limit; FLUME_NO_WAIT is FLUME_EINVAL (connecting cannot be done without waiting). When the
+   * host resolves to several addresses they share it: each is tried in turn, and one that stays
+   * silent has what is left of the timeout divided by the addresses not yet tried (one that
+   * refuses or is unreachable passes its turn at once). Reconnects share it the same way. */
   int connect_timeout_ms;
   /* Switch, on by default: after a lost connection, back off, reconnect and subscribe again to
    * everything. FLUME_OFF: a lost connection ends the client (calls report FLUME_ECLOSED). */
@@ -476,8 +479,9 @@ typedef struct flume_client_stats {
  * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
 FLUME_EXTERN int flume_client_stats_init(flume_client_stats *out, size_t struct_size);
 
-/* Connects to `url` ("flume://host:port", "host:port" or "host"; port 7337 by default) and
- * waits until the broker accepted the client or connecting failed: FLUME_EUNREACHABLE (nobody
+/* Connects to `url` ("flume://host:port", "host:port" or "host"; port 7337 by default; the
+ * host's every IPv6 and IPv4 address in turn, "localhost" as ::1 then 127.0.0.1) and waits
+ * until the broker accepted the client or connecting failed: FLUME_EUNREACHABLE (nobody
  * listening, unknown host, no handshake), FLUME_ETLS (the reason, e.g. the certificate is not
  * trusted), FLUME_EALPN, FLUME_EREJECTED (the broker's error), FLUME_ETIMEDOUT, FLUME_EINVAL
  * (a bad URL or option), FLUME_EOPTIONS. `options` may be NULL for the defaults. On success
@@ -691,7 +695,9 @@ typedef struct flume_broker flume_broker;
 typedef struct flume_broker_options {
   size_t struct_size; /* sizeof(flume_broker_options) */
   /* "host:port", "[v6]:port", ":port" (all addresses) or "host" (port 7337); port 0 picks a
-   * free port (flume_broker_port() tells which). NULL: FLUME_DEFAULT_LISTEN. */
+   * free port (flume_broker_port() tells which). NULL: FLUME_DEFAULT_LISTEN. "[::]" (and ":port")
+   * takes IPv6 and IPv4 on one socket (0.0.0.0 where the machine has no IPv6); "0.0.0.0" only
+   * IPv4. */
   const char *listen;
   const char *cert_file; /* PEM certificate (chain); with key_file, or neither */
   const char *key_file;  /* PEM private key */
