@@ -137,4 +137,3 @@ func (b *Broker) Close() error {
 	}
 	return nil
 }
-

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 	"unsafe"
@@ -85,9 +86,10 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	if timeout == 0 {
 		timeout = time.Duration(C.FLUME_DEFAULT_CONNECT_TIMEOUT_MS) * time.Millisecond
 	}
+	ctxBound := false // the timeout is ctx's deadline
 	if deadline, ok := ctx.Deadline(); ok {
 		if left := time.Until(deadline); left < timeout {
-			timeout = left
+			timeout, ctxBound = left, true
 		}
 		if timeout <= 0 {
 			return nil, context.DeadlineExceeded
@@ -163,6 +165,11 @@ func Connect(ctx context.Context, url string, opts ...Option) (*Client, error) {
 		}
 	}
 	if r.err != nil {
+		if ctxBound && (isCode(r.err, CodeTimedOut) || isCode(r.err, CodeUnreachable)) {
+			// Out of time because ctx's deadline came: both errors.Is(err,
+			// context.DeadlineExceeded) and the libflume error hold.
+			return nil, fmt.Errorf("%w: %w", context.DeadlineExceeded, r.err)
+		}
 		return nil, r.err
 	}
 	return &Client{h: r.h, subs: make(map[*Subscription]struct{})}, nil
@@ -254,15 +261,15 @@ func (c *Client) MaxPayload() int {
 
 // ClientStats are a client's counters (flume_client_stats).
 type ClientStats struct {
-	MessagesOut      uint64 // accepted by Publish
-	BytesOut         uint64 // their payload bytes
-	MessagesIn       uint64 // received for any subscription
-	BytesIn          uint64 // their payload bytes
-	DroppedByBroker  uint64 // messages the broker dropped for this client's subscriptions
-	Reconnects       uint64 // connections re-established after a loss
-	PublishErrors    uint64 // publishes the broker refused later
-	PublishesUnsent  uint64 // accepted by Publish but lost with the connection before sending
-	Connected        bool   // connected and past HELLO
+	MessagesOut     uint64 // accepted by Publish
+	BytesOut        uint64 // their payload bytes
+	MessagesIn      uint64 // received for any subscription
+	BytesIn         uint64 // their payload bytes
+	DroppedByBroker uint64 // messages the broker dropped for this client's subscriptions
+	Reconnects      uint64 // connections re-established after a loss
+	PublishErrors   uint64 // publishes the broker refused later
+	PublishesUnsent uint64 // accepted by Publish but lost with the connection before sending
+	Connected       bool   // connected and past HELLO
 }
 
 // Stats returns the client's counters.

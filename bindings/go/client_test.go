@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 func TestMessagesKeptAfterNextStayIntact(t *testing.T) {
 	b := startBroker(t)
 	c := connect(t, b)
-	s := subscribe(t, c, "keep")
+	s := subscribe(t, c, "keep", flume.WithQueueLimit(65536))
 	var kept []*flume.Msg
 	for i := 0; i < 3000; i++ {
 		if err := c.Publish("keep", []byte(fmt.Sprintf("m%d", i))); err != nil {
@@ -106,7 +106,7 @@ func TestWildcards(t *testing.T) {
 func TestChanDeliversAndClosesWhenUnsubscribed(t *testing.T) {
 	b := startBroker(t)
 	c := connect(t, b)
-	s := subscribe(t, c, "chan.>")
+	s := subscribe(t, c, "chan.>", flume.WithQueueLimit(65536))
 	ch := s.Chan()
 	if s.Chan() != ch {
 		t.Fatal("Chan returned a second channel")

@@ -1,0 +1,113 @@
+package flume_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"flume.example.org/go/flume"
+)
+
+// exampleDataDir keeps the examples' self-signed certificates out of the user's data directory.
+func exampleDataDir() (string, func()) {
+	dir, err := os.MkdirTemp("", "flume-example-")
+	if err != nil {
+		panic(err)
+	}
+	return dir, func() { os.RemoveAll(dir) }
+}
+
+// Publish and receive through an embedded broker.
+func Example() {
+	dir, cleanup := exampleDataDir()
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	broker, err := flume.StartBroker(flume.BrokerDataDir(dir))
+	if err != nil {
+		panic(err)
+	}
+	defer broker.Close()
+
+	client, err := flume.Connect(ctx, broker.URL(), flume.WithCAFile(broker.CertificatePath()))
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	sub, err := client.Subscribe(ctx, "orders.>")
+	if err != nil {
+		panic(err)
+	}
+	if err := client.Publish("orders.eu.created", []byte("order 1")); err != nil {
+		panic(err)
+	}
+	msg, err := sub.Next(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: %s\n", msg.Subject, msg.Data)
+	// Output: orders.eu.created: order 1
+}
+
+// Receive from a channel; it closes when the subscription ends.
+func ExampleSubscription_Chan() {
+	dir, cleanup := exampleDataDir()
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	broker, _ := flume.StartBroker(flume.BrokerDataDir(dir))
+	defer broker.Close()
+	client, _ := flume.Connect(ctx, broker.URL(), flume.WithPinSHA256(broker.Fingerprint()))
+	defer client.Close()
+
+	sub, _ := client.Subscribe(ctx, "sensors.*.temp")
+	for _, room := range []string{"kitchen", "attic", "cellar"} {
+		client.Publish("sensors."+room+".temp", []byte(room))
+	}
+	client.Flush(ctx) // the broker has routed all three
+	sub.Unsubscribe() // the channel closes after what was queued
+	for msg := range sub.Chan() {
+		fmt.Println(msg.Subject)
+	}
+	fmt.Println(errors.Is(sub.Err(), flume.ErrClosed))
+	// Output:
+	// sensors.kitchen.temp
+	// sensors.attic.temp
+	// sensors.cellar.temp
+	// true
+}
+
+// Errors carry libflume's code and message; compare them with errors.Is and read them with errors.As.
+func ExampleError() {
+	err := flume.ValidateSubject("orders..eu")
+	fmt.Println(errors.Is(err, flume.ErrInvalidSubject))
+	var fe *flume.Error
+	if errors.As(err, &fe) {
+		fmt.Println(fe.Code.Name())
+	}
+	// Output:
+	// true
+	// FLUME_EINVALID_SUBJECT
+}
+
+// Next honours the context: a deadline ends the wait.
+func ExampleSubscription_Next() {
+	dir, cleanup := exampleDataDir()
+	defer cleanup()
+	ctx := context.Background()
+	broker, _ := flume.StartBroker(flume.BrokerDataDir(dir))
+	defer broker.Close()
+	client, _ := flume.Connect(ctx, broker.URL(), flume.WithCAFile(broker.CertificatePath()))
+	defer client.Close()
+	sub, _ := client.Subscribe(ctx, "quiet")
+
+	waitCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := sub.Next(waitCtx)
+	fmt.Println(err)
+	// Output: context deadline exceeded
+}

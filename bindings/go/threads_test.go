@@ -1,0 +1,72 @@
+package flume_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"flume.example.org/go/flume"
+)
+
+// osThreads is this process's thread count (Linux /proc).
+func osThreads(t *testing.T) int {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	t.Fatal("no Threads: line in /proc/self/status")
+	return 0
+}
+
+// 1000 goroutines waiting in Next park on the netpoller: they add no OS thread each.
+func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
+	b := startBroker(t)
+	c := connect(t, b)
+	const n = 1000
+	subs := make([]*flume.Subscription, n)
+	for i := range subs {
+		subs[i] = subscribe(t, c, fmt.Sprintf("idle.%d", i))
+	}
+	before := osThreads(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	got := make(chan string, n)
+	for _, s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if m, err := s.Next(ctx); err == nil {
+				got <- m.Subject
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // every goroutine is parked in Next by now
+	waiting := osThreads(t)
+	t.Logf("OS threads: %d before, %d with %d goroutines waiting in Next (+%d)", before, waiting, n, waiting-before)
+	if waiting-before > 16 {
+		t.Errorf("%d waiting Nexts added %d OS threads", n, waiting-before)
+	}
+	// And they all wake for their message.
+	for i := 0; i < n; i++ {
+		if err := c.Publish(fmt.Sprintf("idle.%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if len(got) != n {
+		t.Fatalf("%d of %d waiters received their message", len(got), n)
+	}
+}
