@@ -118,6 +118,9 @@ func TestChanDeliversAndClosesWhenUnsubscribed(t *testing.T) {
 		}
 	}
 	flush(t, c)
+	// Flush means the broker has routed them, not that they arrived: wait until they have
+	// (libflume's queue or the channel), then unsubscribe; the rest is drained, then the close.
+	waitReceived(t, s, n)
 	if err := s.Unsubscribe(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +142,8 @@ func TestChanDeliversAndClosesWhenUnsubscribed(t *testing.T) {
 		}
 	}
 	if got != n {
-		t.Fatalf("received %d of %d", got, n)
+		st, _ := s.Stats()
+		t.Fatalf("received %d of %d (%+v)", got, n, st)
 	}
 	if err := s.Err(); !errors.Is(err, flume.ErrClosed) {
 		t.Fatalf("Err = %v", err)

@@ -161,6 +161,7 @@ func TestUnsubscribeDrainsThenEnds(t *testing.T) {
 		c.Publish("drain", []byte{byte(i)})
 	}
 	flush(t, c)
+	waitReceived(t, s, 3)
 	if err := s.Unsubscribe(); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func Example() {
 	// Output: orders.eu.created: order 1
 }
 
-// Receive from a channel; it closes when the subscription ends.
+// Receive from a channel fed by batch receives; it closes when the subscription ends.
 func ExampleSubscription_Chan() {
 	dir, cleanup := exampleDataDir()
 	defer cleanup()
@@ -68,10 +68,13 @@ func ExampleSubscription_Chan() {
 	for _, room := range []string{"kitchen", "attic", "cellar"} {
 		client.Publish("sensors."+room+".temp", []byte(room))
 	}
-	client.Flush(ctx) // the broker has routed all three
-	sub.Unsubscribe() // the channel closes after what was queued
-	for msg := range sub.Chan() {
+	for i := 0; i < 3; i++ {
+		msg := <-sub.Chan()
 		fmt.Println(msg.Subject)
+	}
+	sub.Unsubscribe() // the channel closes once what was queued is taken
+	for msg := range sub.Chan() {
+		fmt.Println("late:", msg.Subject)
 	}
 	fmt.Println(errors.Is(sub.Err(), flume.ErrClosed))
 	// Output:

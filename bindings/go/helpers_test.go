@@ -82,3 +82,22 @@ func noMessage(t testing.TB, s *flume.Subscription, d time.Duration) {
 		t.Fatalf("%q received %q (%q), expected nothing", s.Pattern(), m.Subject, m.Data)
 	}
 }
+
+// waitReceived waits (bounded) until s's client has received n messages for it.
+func waitReceived(t testing.TB, s *flume.Subscription, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := s.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Received >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: %d of %d messages arrived (%+v)", s.Pattern(), st.Received, n, st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
