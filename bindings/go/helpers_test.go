@@ -101,3 +101,7 @@ func waitReceived(t testing.TB, s *flume.Subscription, n uint64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func withBigQueues() []flume.SubOption {
+	return []flume.SubOption{flume.WithQueueLimit(65536), flume.WithLocalQueueLimit(1 << 20)}
+}

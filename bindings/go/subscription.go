@@ -383,16 +383,35 @@ func (s *Subscription) feed() {
 	defer s.wg.Done()
 	defer close(s.ch)
 	for {
-		m, err := s.Next(s.ctx)
+		batch, err := s.takeAll(s.ctx)
 		if err != nil {
 			return
 		}
-		select {
-		case s.ch <- m:
-		case <-s.done:
-			return
+		for i := range batch {
+			select {
+			case s.ch <- &batch[i]:
+			case <-s.done:
+				return
+			}
 		}
 	}
+}
+
+// takeAll returns every message prefetched or, when none is, the next batch: one turn per
+// batch instead of one per message.
+func (s *Subscription) takeAll(ctx context.Context) ([]Msg, error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	if s.next == len(s.pending) {
+		if err := s.fill(ctx); err != nil {
+			return nil, err
+		}
+	}
+	batch := s.pending[s.next:]
+	s.pending, s.next = nil, 0
+	return batch, nil
 }
 
 // Err is why the subscription ended (an error matching ErrClosed), or nil while it has not, or
