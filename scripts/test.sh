@@ -9,7 +9,9 @@
 #      fatal, so both compilers stay warning-clean; its unit, engine, QUIC, end-to-end and CLI
 #      tests run again on the GCC-optimised code (about 25 s);
 #   4. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
-#   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
+#   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise);
+#   6. the Go binding with -race, in both link modes, on the dev-release build's libflume
+#      (bindings/go/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -40,5 +42,8 @@ tests/tools/quickstart_test.sh
 step "the Debian package: build, lintian, install, use, purge"
 scripts/package.sh --lintian
 tests/packaging/package_test.sh "build/packages/flume_$(tr -d '[:space:]' <VERSION)_$(dpkg --print-architecture).deb"
+
+step "the Go binding: go test -race, dynamic and -tags flume_static"
+bindings/go/test.sh build/dev-release
 
 step "done"
