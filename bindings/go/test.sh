@@ -25,10 +25,13 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 nice cmake --build "$build" -j2 --target flume flume_static flume-broker >/dev/null
 
+# The prefixes live in the build directory; the scratch (certificates) in a temporary one.
+prefix="$build/go-binding"
+rm -rf "$prefix"
+cmake -DCMAKE_INSTALL_PREFIX="$prefix/dynamic" -P "$build/capi/cmake_install.cmake" >/dev/null
+"$root/scripts/go-static-lib.sh" --build "$build" --out "$prefix/static" >/dev/null
 work="$(mktemp -d /tmp/flume-go-test.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-cmake -DCMAKE_INSTALL_PREFIX="$work/dynamic" -P "$build/capi/cmake_install.cmake" >/dev/null
-"$root/scripts/go-static-lib.sh" --build "$build" --out "$work/static" >/dev/null
 
 cd "$root/bindings/go"
 export FLUME_BROKER="$build/broker/flume-broker" FLUME_GO_REQUIRE_BROKER=1 GOFLAGS="${GOFLAGS:--mod=readonly}"
@@ -36,13 +39,20 @@ export FLUME_BROKER="$build/broker/flume-broker" FLUME_GO_REQUIRE_BROKER=1 GOFLA
 # that would default to the user's data directory out of it too.
 export FLUME_DATA_DIR="$work/data"
 
+# Go's build cache does not key on pkg-config's output (nor PKG_CONFIG_PATH): the prefix goes
+# into CGO_CFLAGS, which it does key on, so a build against another prefix is never reused.
+with_prefix() {
+  local dir="$1"; shift
+  PKG_CONFIG_PATH="$dir/lib/pkgconfig" CGO_CFLAGS="-O2 -g -I$dir/include" "$@"
+}
+
 step "dynamic link (pkg-config flume, libflume.so)"
-PKG_CONFIG_PATH="$work/dynamic/lib/pkgconfig" go vet ./...
-PKG_CONFIG_PATH="$work/dynamic/lib/pkgconfig" LD_LIBRARY_PATH="$work/dynamic/lib" \
-  FLUME_GO_EXPECT_LIBDIR="$work/dynamic/lib" nice go test -race -count=1 -timeout 300s ./...
+with_prefix "$prefix/dynamic" go vet ./...
+LD_LIBRARY_PATH="$prefix/dynamic/lib" FLUME_GO_EXPECT_LIBDIR="$prefix/dynamic/lib" \
+  with_prefix "$prefix/dynamic" nice go test -race -count=1 -timeout 300s ./...
 
 step "static link (-tags flume_static, libflume.a + ngtcp2, GnuTLS shared)"
-PKG_CONFIG_PATH="$work/static/lib/pkgconfig" go vet -tags flume_static ./...
-PKG_CONFIG_PATH="$work/static/lib/pkgconfig" nice go test -race -count=1 -timeout 300s -tags flume_static ./...
+with_prefix "$prefix/static" go vet -tags flume_static ./...
+with_prefix "$prefix/static" nice go test -race -count=1 -timeout 300s -tags flume_static ./...
 
 step "done"
