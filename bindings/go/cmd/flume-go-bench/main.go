@@ -40,6 +40,7 @@ func main() {
 	warmup := flag.Float64("warmup", 1, "seconds before measuring (side-by-side)")
 	queue := flag.Uint("queue", 0, "the broker's queue per subscription, for both subscribers (0: its default)")
 	size := flag.Int("size", 128, "payload bytes")
+	rate := flag.Float64("rate", 0, "publish rate, msg/s (side-by-side; 0: as fast as possible)")
 	n := flag.Int("n", 1000000, "messages (queued)")
 	asJSON := flag.Bool("json", false, "print one JSON object")
 	flag.Parse()
@@ -47,7 +48,7 @@ func main() {
 	var err error
 	switch *mode {
 	case "side-by-side":
-		out, err = sideBySide(*flumeBin, *brokerBin, *duration, *warmup, uint32(*queue), *size)
+		out, err = sideBySide(*flumeBin, *brokerBin, *duration, *warmup, uint32(*queue), *size, *rate)
 	case "queued":
 		out, err = queued(*n, *size)
 	default:
@@ -86,7 +87,7 @@ type cppResult struct {
 	Duration  float64            `json:"duration_s"`
 }
 
-func sideBySide(flumeBin, brokerBin string, duration, warmup float64, queue uint32, size int) (map[string]any, error) {
+func sideBySide(flumeBin, brokerBin string, duration, warmup float64, queue uint32, size int, rate float64) (map[string]any, error) {
 	dir, err := os.MkdirTemp("", "flume-go-bench-")
 	if err != nil {
 		return nil, err
@@ -129,6 +130,9 @@ func sideBySide(flumeBin, brokerBin string, duration, warmup float64, queue uint
 		"--duration", fmt.Sprint(duration), "--warmup", fmt.Sprint(warmup), "--json"}
 	if queue > 0 {
 		args = append(args, "--queue", fmt.Sprint(queue))
+	}
+	if rate > 0 {
+		args = append(args, "--rate", fmt.Sprint(rate))
 	}
 	cpp := exec.Command(flumeBin, args...)
 	cpp.Stderr = os.Stderr
@@ -205,8 +209,12 @@ func sideBySide(flumeBin, brokerBin string, duration, warmup float64, queue uint
 		}
 		return float64(latencies[min(len(latencies)-1, int(q*float64(len(latencies))))]) / 1e3
 	}
-	fmt.Printf("flume-go-bench: 1 C++ publisher -> 1 C++ subscriber + 1 Go subscriber, %d-byte messages, %.1f s measured after %.1f s warm-up, broker queue %s\n",
-		size, duration, warmup, map[bool]string{true: fmt.Sprint(queue), false: "default"}[queue > 0])
+	pace := "as fast as possible"
+	if rate > 0 {
+		pace = fmt.Sprintf("%.0f msg/s", rate)
+	}
+	fmt.Printf("flume-go-bench: 1 C++ publisher (%s) -> 1 C++ subscriber + 1 Go subscriber, %d-byte messages, %.1f s measured after %.1f s warm-up, broker queue %s\n",
+		pace, size, duration, warmup, map[bool]string{true: fmt.Sprint(queue), false: "default"}[queue > 0])
 	fmt.Printf("publish        %.0f msg/s (C++)\n", r.Publish.Rate)
 	fmt.Printf("receive C++    %.0f msg/s   latency p50 %.0f µs  p90 %.0f µs  p99 %.0f µs  p99.9 %.0f µs\n",
 		r.Receive.Rate, r.LatencyUS["p50"], r.LatencyUS["p90"], r.LatencyUS["p99"], r.LatencyUS["p99_9"])
@@ -219,7 +227,7 @@ func sideBySide(flumeBin, brokerBin string, duration, warmup float64, queue uint
 	fmt.Printf("Go / C++       %.2f   (target >= 0.90)\n", ratio)
 	fmt.Printf("drops          C++ %.0f by the broker, %.0f locally; Go %d by the broker, %d locally (%d received in all)\n", r.Drops["broker"], r.Drops["local"], st.DroppedByBroker, st.DroppedLocally, received)
 	return map[string]any{
-		"size": size, "duration_s": duration, "queue": queue,
+		"size": size, "duration_s": duration, "queue": queue, "rate_target": rate,
 		"publish_rate": r.Publish.Rate, "cpp_receive_rate": r.Receive.Rate, "go_receive_rate": goRate,
 		"ratio":                ratio,
 		"cpp_latency_us":       r.LatencyUS,
