@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"flume.example.org/go/flume"
+	"go.uber.org/goleak"
 )
 
 func TestEveryCodeHasASentinel(t *testing.T) {
@@ -275,5 +277,41 @@ func TestCloseWakesEveryWaiter(t *testing.T) {
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("Close took %v", took)
+	}
+}
+
+// Close ends every goroutine the package started for a client and its subscriptions: Chan's
+// feeders and waiters in Next.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	b, err := flume.StartBroker(flume.BrokerDataDir(t.TempDir()), flume.BrokerShutdownGrace(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := flume.Connect(ctx, b.URL(), flume.WithCAFile(b.CertificatePath()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	for i := 0; i < 20; i++ {
+		s, err := c.Subscribe(ctx, "leak."+strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Chan()
+		go func() { s.Next(context.Background()); done <- struct{}{} }()
+	}
+	c.Publish("leak.0", []byte("x"))
+	c.Flush(ctx)
+	c.Close()
+	for i := 0; i < 20; i++ {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a Next still waits after Close")
+		}
 	}
 }

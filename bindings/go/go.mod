@@ -2,4 +2,4 @@ module flume.example.org/go/flume
 
 go 1.23
 
-require go.uber.org/goleak v1.3.0 // indirect
+require go.uber.org/goleak v1.3.0

@@ -9,6 +9,7 @@
 #
 # 1. dynamic (the default link mode): go vet, then go test -race with the embedded broker and the
 #    flume-broker binary of BUILD_DIR; libflume.so loaded from the prefix (checked);
+#    then again without -race under GOEXPERIMENT=cgocheck2 (cgo's complete pointer checks);
 # 2. -tags flume_static: the prefix of scripts/go-static-lib.sh; go vet, go test -race again.
 # Go modules (goleak) come from the module proxy through go.mod/go.sum.
 set -euo pipefail
@@ -50,6 +51,11 @@ step "dynamic link (pkg-config flume, libflume.so)"
 with_prefix "$prefix/dynamic" go vet ./...
 LD_LIBRARY_PATH="$prefix/dynamic/lib" FLUME_GO_EXPECT_LIBDIR="$prefix/dynamic/lib" \
   with_prefix "$prefix/dynamic" nice go test -race -count=1 -timeout 300s ./...
+
+# cgo's full pointer checks (every pointer store into Go memory, not only call arguments).
+step "dynamic link again under GOEXPERIMENT=cgocheck2"
+LD_LIBRARY_PATH="$prefix/dynamic/lib" GOEXPERIMENT=cgocheck2 \
+  with_prefix "$prefix/dynamic" nice go test -count=1 -timeout 300s ./...
 
 step "static link (-tags flume_static, libflume.a + ngtcp2, GnuTLS shared)"
 with_prefix "$prefix/static" go vet -tags flume_static ./...
