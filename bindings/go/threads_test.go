@@ -30,7 +30,10 @@ func osThreads(t *testing.T) int {
 	return 0
 }
 
-// 1000 goroutines waiting in Next park on the netpoller: they add no OS thread each.
+// 1000 goroutines waiting in Next park on the netpoller: they add no OS thread each. (A blocking
+// recv in C would hold 1000 threads. On a quiet machine the count does not move at all; on a loaded
+// one the runtime may start some dozens of threads while the 1000 goroutines make their first,
+// non-waiting C call at once, which then sit idle: hence the bound of a tenth.)
 func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
 	b := startBroker(t)
 	c := connect(t, b)
@@ -56,7 +59,7 @@ func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // every goroutine is parked in Next by now
 	waiting := osThreads(t)
 	t.Logf("OS threads: %d before, %d with %d goroutines waiting in Next (+%d)", before, waiting, n, waiting-before)
-	if waiting-before > 16 {
+	if waiting-before > n/10 {
 		t.Errorf("%d waiting Nexts added %d OS threads", n, waiting-before)
 	}
 	// And they all wake for their message.
