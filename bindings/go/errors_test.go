@@ -315,3 +315,26 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// Err answers at once, also while another goroutine waits in Next.
+func TestErrDoesNotWaitForAWaitingNext(t *testing.T) {
+	b := startBroker(t)
+	c := connect(t, b)
+	s := subscribe(t, c, "err")
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan struct{})
+	go func() { s.Next(ctx); close(waiting) }()
+	time.Sleep(50 * time.Millisecond)
+	answered := make(chan error, 1)
+	go func() { answered <- s.Err() }()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("Err of a live subscription: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Err waited for Next")
+	}
+	cancel()
+	<-waiting
+}

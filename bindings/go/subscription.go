@@ -65,7 +65,9 @@ type Subscription struct {
 	pending []Msg
 	next    int
 	subject string // the last subject seen: consecutive messages on one subject share its string
-	err     error  // why the subscription ended, once it has and everything was taken
+
+	errMu sync.Mutex
+	err   error // why the subscription ended, once it has and everything was taken
 
 	// The deadline of the netpoller wait is set by a ctx's AfterFunc; gen tells a late one from
 	// the current wait.
@@ -243,8 +245,8 @@ func (s *Subscription) Next(ctx context.Context) (*Msg, error) {
 // fill takes the next batch into s.pending, waiting on the netpoller while none is queued.
 // Called with the turn held and s.pending used up.
 func (s *Subscription) fill(ctx context.Context) error {
-	if s.err != nil {
-		return s.err
+	if err := s.Err(); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -266,7 +268,7 @@ func (s *Subscription) fill(ctx context.Context) error {
 		s.disarmDeadline(stop)
 		if werr == nil {
 			if took != nil && isCode(took, CodeClosed) {
-				s.err = took
+				s.ended(took)
 			}
 			return took
 		}
@@ -415,15 +417,24 @@ func (s *Subscription) takeAll(ctx context.Context) ([]Msg, error) {
 }
 
 // Err is why the subscription ended (an error matching ErrClosed), or nil while it has not, or
-// not every queued message was taken yet.
+// not every queued message was taken yet. It does not wait.
 func (s *Subscription) Err() error {
-	select {
-	case s.turn <- struct{}{}:
-		defer s.release()
-		return s.err
-	case <-s.done:
-		return errSubClosed
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if s.err == nil {
+		select {
+		case <-s.done:
+			return errSubClosed
+		default:
+		}
 	}
+	return s.err
+}
+
+func (s *Subscription) ended(err error) {
+	s.errMu.Lock()
+	s.err = err
+	s.errMu.Unlock()
 }
 
 // Unsubscribe ends the subscription now and tells the broker. Messages already queued stay
