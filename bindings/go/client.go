@@ -295,7 +295,10 @@ func (c *Client) Stats() (ClientStats, error) {
 
 // Close closes every subscription of the client (their queued messages are discarded; a Next
 // waiting in another goroutine returns ErrClosed), says goodbye to the broker (about 0.5 s at
-// most) and frees the client. Calls after Close return ErrClosed. Idempotent.
+// most) and frees the client. It first waits for calls already inside libflume to return (a
+// Publish waiting for room: up to the publish timeout; a Flush slice: up to 50 ms). Calls after
+// Close return ErrClosed. Idempotent. A client that is never closed keeps its loop thread and
+// connection until the process ends: there is no finalizer.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	h := c.h
