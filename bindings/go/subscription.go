@@ -59,7 +59,9 @@ type Subscription struct {
 
 	// turn is held (a token in a one-slot channel, so that waiting for it honours ctx) by the one
 	// goroutine that receives: it owns the fields below.
-	turn    chan struct{}
+	turn chan struct{}
+	// What one take hands to C. They start small and double, up to batch, whenever a take fills
+	// them: a thousand quiet subscriptions do not hold a thousand full-size arrays.
 	cmsgs   []*C.flume_message
 	views   []C.flume_message_view
 	pending []Msg
@@ -135,8 +137,6 @@ func (c *Client) subscribe(pattern string, cfg *subConfig) (*Subscription, error
 		client: c, pattern: pattern, h: h, id: uint32(C.flume_subscription_id(h)),
 		batch: cfg.batch, chanSize: cfg.chanSize,
 		done: make(chan struct{}), turn: make(chan struct{}, 1),
-		cmsgs: make([]*C.flume_message, cfg.batch),
-		views: make([]C.flume_message_view, cfg.batch),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.watch(); err != nil {
@@ -323,6 +323,9 @@ func (s *Subscription) disarmDeadline(stop func() bool) {
 // take moves what is queued into s.pending without waiting: nil, or an *Error (CodeAgain when
 // nothing is queued, CodeClosed once the subscription ended and everything was taken).
 func (s *Subscription) take() error {
+	if len(s.cmsgs) == 0 {
+		s.grow(min(s.batch, 16))
+	}
 	var count C.size_t
 	err := check(func() C.int {
 		return C.go_flume_take(&s.cmsgs[0], C.size_t(len(s.cmsgs)), &count, &s.views[0], s.h)
@@ -346,7 +349,15 @@ func (s *Subscription) take() error {
 	}
 	C.flume_message_free_batch(&s.cmsgs[0], count)
 	s.pending, s.next = msgs, 0
+	if n == len(s.cmsgs) && n < s.batch {
+		s.grow(min(s.batch, 2*n))
+	}
 	return nil
+}
+
+func (s *Subscription) grow(n int) {
+	s.cmsgs = make([]*C.flume_message, n)
+	s.views = make([]C.flume_message_view, n)
 }
 
 // convert fills m from one view; data is the batch's payload block, off where m's payload goes.
