@@ -240,6 +240,7 @@ class Subscription {
   }
 
   #onEnd(errno, message) {
+    if (this.#ended) return
     this.#ended = true
     if (!this.#byUser) {
       this.#endError = makeError(errno, message)
@@ -300,10 +301,8 @@ class Subscription {
     this.#byUser = true
     this.#queue.clear()
     this.#native.unsubscribe()
-    if (this.#paused) {
-      this.#paused = false
-      this.#native.resume()
-    }
+    // What libflume still holds for us is dropped with the handle: no need to read it through.
+    this.#onEnd(0, 'unsubscribed')
   }
 
   /** Unsubscribes, but delivers what was already received first; resolves once it has been. */
@@ -526,6 +525,9 @@ class Client {
       this.#closing = (async () => {
         await Promise.allSettled([...this.#inFlight])
         await this.#native.close()
+        // libflume lets each subscription's queue be read through first; here the iterations
+        // end now, as after unsubscribe().
+        for (const sub of this.#subs) sub.unsubscribe()
         this._backlogDone(makeError(ECLOSED, 'the client was closed'))
         this.#closedResolve(undefined)
       })()
