@@ -130,7 +130,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
   readonly closed: Promise<void | FlumeError>
   /** Ends it now; messages not yet taken are dropped and the iteration ends. */
   unsubscribe(): void
-  /** Ends it after what was already received has been delivered. */
+  /** Unsubscribes; resolves once what libflume had received is handed over (queued or called back). */
   drain(): Promise<void>
   getPending(): number
   stats(): SubscriptionStats | null
@@ -185,6 +185,7 @@ export class Broker implements AsyncDisposable {
 
 /** Every error Flume throws or rejects with. */
 export class FlumeError extends Error {
+  constructor(message?: string, code?: string, errno?: number)
   /** The C ABI's error name: "FLUME_ETLS", "FLUME_EINVALID_SUBJECT", ... */
   readonly code: string
   /** The negative FLUME_E* number. */

@@ -161,6 +161,7 @@ class Subscription {
   #id
   #resolveClosed
   #iterating = false
+  #draining = false // taking everything libflume holds, past highWaterMark
 
   constructor(client, nativeSub, pattern, options) {
     this.#client = client
@@ -230,7 +231,7 @@ class Subscription {
       this.#waiter = null
       w[0]({ value: this.#queue.shift(), done: false })
     }
-    if (!this.#paused && this.#queue.length >= this.#highWater) {
+    if (!this.#paused && !this.#draining && this.#queue.length >= this.#highWater) {
       // The consumer is behind: stop taking batches. Messages wait in libflume's local queue
       // (localQueueLimit), then in the broker's queue for this subscription (its overflow
       // policy); other subscriptions go on.
@@ -305,17 +306,22 @@ class Subscription {
     this.#onEnd(0, 'unsubscribed')
   }
 
-  /** Unsubscribes, but delivers what was already received first; resolves once it has been. */
+  /**
+   * Unsubscribes, but hands over what libflume already received first: resolves once all of it
+   * is in this subscription's queue (for the iterator, which then ends) or has been given to the
+   * callback.
+   */
   async drain() {
     if (!this.#ended) {
       this.#byUser = true
+      this.#draining = true
       this.#native.unsubscribe()
+      if (this.#paused) {
+        this.#paused = false
+        this.#native.resume()
+      }
     }
     await this.closed
-    // The iterator's consumer takes what is left; a callback has had it all.
-    while (this.#queue.length > 0 && this.#iterating) {
-      await new Promise((resolve) => setImmediate(resolve))
-    }
   }
 
   /** Lets the process exit while this subscription is open (like socket.unref()). */
@@ -332,7 +338,7 @@ class Subscription {
   #next() {
     if (this.#queue.length > 0) {
       const m = this.#queue.shift()
-      if (this.#paused && this.#queue.length <= this.#highWater >> 1) {
+      if (this.#paused && !this.#ended && this.#queue.length <= this.#highWater >> 1) {
         this.#paused = false
         this.#native.resume()
       }
