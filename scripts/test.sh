@@ -9,7 +9,10 @@
 #      fatal, so both compilers stay warning-clean; its unit, engine, QUIC, end-to-end and CLI
 #      tests run again on the GCC-optimised code (about 25 s);
 #   4. the README's first command as a new user runs it (tests/tools/quickstart_test.sh);
-#   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise).
+#   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise);
+#   6. the Node.js binding (scripts/test-node.sh): built from source by cmake-js as npm install
+#      does, installed from the checkout and from a packed tarball, and its node --test suite
+#      against embedded brokers and the dev-release flume-broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -40,5 +43,8 @@ tests/tools/quickstart_test.sh
 step "the Debian package: build, lintian, install, use, purge"
 scripts/package.sh --lintian
 tests/packaging/package_test.sh "build/packages/flume_$(tr -d '[:space:]' <VERSION)_$(dpkg --print-architecture).deb"
+
+step "the Node.js binding: npm ci, cmake-js build, installs, node --test"
+scripts/test-node.sh "$PWD/build/dev-release/broker/flume-broker"
 
 step "done"

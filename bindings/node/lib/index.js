@@ -459,6 +459,9 @@ class Client {
   }
 
   _backlogDone(err) {
+    // A worker that emptied the backlog may report after more was published and another worker
+    // started: the waiters then wait for that one.
+    if (!err && this.#closing === null && this.#native.backlog()[0] > 0) return
     const waiters = this.#drainWaiters
     this.#drainWaiters = []
     for (const [resolve, reject] of waiters) {

@@ -3,11 +3,14 @@
 // and libflume's message saying why.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { flume, startBroker, connectTo, freeUdpPort, tempDir } = require('./helpers')
+const { flume, startBroker, connectTo, closeAll, freeUdpPort, tempDir } = require('./helpers')
 
 let broker
 before(async () => { broker = await startBroker({ maxPayload: 1024 }) })
-after(async () => { await broker.stop() })
+after(async () => {
+  await closeAll()
+  await broker.stop()
+})
 
 function throwsFlume(fn, Class, code, message) {
   assert.throws(fn, (e) => {

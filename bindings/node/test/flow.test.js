@@ -3,11 +3,14 @@
 // only itself.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { flume, startBroker, connectTo, within, take } = require('./helpers')
+const { flume, startBroker, connectTo, closeAll, within, take } = require('./helpers')
 
 let broker
 before(async () => { broker = await startBroker() })
-after(async () => { await broker.stop() })
+after(async () => {
+  await closeAll()
+  await broker.stop()
+})
 
 test('publish returns false past maxPendingBytes, keeps order, and drained() resolves', { timeout: 60000 }, async () => {
   const sink = await connectTo(broker)

@@ -27,8 +27,18 @@ async function startBroker(options = {}) {
   return broker
 }
 
-function connectTo(broker, options = {}) {
-  return flume.connect(broker.url, { ca: broker.certificatePath, ...options })
+const opened = new Set()
+/** A client of `broker`; closeAll() closes what a failed test left open, so its file can exit. */
+async function connectTo(broker, options = {}) {
+  const client = await flume.connect(broker.url, { ca: broker.certificatePath, ...options })
+  opened.add(client)
+  return client
+}
+
+async function closeAll() {
+  const all = [...opened]
+  opened.clear()
+  await Promise.allSettled(all.map((c) => c.close()))
 }
 
 /** Rejects after `ms` with `what`, so that no await in a test waits forever. */
@@ -110,5 +120,5 @@ async function startBrokerProcess(bin) {
   }
 }
 
-module.exports = { flume, root, tempDir, startBroker, connectTo, within, take, freeUdpPort,
+module.exports = { flume, root, tempDir, startBroker, connectTo, closeAll, within, take, freeUdpPort,
   brokerBinary, startBrokerProcess }

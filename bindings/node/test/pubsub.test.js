@@ -3,11 +3,14 @@
 // fan-in and fan-out, the ways a subscription ends.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
-const { flume, startBroker, connectTo, within, take } = require('./helpers')
+const { flume, startBroker, connectTo, closeAll, within, take } = require('./helpers')
 
 let broker
 before(async () => { broker = await startBroker() })
-after(async () => { await broker.stop() })
+after(async () => {
+  await closeAll()
+  await broker.stop()
+})
 
 test('a published message comes back with its subject and bytes', { timeout: 20000 }, async () => {
   const client = await connectTo(broker)

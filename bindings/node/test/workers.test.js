@@ -4,11 +4,14 @@ const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { Worker } = require('node:worker_threads')
 const path = require('node:path')
-const { startBroker, connectTo, within, take } = require('./helpers')
+const { startBroker, connectTo, closeAll, within, take } = require('./helpers')
 
 let broker
 before(async () => { broker = await startBroker() })
-after(async () => { await broker.stop() })
+after(async () => {
+  await closeAll()
+  await broker.stop()
+})
 
 function runWorker(data) {
   const w = new Worker(path.join(__dirname, 'fixtures', 'worker.js'), { workerData: data })
