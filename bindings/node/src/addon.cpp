@@ -10,7 +10,9 @@
 
 namespace flume_node {
 
-Instance &instance(Napi::Env env) { return *env.GetInstanceData<Instance>(); }
+Instance &instance(Napi::Env env) {
+  return *env.GetInstanceData<Instance>();
+}
 
 Napi::Value make_error(Napi::Env env, int code, const std::string &message) {
   Instance &in = instance(env);
@@ -60,8 +62,9 @@ Bytes bytes_arg(Napi::Env env, Napi::Value value, const char *what) {
   } else if (value.IsUndefined() || value.IsNull()) {
     // An empty payload.
   } else {
-    throw_error(env, FLUME_EINVAL,
-                std::string(what) + " must be a Uint8Array, Buffer, ArrayBuffer, DataView or string");
+    throw_error(
+        env, FLUME_EINVAL,
+        std::string(what) + " must be a Uint8Array, Buffer, ArrayBuffer, DataView or string");
   }
   return b;
 }
@@ -127,7 +130,9 @@ PromiseWorker::PromiseWorker(Napi::Env env, const char *name, Work work, Done do
       work_(std::move(work)),
       done_(std::move(done)) {}
 
-void PromiseWorker::Execute() { code_ = work_(error_); }
+void PromiseWorker::Execute() {
+  code_ = work_(error_);
+}
 
 void PromiseWorker::OnOK() {
   Napi::Env env = Env();
@@ -158,13 +163,13 @@ static Napi::Value error_codes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
-#define FLUME_ERROR_CODE(NAME, CLASS)                                 \
-  {                                                                   \
-    Napi::Array row = Napi::Array::New(env, 3);                       \
-    row.Set(0u, Napi::Number::New(env, NAME));                        \
-    row.Set(1u, Napi::String::New(env, #NAME));                       \
-    row.Set(2u, Napi::String::New(env, #CLASS));                      \
-    out.Set(i++, row);                                                \
+#define FLUME_ERROR_CODE(NAME, CLASS)            \
+  {                                              \
+    Napi::Array row = Napi::Array::New(env, 3);  \
+    row.Set(0u, Napi::Number::New(env, NAME));   \
+    row.Set(1u, Napi::String::New(env, #NAME));  \
+    row.Set(2u, Napi::String::New(env, #CLASS)); \
+    out.Set(i++, row);                           \
   }
 #include "error_codes.def"
 #undef FLUME_ERROR_CODE
@@ -239,8 +244,8 @@ static Napi::Value frame_decode(const Napi::CallbackInfo &info) {
   if (info.Length() > 1 && info[1].IsNumber()) {
     o.max_payload = info[1].As<Napi::Number>().Uint32Value();
   }
-  size_t chunk = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value()
-                                                          : 0;
+  size_t chunk =
+      info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
   if (chunk == 0) {
     chunk = in.size > 0 ? in.size : 1;
   }
@@ -283,8 +288,8 @@ static Napi::Value frame_decode(const Napi::CallbackInfo &info) {
       fr.Set("subjectBytes",
              Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t *>(f.subject),
                                          f.subject_length));
-      fr.Set("payload", Napi::Buffer<uint8_t>::Copy(
-                            env, static_cast<const uint8_t *>(f.payload), f.payload_length));
+      fr.Set("payload", Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(f.payload),
+                                                    f.payload_length));
       frames.Set(n++, fr);
     }
   }

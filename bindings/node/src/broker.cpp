@@ -152,8 +152,8 @@ Napi::Function Broker::define(Napi::Env env) {
 // startBroker(options) -> Promise<NativeBroker>
 static Napi::Value start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Napi::Object opts = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>()
-                                                               : Napi::Object();
+  Napi::Object opts =
+      info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object();
   struct Strings {
     std::string listen, cert, key, data_dir;
   };
@@ -164,7 +164,8 @@ static Napi::Value start(const Napi::CallbackInfo &info) {
   st->data_dir = string_option(opts, "dataDir");
   auto o = std::make_shared<flume_broker_options>();
   flume_broker_options_init(o.get(), sizeof *o);
-  o->max_payload = static_cast<uint32_t>(number_option(opts, "maxPayload", 0, 0, FLUME_HARD_MAX_PAYLOAD));
+  o->max_payload =
+      static_cast<uint32_t>(number_option(opts, "maxPayload", 0, 0, FLUME_HARD_MAX_PAYLOAD));
   o->max_connections =
       static_cast<uint32_t>(number_option(opts, "maxConnections", 0, 0, 4294967295.0));
   o->max_subscriptions =

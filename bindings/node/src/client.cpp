@@ -12,7 +12,9 @@ KeepAlive::KeepAlive(uv_loop_t *loop) : handle_(new uv_async_t) {
   uv_async_init(loop, handle_, nullptr);
 }
 
-KeepAlive::~KeepAlive() { close(); }
+KeepAlive::~KeepAlive() {
+  close();
+}
 
 void KeepAlive::ref(bool on) {
   if (handle_ != nullptr) {
@@ -131,9 +133,9 @@ Napi::Value Client::publish(const Napi::CallbackInfo &info) {
   size_t subject_len = 0;
   napi_get_value_string_utf8(env, info[0], subject_buf, sizeof subject_buf, &subject_len);
   if (subject_len > FLUME_MAX_SUBJECT_LENGTH) {
-    throw_error(env, FLUME_EINVALID_SUBJECT,
-                "the subject is longer than " + std::to_string(FLUME_MAX_SUBJECT_LENGTH) +
-                    " bytes");
+    throw_error(
+        env, FLUME_EINVALID_SUBJECT,
+        "the subject is longer than " + std::to_string(FLUME_MAX_SUBJECT_LENGTH) + " bytes");
   }
   Bytes data = bytes_arg(env, info.Length() > 1 ? info[1] : env.Undefined(), "data");
 
@@ -205,9 +207,9 @@ int Client::drain_backlog(std::string &error) {
     if (rc == FLUME_ETIMEDOUT) {
       // libflume's queue is full: a flush returns once the broker has everything sent before
       // it, so the queue has room again. In slices, so that close() is not kept waiting.
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(publish_timeout_ms_ < 0 ? 1 << 30
-                                                                        : publish_timeout_ms_);
+      auto deadline =
+          std::chrono::steady_clock::now() +
+          std::chrono::milliseconds(publish_timeout_ms_ < 0 ? 1 << 30 : publish_timeout_ms_);
       for (;;) {
         rc = flume_client_flush(client_, 100);
         if (rc != FLUME_ETIMEDOUT) {
@@ -358,8 +360,8 @@ Napi::Value Client::subscribe(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   flume_client *c = checked(env, client_);
   std::string pattern = string_arg(info, 0, "pattern");
-  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>()
-                                                               : Napi::Object();
+  Napi::Object opts =
+      info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object();
   flume_subscription_options o;
   flume_subscription_options_init(&o, sizeof o);
   o.overflow_policy = int_option(opts, "overflowPolicy", 0, 0, 3);
@@ -371,8 +373,8 @@ Napi::Value Client::subscribe(const Napi::CallbackInfo &info) {
   if (rc < 0) {
     throw_last(env, rc);
   }
-  return instance(env).subscription_ctor.New({Napi::External<flume_subscription>::New(env, s),
-                                              Value()});
+  return instance(env).subscription_ctor.New(
+      {Napi::External<flume_subscription>::New(env, s), Value()});
 }
 
 Napi::Function Client::define(Napi::Env env) {
@@ -395,8 +397,8 @@ Napi::Function Client::define(Napi::Env env) {
 static Napi::Value connect(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string url = string_arg(info, 0, "url");
-  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>()
-                                                               : Napi::Object();
+  Napi::Object opts =
+      info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object();
   struct Strings {
     std::string client_name, server_name, ca_file, pin, token;
   };
@@ -423,19 +425,19 @@ static Napi::Value connect(const Napi::CallbackInfo &info) {
       static_cast<size_t>(number_option(opts, "maxPendingBytes", 0, 0, 9007199254740991.0));
   // Never wait in flume_client_publish(): publish() runs on the event loop's thread.
   o->publish_timeout_ms = FLUME_NO_WAIT;
-  int publish_timeout = int_option(opts, "publishTimeout", FLUME_DEFAULT_PUBLISH_TIMEOUT_MS, -1,
-                                   1 << 30);
+  int publish_timeout =
+      int_option(opts, "publishTimeout", FLUME_DEFAULT_PUBLISH_TIMEOUT_MS, -1, 1 << 30);
   Napi::Value keep = opts.IsEmpty() ? Napi::Value() : opts.Get("keepAlive");
   if (!keep.IsEmpty() && keep.IsNull()) {
     o->keep_alive_ms = FLUME_WAIT_FOREVER;
   } else {
     o->keep_alive_ms = int_option(opts, "keepAlive", 0, 0, 1 << 30);
   }
-  double max_backlog = number_option(
-      opts, "maxBacklogBytes",
-      static_cast<double>(o->max_pending_bytes ? o->max_pending_bytes
-                                               : FLUME_DEFAULT_MAX_PENDING_BYTES),
-      0, 9007199254740991.0);
+  double max_backlog =
+      number_option(opts, "maxBacklogBytes",
+                    static_cast<double>(o->max_pending_bytes ? o->max_pending_bytes
+                                                             : FLUME_DEFAULT_MAX_PENDING_BYTES),
+                    0, 9007199254740991.0);
   auto out = std::make_shared<flume_client *>(nullptr);
   auto *w = new PromiseWorker(
       env, "flume.connect",

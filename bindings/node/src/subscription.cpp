@@ -196,10 +196,10 @@ void Subscription::deliver() {
   }
   flume_message_free_batch(messages, count);
   try {
-    on_batch_.MakeCallback(Value(),
-                           {Napi::Number::New(env, static_cast<double>(count)), subjects, packed,
-                            lengths, big},
-                           *async_context_);
+    on_batch_.MakeCallback(
+        Value(),
+        {Napi::Number::New(env, static_cast<double>(count)), subjects, packed, lengths, big},
+        *async_context_);
   } catch (const Napi::Error &e) {
     napi_fatal_exception(env, e.Value());
   }
@@ -218,10 +218,10 @@ void Subscription::end(int code, const std::string &why) {
   stop_polling();
   if (!cb.IsEmpty() && ctx != nullptr) {
     try {
-      cb.MakeCallback(Value(),
-                      {Napi::Number::New(env, -1), Napi::Number::New(env, code),
-                       Napi::String::New(env, why)},
-                      *ctx);
+      cb.MakeCallback(
+          Value(),
+          {Napi::Number::New(env, -1), Napi::Number::New(env, code), Napi::String::New(env, why)},
+          *ctx);
     } catch (const Napi::Error &e) {
       napi_fatal_exception(env, e.Value());
     }
