@@ -130,8 +130,23 @@ PromiseWorker::PromiseWorker(Napi::Env env, const char *name, Work work, Done do
       work_(std::move(work)),
       done_(std::move(done)) {}
 
+Napi::Promise PromiseWorker::run(Napi::Env env, const char *name, Napi::Value owner, Work work,
+                                 Done done) {
+  auto *w = new PromiseWorker(env, name, std::move(work), std::move(done));
+  if (owner.IsObject()) {
+    w->owner_ = Napi::Persistent(owner.As<Napi::Object>());
+  }
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
 void PromiseWorker::Execute() {
-  code_ = work_(error_);
+  code_ = work_();
+  if (code_ < 0) {
+    const char *why = flume_last_error();
+    error_ = why != nullptr ? why : "";
+  }
 }
 
 void PromiseWorker::OnOK() {

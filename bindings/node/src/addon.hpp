@@ -58,15 +58,17 @@ bool bool_option(Napi::Object options, const char *name, bool fallback);
 std::string string_option(Napi::Object options, const char *name);
 
 // A promise settled from an AsyncWorker: the call runs on libuv's thread pool and returns a
-// flume code; its flume_last_error() is read on that thread.
+// flume code; after a failure its flume_last_error() is read on that same thread.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  using Work = std::function<int(std::string &error)>;
+  using Work = std::function<int()>;
   using Done = std::function<Napi::Value(Napi::Env)>;
   PromiseWorker(Napi::Env env, const char *name, Work work, Done done);
   Napi::Promise promise() { return deferred_.Promise(); }
-  // Keeps `owner` (the object whose handle the work uses) from being collected until it is done.
-  void hold(Napi::Object owner) { owner_ = Napi::Persistent(owner); }
+  // Queues the work and returns its promise; `owner` (the object whose handle the work uses, if
+  // any) is kept from being collected until the work is done.
+  static Napi::Promise run(Napi::Env env, const char *name, Napi::Value owner, Work work,
+                           Done done = nullptr);
   void Execute() override;
   void OnOK() override;
   void OnError(const Napi::Error &) override {}

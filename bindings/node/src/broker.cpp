@@ -71,9 +71,9 @@ Napi::Value Broker::stop(const Napi::CallbackInfo &info) {
   }
   stopping_ = true;
   flume_broker *b = broker_;
-  auto *w = new PromiseWorker(
-      env, "flume.broker.stop",
-      [b](std::string &) {
+  return PromiseWorker::run(
+      env, "flume.broker.stop", Value(),
+      [b]() {
         flume_broker_stop(b);
         return 0;
       },
@@ -84,10 +84,6 @@ Napi::Value Broker::stop(const Napi::CallbackInfo &info) {
         }
         return e.Undefined();
       });
-  Napi::Promise p = w->promise();
-  w->hold(Value());
-  w->Queue();
-  return p;
 }
 
 static void set_u64(Napi::Object o, const char *name, uint64_t v) {
@@ -99,15 +95,8 @@ Napi::Value Broker::stats(const Napi::CallbackInfo &info) {
   flume_broker *b = checked(env, broker_, stopping_);
   auto s = std::make_shared<flume_broker_stats>();
   flume_broker_stats_init(s.get(), sizeof *s);
-  auto *w = new PromiseWorker(
-      env, "flume.broker.stats",
-      [b, s](std::string &error) {
-        int rc = flume_broker_get_stats(s.get(), b);
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
-      },
+  return PromiseWorker::run(
+      env, "flume.broker.stats", Value(), [b, s]() { return flume_broker_get_stats(s.get(), b); },
       [s](Napi::Env e) -> Napi::Value {
         Napi::Object o = Napi::Object::New(e);
         set_u64(o, "connections", s->connections);
@@ -126,10 +115,6 @@ Napi::Value Broker::stats(const Napi::CallbackInfo &info) {
         set_u64(o, "memoryBudgetBytes", s->memory_budget_bytes);
         return o;
       });
-  Napi::Promise p = w->promise();
-  w->hold(Value());
-  w->Queue();
-  return p;
 }
 
 Napi::Value Broker::ref(const Napi::CallbackInfo &info) {
@@ -177,18 +162,14 @@ static Napi::Value start(const Napi::CallbackInfo &info) {
   o->max_memory_bytes =
       static_cast<uint64_t>(number_option(opts, "maxMemoryBytes", 0, 0, 9007199254740991.0));
   auto out = std::make_shared<flume_broker *>(nullptr);
-  auto *w = new PromiseWorker(
-      env, "flume.broker.start",
-      [st, o, out](std::string &error) {
+  return PromiseWorker::run(
+      env, "flume.broker.start", env.Undefined(),
+      [st, o, out]() {
         if (!st->listen.empty()) o->listen = st->listen.c_str();
         o->cert_file = st->cert.empty() ? nullptr : st->cert.c_str();
         o->key_file = st->key.empty() ? nullptr : st->key.c_str();
         o->data_dir = st->data_dir.empty() ? nullptr : st->data_dir.c_str();
-        int rc = flume_broker_start(out.get(), o.get());
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
+        return flume_broker_start(out.get(), o.get());
       },
       [out](Napi::Env e) -> Napi::Value {
         Instance &in = instance(e);
@@ -198,9 +179,6 @@ static Napi::Value start(const Napi::CallbackInfo &info) {
         }
         return in.broker_ctor.New({Napi::External<flume_broker>::New(e, *out)});
       });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
 }
 
 void init_broker(Napi::Env env, Napi::Object exports) {

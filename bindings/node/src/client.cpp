@@ -260,24 +260,16 @@ Napi::Value Client::flush(const Napi::CallbackInfo &info) {
   flume_client *c = checked(env, client_);
   int timeout = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value()
                                                         : FLUME_DEFAULT_PUBLISH_TIMEOUT_MS;
-  auto *w = new PromiseWorker(
-      env, "flume.flush",
-      [this, c, timeout](std::string &error) {
+  // The worker holds the client object until it finishes, so the handle is not freed under it
+  // by a collection; close() waits (in JavaScript) for flushes in flight.
+  return PromiseWorker::run(
+      env, "flume.flush", Value(),
+      [this, c, timeout]() {
         // What waits in the backlog was published before this flush: wait for it first.
         wait_backlog_idle();
-        int rc = flume_client_flush(c, timeout);
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
+        return flume_client_flush(c, timeout);
       },
       nullptr);
-  // The worker holds the client object until it finishes, so close() cannot free the handle
-  // under it: close() itself waits (in JavaScript) for flushes in flight.
-  Napi::Promise p = w->promise();
-  w->hold(Value());
-  w->Queue();
-  return p;
 }
 
 Napi::Value Client::close(const Napi::CallbackInfo &info) {
@@ -293,15 +285,11 @@ Napi::Value Client::close(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> lock(mu_);
     closing_ = true;
   }
-  auto *w = new PromiseWorker(
-      env, "flume.close",
-      [this, c](std::string &error) {
+  return PromiseWorker::run(
+      env, "flume.close", Value(),
+      [this, c]() {
         wait_backlog_idle();
-        int rc = flume_client_close(c);
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
+        return flume_client_close(c);
       },
       [this](Napi::Env e) {
         if (keep_alive_ != nullptr) {
@@ -309,10 +297,6 @@ Napi::Value Client::close(const Napi::CallbackInfo &info) {
         }
         return e.Undefined();
       });
-  Napi::Promise p = w->promise();
-  w->hold(Value());
-  w->Queue();
-  return p;
 }
 
 static void set_u64(Napi::Object o, const char *name, uint64_t v) {
@@ -439,20 +423,16 @@ static Napi::Value connect(const Napi::CallbackInfo &info) {
                                                              : FLUME_DEFAULT_MAX_PENDING_BYTES),
                     0, 9007199254740991.0);
   auto out = std::make_shared<flume_client *>(nullptr);
-  auto *w = new PromiseWorker(
-      env, "flume.connect",
-      [url, st, o, out](std::string &error) {
+  return PromiseWorker::run(
+      env, "flume.connect", env.Undefined(),
+      [url, st, o, out]() {
         o->client_name = st->client_name.c_str();
         o->server_name = st->server_name.empty() ? nullptr : st->server_name.c_str();
         o->ca_file = st->ca_file.empty() ? nullptr : st->ca_file.c_str();
         o->pin_sha256 = st->pin.empty() ? nullptr : st->pin.c_str();
         o->token = st->token.empty() ? nullptr : st->token.data();
         o->token_length = st->token.size();
-        int rc = flume_client_connect(out.get(), url.c_str(), o.get());
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
+        return flume_client_connect(out.get(), url.c_str(), o.get());
       },
       [out, publish_timeout, max_backlog](Napi::Env e) -> Napi::Value {
         Instance &in = instance(e);
@@ -464,9 +444,6 @@ static Napi::Value connect(const Napi::CallbackInfo &info) {
                                    Napi::Number::New(e, publish_timeout),
                                    Napi::Number::New(e, max_backlog)});
       });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
 }
 
 void init_client(Napi::Env env, Napi::Object exports) {

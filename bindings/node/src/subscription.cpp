@@ -259,21 +259,10 @@ Napi::Value Subscription::wait_ready(const Napi::CallbackInfo &info) {
   flume_subscription *s = checked(env, sub_);
   int timeout = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value()
                                                         : FLUME_DEFAULT_CONNECT_TIMEOUT_MS;
-  auto *w = new PromiseWorker(
-      env, "flume.subscribe",
-      [s, timeout](std::string &error) {
-        int rc = flume_subscription_wait_ready(s, timeout);
-        if (rc < 0) {
-          error = flume_last_error();
-        }
-        return rc;
-      },
-      nullptr);
-  Napi::Promise p = w->promise();
   // Holds this object (so its handle) until the wait is over.
-  w->hold(Value());
-  w->Queue();
-  return p;
+  return PromiseWorker::run(
+      env, "flume.subscribe", Value(),
+      [s, timeout]() { return flume_subscription_wait_ready(s, timeout); }, nullptr);
 }
 
 static void set_u64(Napi::Object o, const char *name, uint64_t v) {
