@@ -61,7 +61,8 @@ class Client : public Napi::ObjectWrap<Client> {
 
   friend class BacklogWorker;
 
-  flume_client *client_ = nullptr;
+  flume_client *client_ = nullptr;  // null once close() was called: what JavaScript calls see
+  flume_client *handle_ = nullptr;  // the handle until it is freed: what the backlog worker uses
   KeepAlive *keep_alive_ = nullptr;
   int publish_timeout_ms_ = FLUME_DEFAULT_PUBLISH_TIMEOUT_MS;
   size_t max_backlog_bytes_ = FLUME_DEFAULT_MAX_PENDING_BYTES;

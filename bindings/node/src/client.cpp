@@ -66,6 +66,7 @@ Client::Client(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Client>(info) 
     throw Napi::TypeError::New(env, "flume: Client is made by connect()");
   }
   client_ = info[0].As<Napi::External<flume_client>>().Data();
+  handle_ = client_;
   publish_timeout_ms_ = info[1].As<Napi::Number>().Int32Value();
   max_backlog_bytes_ = static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue());
   Instance &in = instance(env);
@@ -202,7 +203,7 @@ int Client::drain_backlog(std::string &error) {
     Pending &p = backlog_.front();
     lock.unlock();
     // p stays valid: only this thread pops, and close_now() clears only after waiting for it.
-    int rc = flume_client_publish(client_, p.subject.data(), p.subject.size(), p.payload.data(),
+    int rc = flume_client_publish(handle_, p.subject.data(), p.subject.size(), p.payload.data(),
                                   p.payload.size());
     if (rc == FLUME_ETIMEDOUT) {
       // libflume's queue is full: a flush returns once the broker has everything sent before
@@ -211,7 +212,7 @@ int Client::drain_backlog(std::string &error) {
           std::chrono::steady_clock::now() +
           std::chrono::milliseconds(publish_timeout_ms_ < 0 ? 1 << 30 : publish_timeout_ms_);
       for (;;) {
-        rc = flume_client_flush(client_, 100);
+        rc = flume_client_flush(handle_, 100);
         if (rc != FLUME_ETIMEDOUT) {
           break;
         }
