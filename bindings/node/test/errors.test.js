@@ -136,3 +136,21 @@ test('an untrusted certificate: a TLSError that says why', { timeout: 20000 }, a
     other.remove()
   }
 })
+
+test('a subscription the broker refuses rejects, and its closed says why', { timeout: 20000 }, async () => {
+  const small = await startBroker({ maxSubscriptions: 2 })
+  try {
+    const client = await connectTo(small)
+    await client.subscribe('one')
+    await client.subscribe('two')
+    await rejectsFlume(client.subscribe('three'), flume.ConnectionError, 'FLUME_EREJECTED', /refused/)
+    // The client goes on.
+    const ok = await client.subscribe('one.more').catch((e) => e)
+    assert.ok(ok instanceof flume.ConnectionError) // still at the limit
+    client.publish('one', 'still works')
+    await client.flush()
+    await client.close()
+  } finally {
+    await small.stop()
+  }
+})
