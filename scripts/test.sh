@@ -12,6 +12,9 @@
 #   5. the Debian package: built, installed, used and removed (needs root; skipped otherwise);
 #   6. the Go binding with -race, in both link modes, on the dev-release build's libflume
 #      (bindings/go/test.sh).
+#   7. the Node.js binding (scripts/test-node.sh): built from source by cmake-js as npm install
+#      does, installed from the checkout and from a packed tarball, and its node --test suite
+#      against embedded brokers and the dev-release flume-broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -45,5 +48,8 @@ tests/packaging/package_test.sh "build/packages/flume_$(tr -d '[:space:]' <VERSI
 
 step "the Go binding: go test -race, dynamic and -tags flume_static"
 bindings/go/test.sh build/dev-release
+
+step "the Node.js binding: npm ci, cmake-js build, installs, node --test"
+scripts/test-node.sh "$PWD/build/dev-release/broker/flume-broker"
 
 step "done"
