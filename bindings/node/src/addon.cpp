@@ -28,6 +28,10 @@ void throw_error(Napi::Env env, int code, const std::string &message) {
   throw Napi::Error(env, make_error(env, code, message));
 }
 
+void set_u64(Napi::Object object, const char *name, uint64_t value) {
+  object.Set(name, Napi::Number::New(object.Env(), static_cast<double>(value)));
+}
+
 void throw_last(Napi::Env env, int code) {
   const char *why = flume_last_error();
   throw_error(env, code, why && *why ? why : flume_error_name(code));

@@ -39,6 +39,9 @@ Napi::Value make_error(Napi::Env env, int code, const std::string &message);
 [[noreturn]] void throw_last(Napi::Env env, int code);
 [[noreturn]] void throw_error(Napi::Env env, int code, const std::string &message);
 
+// A stats counter as a JavaScript number (exact up to 2^53, far beyond any counter's reach).
+void set_u64(Napi::Object object, const char *name, uint64_t value);
+
 // Arguments from JavaScript: anything of the wrong type is a FlumeError with FLUME_EINVAL.
 std::string string_arg(const Napi::CallbackInfo &info, size_t i, const char *what);
 // Bytes of a Uint8Array/Buffer/ArrayBuffer/DataView argument, or of a string as UTF-8 (in `keep`).

@@ -86,10 +86,6 @@ Napi::Value Broker::stop(const Napi::CallbackInfo &info) {
       });
 }
 
-static void set_u64(Napi::Object o, const char *name, uint64_t v) {
-  o.Set(name, Napi::Number::New(o.Env(), static_cast<double>(v)));
-}
-
 Napi::Value Broker::stats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   flume_broker *b = checked(env, broker_, stopping_);

@@ -300,10 +300,6 @@ Napi::Value Client::close(const Napi::CallbackInfo &info) {
       });
 }
 
-static void set_u64(Napi::Object o, const char *name, uint64_t v) {
-  o.Set(name, Napi::Number::New(o.Env(), static_cast<double>(v)));
-}
-
 Napi::Value Client::stats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   flume_client_stats s;

@@ -265,10 +265,6 @@ Napi::Value Subscription::wait_ready(const Napi::CallbackInfo &info) {
       [s, timeout]() { return flume_subscription_wait_ready(s, timeout); }, nullptr);
 }
 
-static void set_u64(Napi::Object o, const char *name, uint64_t v) {
-  o.Set(name, Napi::Number::New(o.Env(), static_cast<double>(v)));
-}
-
 Napi::Value Subscription::stats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   flume_subscription_stats s;
