@@ -144,9 +144,7 @@ void Handler::call(const MessageView &message) noexcept {
     if (retired_) return;
     in_call_ = true;
   }
-  const flume_message_view view{sizeof(flume_message_view), message.subject.data(),
-                                message.subject.size(),     message.payload.data(),
-                                message.payload.size(),     message.subscription_id};
+  const flume_message_view view = view_of(message);
   Delivering marker(client_id_);  // also covers a drop that follows the call below
   handler_.call(handler_.context, &view);
   bool drop_now = false;

@@ -83,4 +83,7 @@ namespace flume::capi {
 // False (nothing moved) when memory is exhausted.
 bool adopt_messages(std::vector<Message> &messages, std::size_t count, flume_message **out);
 
+// The C view of a message or gap (struct_size: the whole view).
+flume_message_view view_of(const MessageView &message) noexcept;
+
 }  // namespace flume::capi

@@ -10,6 +10,25 @@ using flume::capi::fail;
 
 namespace flume::capi {
 
+flume_message_view view_of(const MessageView &message) noexcept {
+  flume_message_view view{};
+  view.struct_size = sizeof view;
+  view.subject = message.subject.data();
+  view.subject_length = message.subject.size();
+  view.payload = message.payload.data();
+  view.payload_length = message.payload.size();
+  view.subscription_id = message.subscription_id;
+  view.sequence = message.sequence;
+  view.kind = message.gap != nullptr ? FLUME_MESSAGE_GAP : FLUME_MESSAGE_DATA;
+  if (message.gap != nullptr) {
+    view.gap_resubscribed = message.gap->resubscribed ? 1 : 0;
+    view.gap_dropped_by_broker = message.gap->dropped_by_broker;
+    view.gap_dropped_locally = message.gap->dropped_locally;
+    view.gap_disconnected_ms = static_cast<std::uint64_t>(message.gap->disconnected.count());
+  }
+  return view;
+}
+
 // A header followed by `capacity` flume_message slots, all allocated at once. `live` counts the
 // slots not yet freed; the last flume_message_free() of the block frees it.
 struct alignas(alignof(flume_message)) MessageBlock {
@@ -55,6 +74,15 @@ extern "C" uint32_t flume_message_subscription_id(const flume_message *message) 
   return message == nullptr ? 0 : message->message.subscription_id();
 }
 
+extern "C" uint64_t flume_message_sequence(const flume_message *message) {
+  return message == nullptr ? 0 : message->message.sequence();
+}
+
+extern "C" int flume_message_kind(const flume_message *message) {
+  if (message == nullptr) return fail(FLUME_EINVAL, "message is NULL");
+  return message->message.is_gap() ? FLUME_MESSAGE_GAP : FLUME_MESSAGE_DATA;
+}
+
 extern "C" int flume_message_views(flume_message_view *out, size_t view_size,
                                    flume_message *const *messages, size_t count) {
   if (!flume::capi::struct_size_ok(view_size, FLUME_STRUCT_END(flume_message_view, subscription_id),
@@ -69,10 +97,11 @@ extern "C" int flume_message_views(flume_message_view *out, size_t view_size,
   for (std::size_t i = 0; i < count; ++i) {
     if (messages[i] == nullptr) return fail(FLUME_EINVAL, "a message in the array is NULL");
     const flume::Message &message = messages[i]->message;
-    const std::string_view subject = message.subject();
-    const auto payload = message.payload();
-    const flume_message_view view{filled,         subject.data(), subject.size(),
-                                  payload.data(), payload.size(), message.subscription_id()};
+    const flume::Gap gap = message.gap();
+    flume_message_view view = flume::capi::view_of(
+        flume::MessageView{message.subject(), message.payload(), message.subscription_id(),
+                           message.sequence(), message.is_gap() ? &gap : nullptr});
+    view.struct_size = filled;
     std::memcpy(bytes + i * view_size, &view, filled);
   }
   return FLUME_OK;
@@ -94,6 +123,28 @@ extern "C" int flume_message_copy(flume_message **out, const flume_message_view 
   if (view->subject_length > FLUME_MAX_SUBJECT_LENGTH) {
     return fail(FLUME_EINVAL, "the view's subject is longer than 255 bytes");
   }
+  const bool since_1_2 =
+      view->struct_size >= FLUME_STRUCT_END(flume_message_view, gap_disconnected_ms);
+  const std::uint64_t sequence = since_1_2 ? view->sequence : 0;
+  if (since_1_2 && view->kind == FLUME_MESSAGE_GAP) {
+    flume::Gap gap;
+    gap.resubscribed = view->gap_resubscribed != 0;
+    gap.dropped_by_broker = view->gap_dropped_by_broker;
+    gap.dropped_locally = view->gap_dropped_locally;
+    gap.disconnected = std::chrono::milliseconds(view->gap_disconnected_ms);
+    return flume::capi::guarded([&]() -> int {
+      std::vector<flume::Message> one;
+      one.push_back(flume::Message::gap(gap, view->subscription_id, sequence));
+      if (!one.front() || !flume::capi::adopt_messages(one, 1, out)) {
+        return fail(FLUME_ENOMEM, "out of memory copying a gap");
+      }
+      return FLUME_OK;
+    });
+  }
+  if (since_1_2 && view->kind != FLUME_MESSAGE_DATA) {
+    return fail(FLUME_EINVAL,
+                "the view's kind is neither FLUME_MESSAGE_DATA nor FLUME_MESSAGE_GAP");
+  }
   return flume::capi::guarded([&]() -> int {
     flume::SharedBuffer bytes =
         flume::SharedBuffer::allocate(view->subject_length + view->payload_length);
@@ -108,7 +159,7 @@ extern "C" int flume_message_copy(flume_message **out, const flume_message_view 
     }
     std::vector<flume::Message> one;
     one.emplace_back(std::move(bytes), static_cast<std::uint32_t>(view->subject_length),
-                     view->subscription_id);
+                     view->subscription_id, sequence);
     if (!flume::capi::adopt_messages(one, 1, out)) {
       return fail(FLUME_ENOMEM, "out of memory copying a message");
     }

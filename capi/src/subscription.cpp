@@ -34,6 +34,9 @@ int options_from(const flume_subscription_options *options, flume::SubscribeOpti
   }
   out.queue_limit = options->queue_limit;
   if (options->local_queue_limit != 0) out.local_queue_limit = options->local_queue_limit;
+  if (options->struct_size >= FLUME_STRUCT_END(flume_subscription_options, report_gaps)) {
+    out.report_gaps = options->report_gaps > 0;  // a switch: 0 default (off), FLUME_OFF off
+  }
   return FLUME_OK;
 }
 
@@ -205,6 +208,10 @@ extern "C" int flume_subscription_get_stats(flume_subscription_stats *out,
   out->queued = stats.queued;
   out->queued_high_water = stats.queued_high_water;
   out->queue_limit = stats.queue_limit;
+  if (out->struct_size >= FLUME_STRUCT_END(flume_subscription_stats, last_sequence)) {
+    out->resubscribed = stats.resubscribed;
+    out->last_sequence = stats.last_sequence;
+  }
   // Read after the counters: a subscription that ended meanwhile reports ENDED, never ACTIVE
   // with counters from after its end.
   out->state = subscription->subscription->ended() ? FLUME_SUBSCRIPTION_ENDED

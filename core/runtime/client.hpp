@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "codec/shared_buffer.hpp"
@@ -83,27 +84,70 @@ struct ClientConfig {
   std::chrono::milliseconds publish_timeout{5000};
 };
 
-// A received message: subject and payload in one shared allocation, cheap to move.
+// Where a subscription's messages stop being complete: what was missed between the item before a
+// gap and the item after it. Adjacent gaps merge into one, so a queue never holds two in a row.
+struct Gap {
+  std::uint64_t dropped_by_broker = 0;  // counted by the broker (its queue was full)
+  std::uint64_t dropped_locally = 0;    // counted here (the local queue was full, or no memory)
+  // The connection was lost and the subscription made again on a new one: whatever was
+  // published to it meanwhile was missed, and nobody counted it.
+  bool resubscribed = false;
+  std::chrono::milliseconds disconnected{0};  // from noticing the loss to subscribing again
+
+  std::uint64_t counted() const noexcept { return dropped_by_broker + dropped_locally; }
+  void merge(const Gap &later) noexcept {
+    dropped_by_broker += later.dropped_by_broker;
+    dropped_locally += later.dropped_locally;
+    resubscribed = resubscribed || later.resubscribed;
+    disconnected += later.disconnected;
+  }
+};
+static_assert(std::is_trivially_copyable_v<Gap>, "a gap item keeps its Gap as bytes");
+
+// A received item: a message (subject and payload in one shared allocation, cheap to move), or,
+// for a subscription that asked for them (SubscribeOptions::report_gaps), a gap in its place in
+// the order. Every message carries its sequence in the subscription: 1, 2, 3, ... counting
+// every message the broker routed to it, also those dropped on the way, so a jump says exactly
+// how many were dropped. A gap's sequence is that of the last message before it (0: none).
 class Message {
  public:
   Message() = default;
-  Message(SharedBuffer bytes, std::uint32_t subject_length, std::uint32_t subscription_id)
+  Message(SharedBuffer bytes, std::uint32_t subject_length, std::uint32_t subscription_id,
+          std::uint64_t sequence = 0)
       : bytes_(std::move(bytes)),
         subject_length_(subject_length),
-        subscription_id_(subscription_id) {}
+        subscription_id_(subscription_id),
+        sequence_(sequence) {}
+  // A gap item; empty (operator bool false) when memory is exhausted.
+  static Message gap(const Gap &gap, std::uint32_t subscription_id, std::uint64_t sequence);
+
+  explicit operator bool() const noexcept { return static_cast<bool>(bytes_); }
+  bool is_gap() const noexcept { return subject_length_ == kGapMarker; }
+  // The gap's record (zeros for a message).
+  Gap gap() const noexcept;
+  // Only while this item is not shared (in the subscription's queue).
+  void merge_gap(const Gap &later) noexcept;
 
   std::string_view subject() const noexcept {
+    if (is_gap()) return {};
     return {reinterpret_cast<const char *>(bytes_.data()), subject_length_};
   }
   std::span<const std::uint8_t> payload() const noexcept {
+    if (is_gap()) return {};
     return bytes_.span().subspan(subject_length_);
   }
   std::uint32_t subscription_id() const noexcept { return subscription_id_; }
+  std::uint64_t sequence() const noexcept { return sequence_; }
 
  private:
+  // A gap keeps its Gap in the bytes a message keeps its subject and payload in, so an item in
+  // a queue of a hundred thousand stays 24 bytes.
+  static constexpr std::uint32_t kGapMarker = UINT32_MAX;
+
   SharedBuffer bytes_;
   std::uint32_t subject_length_ = 0;
   std::uint32_t subscription_id_ = 0;
+  std::uint64_t sequence_ = 0;
 };
 
 struct SubscribeOptions {
@@ -111,6 +155,9 @@ struct SubscribeOptions {
   std::uint32_t queue_limit = 0;  // the broker's queue; 0: the broker's default
   // Messages held on this side for recv(); when full the oldest is dropped and counted.
   std::size_t local_queue_limit = 65536;
+  // Gaps (drops, resubscribing after a lost connection) come in the order of messages, to
+  // recv() or the callback, as items of their own (Message::is_gap(), MessageView::gap).
+  bool report_gaps = false;
 };
 
 // Views valid only during the callback.
@@ -118,6 +165,8 @@ struct MessageView {
   std::string_view subject;
   std::span<const std::uint8_t> payload;
   std::uint32_t subscription_id;
+  std::uint64_t sequence = 0;  // as Message::sequence()
+  const Gap *gap = nullptr;    // a gap item (report_gaps): what was missed; subject is empty
 };
 using MessageCallback = std::function<void(const MessageView &)>;
 
@@ -129,6 +178,10 @@ struct SubscriptionStats {
   std::size_t queued_high_water = 0;    // the most that ever waited for recv() at once
   std::uint32_t queue_limit = 0;        // the broker's queue limit as granted; 0 until known
   bool accepted = false;                // the broker accepted it (at least once)
+  // Made again on a new connection after the old one was lost (each time, messages published
+  // meanwhile were missed uncounted).
+  std::uint64_t resubscribed = 0;
+  std::uint64_t last_sequence = 0;  // of the last message received (or dropped here)
 };
 
 class ClientCore;
@@ -174,6 +227,16 @@ class Subscription {
   bool deliver(const MessageView &message);
   void dropped_by_broker(std::uint64_t count);  // loop thread
   void accepted(std::uint32_t queue_limit);     // loop thread
+  // Loop thread. Subscribed again on a new connection, `disconnected` after the old one was lost.
+  void resubscribed(std::chrono::milliseconds disconnected);
+  // Loop thread, report_gaps only. Hands `gap`, which follows the message numbered
+  // `last_sequence`, to the callback, or queues it (merged into a gap at the tail).
+  void report_gap(const Gap &gap, std::uint64_t last_sequence);
+  // Under mutex_. Queues a gap (merged into a gap at the tail).
+  void queue_gap_locked(const Gap &gap, std::uint64_t last_sequence);
+  // Under mutex_: the local queue is over its hard limit; drops its oldest message (a gap
+  // in front of it takes the count).
+  void drop_oldest_locked();
   // Any thread. `refused`: the broker refused it (wait_ready() reports `rejected`); recv() reports
   // `status` either way.
   void end(ClientStatus status, std::string message, bool refused = false);
@@ -191,6 +254,7 @@ class Subscription {
   std::condition_variable ready_;     // a message or the end, for recv()
   std::condition_variable answered_;  // the broker's answer or the end, for wait_ready()
   std::deque<Message> queue_;
+  std::uint64_t next_sequence_ = 1;  // of the next message routed to it (loop thread writes)
   bool ended_ = false;
   bool refused_ = false;
   ClientResult end_reason_;

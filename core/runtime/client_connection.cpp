@@ -240,7 +240,13 @@ void ClientConnection::on_session_ready(const client_engine::ServerInfo &server)
   max_payload_.store(server.max_payload);
   ready_once_ = true;
   backoff_ = std::chrono::milliseconds(0);
-  runner_.resubscribe(*session_);
+  std::optional<std::chrono::milliseconds> disconnected;
+  if (lost_at_) {
+    disconnected = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - *lost_at_);
+    lost_at_.reset();
+  }
+  runner_.resubscribe(*session_, disconnected);
   requests_.set_open(true);  // before start() can return: its caller may publish at once
   bool reconnected = false;
   {
@@ -313,6 +319,9 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
     } else if (config_.reconnect) {
       state_ = State::reconnecting;
       reconnect = true;
+      // A working connection was lost: the subscriptions report how long they were without it
+      // once they are made again (a failed reconnect attempt keeps the first loss's time).
+      if (was_ready && !lost_at_) lost_at_ = std::chrono::steady_clock::now();
     } else {
       failure_ = failed(ClientStatus::closed, "connection lost: " + why.message);
       state_ = State::closed;

@@ -119,6 +119,8 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   std::size_t address_index_ = 0;  // into servers_: the one being tried
   // When this attempt's time is up, and the current address's part of what was left.
   std::chrono::steady_clock::time_point attempt_deadline_;
+  // When the last working connection was lost, until the subscriptions are made again.
+  std::optional<std::chrono::steady_clock::time_point> lost_at_;
   std::chrono::milliseconds attempt_share_{0};
   bool handshake_done_ = false;                  // the current connection got past the handshake
   std::optional<ClientResult> address_failure_;  // why the address before failed (timer, connect)

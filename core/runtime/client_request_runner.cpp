@@ -44,9 +44,12 @@ void RequestRunner::run(std::vector<ClientRequest> &requests, client_engine::Ses
   }
 }
 
-void RequestRunner::resubscribe(client_engine::Session &session) {
+void RequestRunner::resubscribe(client_engine::Session &session,
+                                std::optional<std::chrono::milliseconds> disconnected) {
   for (auto &subscription : subscriptions_.live()) {
-    if (!subscription->ended()) subscribe(session, *subscription);
+    if (subscription->ended()) continue;
+    if (disconnected) subscriptions_.resubscribed(*subscription, *disconnected);
+    subscribe(session, *subscription);
   }
 }
 

@@ -7,6 +7,8 @@
 // next session. Loop thread only.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,7 +30,10 @@ class RequestRunner {
   // `session`: the current session if it is ready, else nullptr.
   void run(std::vector<ClientRequest> &requests, client_engine::Session *session);
   // Every live subscription, on a session that just became ready.
-  void resubscribe(client_engine::Session &session);
+  // `disconnected`: how long the client was without a connection, when this session replaces
+  // one that was lost (each subscription the broker had accepted then reports the gap).
+  void resubscribe(client_engine::Session &session,
+                   std::optional<std::chrono::milliseconds> disconnected);
 
  private:
   void subscribe(client_engine::Session &session, const Subscription &subscription);

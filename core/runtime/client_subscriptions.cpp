@@ -65,6 +65,11 @@ void SubscriptionRegistry::dropped_by_broker(std::uint32_t id, std::uint64_t cou
   if (auto subscription = find(id)) subscription->dropped_by_broker(count);
 }
 
+void SubscriptionRegistry::resubscribed(Subscription &subscription,
+                                        std::chrono::milliseconds disconnected) {
+  subscription.resubscribed(disconnected);
+}
+
 void SubscriptionRegistry::end(std::uint32_t id, ClientStatus status, std::string message,
                                bool refused) {
   std::shared_ptr<Subscription> subscription;

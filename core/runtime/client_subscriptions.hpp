@@ -5,6 +5,7 @@
 // the application owns each Subscription, and one it dropped unsubscribes itself.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class SubscriptionRegistry {
   // Loop thread. The broker's answers and reports.
   void accepted(std::uint32_t id, std::uint32_t queue_limit);
   void dropped_by_broker(std::uint32_t id, std::uint64_t count);
+  // Loop thread. `subscription` is made again on a new connection, `disconnected` after the
+  // old one was lost.
+  void resubscribed(Subscription &subscription, std::chrono::milliseconds disconnected);
   // Loop thread. Ends subscription `id` (the broker refused or ended it, or the client did).
   // `refused`: wait_ready() reports it as the broker's refusal.
   void end(std::uint32_t id, ClientStatus status, std::string message, bool refused = false);

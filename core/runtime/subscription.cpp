@@ -37,11 +37,14 @@ void Subscription::signal_locked() {
   }
 }
 
-bool Subscription::deliver(const MessageView &message) {
+bool Subscription::deliver(const MessageView &incoming) {
+  MessageView message = incoming;
   if (callback_) {
     {
       std::lock_guard lock(mutex_);
       if (ended_) return false;
+      message.sequence = next_sequence_++;
+      stats_.last_sequence = message.sequence;
       ++stats_.received;
     }
     callback_(message);  // outside the lock: it may call anything, unsubscribe included
@@ -50,7 +53,14 @@ bool Subscription::deliver(const MessageView &message) {
   SharedBuffer bytes = SharedBuffer::allocate(message.subject.size() + message.payload.size());
   if (!bytes) {
     std::lock_guard lock(mutex_);
+    if (ended_) return false;
+    stats_.last_sequence = next_sequence_++;
     ++stats_.dropped_locally;
+    if (options_.report_gaps) {
+      Gap gap;
+      gap.dropped_locally = 1;
+      queue_gap_locked(gap, stats_.last_sequence - 1);  // needs memory too: best effort
+    }
     return false;
   }
   std::memcpy(bytes.mutable_data(), message.subject.data(), message.subject.size());
@@ -64,12 +74,10 @@ bool Subscription::deliver(const MessageView &message) {
     if (ended_) return false;
     // The stream's credit is held back once the queue is full, so only what was already in
     // flight can land past the limit; beyond a second limit's worth the oldest goes.
-    if (queue_.size() >= 2 * options_.local_queue_limit) {
-      queue_.pop_front();
-      ++stats_.dropped_locally;
-    }
+    if (queue_.size() >= 2 * options_.local_queue_limit) drop_oldest_locked();
+    stats_.last_sequence = next_sequence_++;
     queue_.emplace_back(std::move(bytes), static_cast<std::uint32_t>(message.subject.size()),
-                        message.subscription_id);
+                        message.subscription_id, stats_.last_sequence);
     ++stats_.received;
     stats_.queued_high_water = std::max(stats_.queued_high_water, queue_.size());
     full = queue_.size() >= options_.local_queue_limit;
@@ -79,9 +87,91 @@ bool Subscription::deliver(const MessageView &message) {
   return full;
 }
 
+void Subscription::drop_oldest_locked() {
+  // Gaps never sit side by side, so at most one stands before the oldest message.
+  Message front_gap;
+  if (!queue_.empty() && queue_.front().is_gap()) {
+    front_gap = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  if (queue_.empty()) {
+    if (front_gap) queue_.push_front(std::move(front_gap));
+    return;
+  }
+  const std::uint64_t dropped_sequence = queue_.front().sequence();
+  queue_.pop_front();
+  ++stats_.dropped_locally;
+  if (!options_.report_gaps) return;
+  Gap local;
+  local.dropped_locally = 1;
+  if (front_gap) {
+    front_gap.merge_gap(local);
+    queue_.push_front(std::move(front_gap));
+  } else if (Message gap = Message::gap(local, id_, dropped_sequence - 1)) {
+    queue_.push_front(std::move(gap));
+  }
+  // The message dropped may have stood between two gaps: they are one now.
+  if (queue_.size() >= 2 && queue_[0].is_gap() && queue_[1].is_gap()) {
+    queue_[0].merge_gap(queue_[1].gap());
+    queue_.erase(queue_.begin() + 1);
+  }
+}
+
+void Subscription::queue_gap_locked(const Gap &gap, std::uint64_t last_sequence) {
+  if (!queue_.empty() && queue_.back().is_gap()) {
+    queue_.back().merge_gap(gap);
+  } else if (Message item = Message::gap(gap, id_, last_sequence)) {
+    queue_.push_back(std::move(item));
+    stats_.queued_high_water = std::max(stats_.queued_high_water, queue_.size());
+  }
+  signal_locked();
+}
+
+void Subscription::report_gap(const Gap &gap, std::uint64_t last_sequence) {
+  if (callback_) {
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) return;
+    }
+    callback_(MessageView{{}, {}, id_, last_sequence, &gap});
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    queue_gap_locked(gap, last_sequence);
+  }
+  ready_.notify_one();
+}
+
 void Subscription::dropped_by_broker(std::uint64_t count) {
-  std::lock_guard lock(mutex_);
-  stats_.dropped_by_broker += count;
+  std::uint64_t last_sequence = 0;
+  {
+    std::lock_guard lock(mutex_);
+    stats_.dropped_by_broker += count;
+    last_sequence = next_sequence_ - 1;
+    next_sequence_ += count;  // the dropped messages had their numbers
+  }
+  if (!options_.report_gaps) return;
+  Gap gap;
+  gap.dropped_by_broker = count;
+  report_gap(gap, last_sequence);
+}
+
+void Subscription::resubscribed(std::chrono::milliseconds disconnected) {
+  std::uint64_t last_sequence = 0;
+  {
+    std::lock_guard lock(mutex_);
+    // Never accepted: nothing was ever routed to it, so nothing was missed.
+    if (ended_ || !stats_.accepted) return;
+    ++stats_.resubscribed;
+    last_sequence = next_sequence_ - 1;
+  }
+  if (!options_.report_gaps) return;
+  Gap gap;
+  gap.resubscribed = true;
+  gap.disconnected = disconnected;
+  report_gap(gap, last_sequence);
 }
 
 void Subscription::accepted(std::uint32_t queue_limit) {

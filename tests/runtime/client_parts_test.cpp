@@ -251,7 +251,8 @@ TEST_F(RequestRunnerTest, SubscribeAlreadySentByResubscribeIsNotARefusal) {
   auto subscription = subscriptions.add(no_client, "orders.>", SubscribeOptions{}, nullptr);
   ASSERT_TRUE(subscription);
   ASSERT_TRUE(session.start());
-  runner.resubscribe(session);  // the session became ready while the request was queued
+  runner.resubscribe(session,
+                     std::nullopt);  // the session became ready while the request was queued
   std::vector<ClientRequest> requests{{ClientRequest::Kind::subscribe, {}, subscription->id()}};
   runner.run(requests, &session);
   EXPECT_FALSE(subscription->ended());

@@ -341,7 +341,30 @@ typedef struct flume_message_view {
   const void *payload;      /* may be NULL when payload_length is 0 */
   size_t payload_length;    /* 0 .. the broker's max_payload */
   uint32_t subscription_id; /* flume_subscription_id() of the subscription it came through */
+  /* Since 1.2.0 (filled only when struct_size covers them). */
+  /* A message: its number in its subscription, 1, 2, 3, ..., counting every message the broker
+   * routed to the subscription, also those dropped on the way (by the broker or here), so a
+   * jump of n + 1 means exactly n were dropped. A subscription made again after a lost
+   * connection goes on counting from where it was: what was published meanwhile has no number
+   * (a gap item with gap_resubscribed says so). A gap item: the number of the last message
+   * before it (0: none). */
+  uint64_t sequence;
+  int kind;             /* FLUME_MESSAGE_DATA, or FLUME_MESSAGE_GAP (only with report_gaps) */
+  int gap_resubscribed; /* gap: the connection was lost and the subscription was made again on a
+                         * new one: messages published meanwhile were missed, and their number is
+                         * unknown (nonzero), 0 otherwise */
+  uint64_t gap_dropped_by_broker; /* gap: messages the broker dropped (its queue was full) */
+  uint64_t gap_dropped_locally;   /* gap: messages dropped here (local queue full, no memory) */
+  uint64_t gap_disconnected_ms;   /* gap: from noticing the lost connection to subscribing again */
 } flume_message_view;
+
+/* flume_message_view.kind. Since 1.2.0. */
+#define FLUME_MESSAGE_DATA 0 /* a message: subject and payload */
+/* A gap: where messages are missing, in their place in the order (the message before it and the
+ * one after it are consecutive in the subscription but for what it counts). Subject and payload
+ * are empty. Only for a subscription with flume_subscription_options.report_gaps on; two gaps
+ * never follow each other (they are merged). */
+#define FLUME_MESSAGE_GAP 1
 
 /* The subject of `message`, borrowed from it (valid until flume_message_free()), not
  * NUL-terminated; flume_message_subject_length() bytes. NULL for a NULL message. Since 1.0.0. */
@@ -359,6 +382,13 @@ FLUME_EXTERN size_t flume_message_payload_length(const flume_message *message);
 
 /* The id of the subscription `message` came through (0 for NULL). Since 0.1.0. */
 FLUME_EXTERN uint32_t flume_message_subscription_id(const flume_message *message);
+
+/* flume_message_view.sequence of `message` (0 for NULL). Since 1.2.0. */
+FLUME_EXTERN uint64_t flume_message_sequence(const flume_message *message);
+
+/* flume_message_view.kind of `message`: FLUME_MESSAGE_DATA or FLUME_MESSAGE_GAP (the gap's
+ * counts are in its view, flume_message_views()). FLUME_EINVAL for NULL. Since 1.2.0. */
+FLUME_EXTERN int flume_message_kind(const flume_message *message);
 
 /* Fills a view of messages[i] for each of `count` messages into an array of views, each
  * `view_size` bytes (pass sizeof(flume_message_view)): one call instead of several per message
@@ -552,12 +582,18 @@ typedef struct flume_subscription_options {
                              * broker may grant less: flume_subscription_stats.queue_limit. */
   size_t local_queue_limit; /* polling only: messages held here for recv;
                              * 0: FLUME_DEFAULT_LOCAL_QUEUE_LIMIT */
+  /* Switch, off by default. FLUME_ON: where messages were missed, recv and the handler get a gap
+   * item (kind FLUME_MESSAGE_GAP) in their place in the order: drops counted by the broker or
+   * here, and each time the subscription was made again after a lost connection (with how long
+   * it was without one). Off, the same is only counted (flume_subscription_stats) and seen as
+   * jumps in flume_message_view.sequence. Read only when struct_size covers it. Since 1.2.0. */
+  int report_gaps;
 } flume_subscription_options;
 
 #define FLUME_SUBSCRIPTION_OPTIONS_INIT                                \
   {                                                                    \
     sizeof(flume_subscription_options), FLUME_OVERFLOW_DROP_OLDEST, 0, \
-        FLUME_DEFAULT_LOCAL_QUEUE_LIMIT                                \
+        FLUME_DEFAULT_LOCAL_QUEUE_LIMIT, 0                             \
   }
 
 /* Fills `*out` (`struct_size` bytes: pass sizeof *out) with the defaults, as
@@ -597,10 +633,15 @@ typedef struct flume_subscription_stats {
   uint64_t queued_high_water; /* polling: the most that ever waited for recv at once */
   uint32_t queue_limit;       /* the broker's queue limit as it granted it; 0 until it answered */
   int state;                  /* FLUME_SUBSCRIPTION_* */
+  /* Since 1.2.0 (filled only when struct_size covers them). Times the subscription was made
+   * again on a new connection after one was lost (each time, what was published meanwhile was
+   * missed, uncounted), and the sequence of the last message received. */
+  uint64_t resubscribed;
+  uint64_t last_sequence;
 } flume_subscription_stats;
 
 #define FLUME_SUBSCRIPTION_STATS_INIT \
-  { sizeof(flume_subscription_stats), 0, 0, 0, 0, 0, 0, 0 }
+  { sizeof(flume_subscription_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Zeroes `*out` (`struct_size` bytes) and sets its struct_size. FLUME_EINVAL for NULL,
  * FLUME_EOPTIONS for a struct_size smaller than 1.0.0's. Since 1.0.0. */
