@@ -103,6 +103,7 @@ class Client:
         queue_limit: int = 0,
         local_queue_limit: int = 0,
         overflow: str = "drop_oldest",
+        gaps: bool = False,
         wait: bool = True,
         timeout: Optional[float] = 10.0,
     ) -> "Subscription":
@@ -113,6 +114,7 @@ class Client:
             queue_limit=queue_limit,
             local_queue_limit=local_queue_limit,
             overflow=overflow,
+            gaps=gaps,
             wait=False,
         )
         if wait:

@@ -183,6 +183,7 @@ int wait_in_slices(const Deadline &deadline, const HandleGuard &guard, std::stri
 // --- the parts of the module ------------------------------------------------------------------
 
 void init_message(py::module_ &m);
+void init_gap(py::module_ &m);
 void init_client(py::module_ &m);
 void init_subscription(py::module_ &m);
 void init_broker(py::module_ &m);

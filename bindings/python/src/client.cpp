@@ -85,13 +85,14 @@ py::object connect(const std::string &url, py::handle name, py::handle ca_file,
 }
 
 py::object subscribe(py::object self, const std::string &pattern, std::uint32_t queue_limit,
-                     std::size_t local_queue_limit, const std::string &overflow, bool wait,
-                     py::handle timeout) {
+                     std::size_t local_queue_limit, const std::string &overflow, bool gaps,
+                     bool wait, py::handle timeout) {
   auto &client = self.cast<Client &>();
   flume_subscription_options options = FLUME_SUBSCRIPTION_OPTIONS_INIT;
   options.overflow_policy = overflow_policy(overflow);
   options.queue_limit = queue_limit;
   options.local_queue_limit = local_queue_limit;
+  options.report_gaps = gaps ? FLUME_ON : FLUME_OFF;
   py::object result;
   {
     Use use(client.guard(), kClosed);
@@ -228,12 +229,15 @@ everything sent before it.)")
            "ClosedError.")
       .def("subscribe", &subscribe, py::arg("pattern"), py::kw_only(), py::arg("queue_limit") = 0,
            py::arg("local_queue_limit") = 0, py::arg("overflow") = "drop_oldest",
-           py::arg("wait") = true, py::arg("timeout") = 10.0,
+           py::arg("gaps") = false, py::arg("wait") = true, py::arg("timeout") = 10.0,
            R"(Subscribes to `pattern` ('*' one token, a final '>' one or more).
 
 queue_limit: messages the broker queues for it (0: the broker's default);
 local_queue_limit: messages held here for recv (0: 65536); overflow: what the broker does when
-its queue is full ('drop_oldest', 'drop_newest', 'close'). With wait=True (the default) it
+its queue is full ('drop_oldest', 'drop_newest', 'close'); gaps=True: where messages were
+missed (drops, or a lost connection after which it was made again), a flume.Gap comes in their
+place among the messages (else they only show as jumps in Message.sequence and in stats()).
+With wait=True (the default) it
 returns once the broker accepted the subscription (up to `timeout` seconds), raising its refusal
 (ConnectionError with the broker's reason) if it refused; wait=False returns at once
 (Subscription.wait_ready() waits later).)")

@@ -1,4 +1,5 @@
-// flume.Message as a CPython heap type: three read-only fields and the id, equality by content.
+// flume.Message as a CPython heap type: three read-only fields, the id and the sequence, equality
+// by content; flume.Gap, where a subscription that asked for them (gaps=True) missed messages.
 #include "message.hpp"
 
 #include <structmember.h>
@@ -15,6 +16,7 @@ struct MessageObject {
   PyObject *data;                   // bytes
   PyObject *subscription;           // flume.Subscription or None
   unsigned int subscription_id;
+  unsigned long long sequence;  // in its subscription, from 1; 0 for one made by hand
 };
 
 PyTypeObject *message_type = nullptr;
@@ -30,12 +32,13 @@ void message_dealloc(PyObject *self) {
 }
 
 PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-  static const char *keywords[] = {"subject", "data", "subscription", nullptr};
+  static const char *keywords[] = {"subject", "data", "subscription", "sequence", nullptr};
   PyObject *subject = nullptr;
   PyObject *data = nullptr;
   PyObject *subscription = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UO|O:Message", const_cast<char **>(keywords),
-                                   &subject, &data, &subscription)) {
+  unsigned long long sequence = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "UO|OK:Message", const_cast<char **>(keywords),
+                                   &subject, &data, &subscription, &sequence)) {
     return nullptr;
   }
   PyObject *bytes = nullptr;
@@ -56,6 +59,7 @@ PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
   Py_INCREF(subscription);
   m->subscription = subscription;
   m->subscription_id = 0;
+  m->sequence = sequence;
   if (subscription != Py_None) {
     PyObject *id = PyObject_GetAttrString(subscription, "id");
     if (id == nullptr) {
@@ -70,8 +74,8 @@ PyObject *message_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
 
 PyObject *message_repr(PyObject *self) {
   auto *m = reinterpret_cast<MessageObject *>(self);
-  return PyUnicode_FromFormat("Message(subject=%R, data=%R, subscription_id=%u)", m->subject,
-                              m->data, m->subscription_id);
+  return PyUnicode_FromFormat("Message(subject=%R, data=%R, subscription_id=%u, sequence=%llu)",
+                              m->subject, m->data, m->subscription_id, m->sequence);
 }
 
 PyObject *message_richcompare(PyObject *self, PyObject *other, int op) {
@@ -92,6 +96,10 @@ PyMemberDef message_members[] = {
      "The Subscription it came through (None for a Message made by hand)."},
     {"subscription_id", T_UINT, offsetof(MessageObject, subscription_id), READONLY,
      "The id of that subscription."},
+    {"sequence", T_ULONGLONG, offsetof(MessageObject, sequence), READONLY,
+     "Its number in the subscription: 1, 2, 3, ... counting every message the broker routed to "
+     "it, dropped ones too, so a jump of n + 1 means n were dropped (0 for a Message made by "
+     "hand)."},
     {nullptr, 0, 0, 0, nullptr}};
 
 PyType_Slot message_slots[] = {
@@ -147,7 +155,13 @@ PyObject *new_message(const flume_message_view &view, PyObject *subscription, Su
   Py_INCREF(subscription);
   m->subscription = subscription;
   m->subscription_id = view.subscription_id;
+  m->sequence = view.sequence;
   return reinterpret_cast<PyObject *>(m);
+}
+
+PyObject *new_item(const flume_message_view &view, PyObject *subscription, SubjectCache &cache) {
+  return view.kind == FLUME_MESSAGE_GAP ? new_gap(view, subscription)
+                                        : new_message(view, subscription, cache);
 }
 
 void init_message(py::module_ &m) {

@@ -26,5 +26,9 @@ class SubjectCache {
 // A new flume.Message for `view` (copied), or nullptr with a Python error set. `subscription`
 // may be nullptr (None).
 PyObject *new_message(const flume_message_view &view, PyObject *subscription, SubjectCache &cache);
+// A new flume.Gap for a gap view (kind FLUME_MESSAGE_GAP), or nullptr with a Python error set.
+PyObject *new_gap(const flume_message_view &view, PyObject *subscription);
+// new_gap() or new_message(), by the view's kind.
+PyObject *new_item(const flume_message_view &view, PyObject *subscription, SubjectCache &cache);
 
 }  // namespace flume_py

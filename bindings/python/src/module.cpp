@@ -100,6 +100,7 @@ PYBIND11_MODULE(_flume, m) {
 
   init_errors(m);
   init_message(m);
+  init_gap(m);
   init_subscription(m);
   init_client(m);
   init_broker(m);
@@ -107,7 +108,7 @@ PYBIND11_MODULE(_flume, m) {
   init_log(m);
   // Shown as flume.Client, not flume._flume.Client: the package is the public name.
   for (const char *name : {"Client", "Subscription", "MessageIterator", "Broker", "ClientStats",
-                           "SubscriptionStats", "BrokerStats"}) {
+                           "SubscriptionStats", "BrokerStats", "Gap"}) {
     m.attr(name).attr("__module__") = "flume";
   }
   for (const char *name : {"Frame", "Decoder"})

@@ -69,7 +69,7 @@ py::list Subscription::take_pending(std::size_t max) {
     flume_message **batch = pending_.data() + next_;
     check(flume_message_views(views, sizeof(flume_message_view), batch, chunk));
     for (std::size_t i = 0; i < chunk; ++i) {
-      PyObject *message = new_message(views[i], self_, subjects_);
+      PyObject *message = new_item(views[i], self_, subjects_);
       if (message == nullptr) throw py::error_already_set();
       PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(done + i), message);
       // Freed one by one: the list may fail half-way, and the block goes with its last message.
@@ -228,6 +228,11 @@ void init_subscription(py::module_ &m) {
       .def_readonly("queue_limit", &flume_subscription_stats::queue_limit,
                     "The broker's queue limit for it, as the broker granted it (0 until it "
                     "answered).")
+      .def_readonly("resubscribed", &flume_subscription_stats::resubscribed,
+                    "Times it was made again on a new connection after one was lost (each time, "
+                    "what was published meanwhile was missed, uncounted).")
+      .def_readonly("last_sequence", &flume_subscription_stats::last_sequence,
+                    "The sequence of the last message received.")
       .def_property_readonly(
           "state", [](const flume_subscription_stats &s) { return state_name(s.state); },
           "'pending' (the broker has not answered), 'active' or 'ended'.")
@@ -238,9 +243,11 @@ void init_subscription(py::module_ &m) {
       .def("__repr__", [](const flume_subscription_stats &s) {
         return py::str(
                    "SubscriptionStats(received={}, dropped_by_broker={}, dropped_locally={}, "
-                   "queued={}, queued_high_water={}, queue_limit={}, state={!r})")
+                   "queued={}, queued_high_water={}, queue_limit={}, resubscribed={}, "
+                   "last_sequence={}, state={!r})")
             .format(s.received, s.dropped_by_broker, s.dropped_locally, s.queued,
-                    s.queued_high_water, s.queue_limit, state_name(s.state));
+                    s.queued_high_water, s.queue_limit, s.resubscribed, s.last_sequence,
+                    state_name(s.state));
       });
 
   py::class_<MessageIterator>(m, "MessageIterator")
