@@ -18,6 +18,9 @@ namespace flume::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;  // the broker could not be reached, refused, lost...
 inline constexpr int kExitUsage = 2;    // a bad command line; nothing was attempted
+// Done, but not everything arrived: flume sub missed messages, flume pub could not confirm all
+// it published.
+inline constexpr int kExitMissed = 3;
 
 // The options every command takes (see add_common_options).
 struct CommonOptions {
@@ -81,18 +84,38 @@ bool termination_signal_within(std::chrono::milliseconds wait);
 // without limit inside the client. This keeps at most two windows of messages unconfirmed: at
 // each window boundary it waits for the flush of the window before the previous one, which a
 // helper thread runs, so the pipe never drains while waiting.
+// What the broker confirmed of what a PublishWindow published.
+struct PublishAccount {
+  std::uint64_t confirmed = 0;  // processed by the broker (a flush on the same connection)
+  // Handed to a connection that was lost (or a flush failed or timed out) before the broker
+  // confirmed them: they may or may not have reached it.
+  std::uint64_t in_doubt = 0;
+  std::string first_doubt;  // why the first of them is in doubt
+};
+
+// What a failed flush does to a PublishWindow.
+enum class FlushFailure {
+  stop,      // published() and finish() return the error: stop publishing
+  count_on,  // its window's messages are counted in doubt, and publishing goes on
+};
+
+// Bounded fire-and-forget publishing: a flush after every `window` messages (or 4 MiB, or 200 ms),
+// at most two windows unconfirmed, and an account of what the broker confirmed.
 class PublishWindow {
  public:
-  PublishWindow(Client &client, std::size_t window, std::chrono::milliseconds flush_timeout);
+  PublishWindow(Client &client, std::size_t window, std::chrono::milliseconds flush_timeout,
+                FlushFailure on_failure = FlushFailure::stop);
   ~PublishWindow();
   PublishWindow(const PublishWindow &) = delete;
   PublishWindow &operator=(const PublishWindow &) = delete;
 
-  // Call after each publish of `bytes` of payload; may wait. An error when a flush failed (then
-  // stop publishing). A window ends after `window` messages or 4 MiB, whichever comes first.
+  // Call after each publish of `bytes` of payload; may wait. An error when a flush failed
+  // (FlushFailure::stop; then stop publishing).
   ClientResult published(std::size_t bytes);
-  // Waits until everything published so far has been processed by the broker.
+  // Waits until everything published so far has been processed by the broker (or, with
+  // FlushFailure::count_on, counted in doubt).
   ClientResult finish();
+  PublishAccount account() const;
 
  private:
   struct State;

@@ -25,8 +25,13 @@ without a message, Ctrl-C, or the broker ends the subscription.)";
 
 constexpr const char *kFooter =
     R"(--timeout MS also ends it when no message came for MS milliseconds (status 1 if --count was
-given and not reached, else 0). Drops (the broker's queue or the local one was full) are
-reported on stderr.
+given and not reached). Messages missed are reported on stderr where they were missed: drops
+(the broker's queue or the local one was full) and a lost connection (the subscription is made
+again on the next one; what was published meanwhile is gone). If anything was missed the exit
+status is 3, and --exit-on-gap stops at the first such gap.
+
+exit status: 0 all received, 1 an error (or --count not reached), 2 a bad command line, 3
+messages were missed.
 
 examples:
   flume sub 'orders.>'
@@ -40,6 +45,7 @@ struct SubOptions {
   std::optional<unsigned long long> count;
   OutputFormat format = OutputFormat::payload;
   SubscribeOptions subscribe;
+  bool exit_on_gap = false;
 };
 
 void add_options(CLI::App &app, SubOptions &options) {
@@ -94,6 +100,9 @@ void add_options(CLI::App &app, SubOptions &options) {
          "what the broker does when that queue is full: drop-oldest\n(default), drop-newest, "
          "close (end the subscription)")
       ->type_name("POLICY");
+  app.add_flag("--exit-on-gap", options.exit_on_gap,
+               "stop with exit status 3 at the first message missed (dropped,\nor published while "
+               "the connection was lost)");
   app.add_option("PATTERN", options.pattern, "the subjects to receive")->required();
 }
 
@@ -103,31 +112,47 @@ void check(SubOptions &options) {
   }
 }
 
-// Reports drops on stderr as they grow, at most once a second, and once more at the end.
-class DropReporter {
+// Reports what the subscription missed on stderr, from the gap items it receives in their place
+// among the messages: a lost connection at once (its messages are gone uncounted), drops at most
+// once a second (a reader that cannot keep up may drop on every batch), a summary at the end.
+class GapReporter {
  public:
-  explicit DropReporter(const Subscription &subscription) : subscription_(subscription) {}
+  void seen(const Message &item) {
+    const Gap gap = item.gap();
+    dropped_by_broker_ += gap.dropped_by_broker;
+    dropped_locally_ += gap.dropped_locally;
+    if (gap.resubscribed) {
+      ++resubscribed_;
+      std::fprintf(stderr,
+                   "flume sub: the connection was lost and the subscription made again %lld ms "
+                   "later (after message %llu): messages published meanwhile were missed\n",
+                   static_cast<long long>(gap.disconnected.count()),
+                   static_cast<unsigned long long>(item.sequence()));
+    }
+  }
 
   void check(bool final) {
     const auto now = std::chrono::steady_clock::now();
     if (!final && now < next_check_) return;
     next_check_ = now + std::chrono::seconds(1);
-    const SubscriptionStats stats = subscription_.stats();
-    const std::uint64_t total = stats.dropped_by_broker + stats.dropped_locally;
+    const std::uint64_t total = dropped_by_broker_ + dropped_locally_;
     if (total == reported_ && !(final && total > 0)) return;
     reported_ = total;
     std::fprintf(stderr,
                  "flume sub: %llu message%s dropped %s (%llu by the broker because its queue for "
                  "this subscription was full, %llu locally): read faster or raise --queue\n",
                  static_cast<unsigned long long>(total), total == 1 ? "" : "s",
-                 final ? "in all" : "so far",
-                 static_cast<unsigned long long>(stats.dropped_by_broker),
-                 static_cast<unsigned long long>(stats.dropped_locally));
+                 final ? "in all" : "so far", static_cast<unsigned long long>(dropped_by_broker_),
+                 static_cast<unsigned long long>(dropped_locally_));
   }
 
+  bool missed_any() const { return dropped_by_broker_ + dropped_locally_ + resubscribed_ > 0; }
+
  private:
-  const Subscription &subscription_;
   std::chrono::steady_clock::time_point next_check_{};
+  std::uint64_t dropped_by_broker_ = 0;
+  std::uint64_t dropped_locally_ = 0;
+  std::uint64_t resubscribed_ = 0;
   std::uint64_t reported_ = 0;
 };
 
@@ -157,6 +182,7 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
 
   auto client = connect_or_exit(kSub, common, "flume-sub");
   ClientResult result;
+  options.subscribe.report_gaps = true;  // printed where they happen (GapReporter)
   auto subscription = client->subscribe(options.pattern, options.subscribe, nullptr, result);
   if (!subscription) fail(kSub, result.message);
   // The broker's answer: a refusal ends the subscription before the flush returns.
@@ -171,7 +197,7 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
                  common.server.c_str());
   }
 
-  DropReporter drops(*subscription);
+  GapReporter gaps;
   std::vector<Message> batch;
   std::string out;
   unsigned long long received = 0;
@@ -195,7 +221,7 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
     if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
       fail(kSub, std::string("poll: ") + std::strerror(errno));
     }
-    drops.check(false);
+    gaps.check(false);
     if (fds[1].revents & POLLIN) break;  // Ctrl-C or SIGTERM: a clean exit
     if (!(fds[0].revents & POLLIN)) continue;
 
@@ -211,13 +237,31 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
       break;
     }
     out.clear();
-    for (const Message &message : batch)
+    bool gap = false;
+    for (const Message &message : batch) {
+      if (message.is_gap()) {
+        // What came before the gap is printed before it is reported.
+        running = write_out(out);
+        out.clear();
+        gaps.seen(message);
+        gap = true;
+        if (options.exit_on_gap) break;
+        continue;
+      }
       format_message(options.format, message.subject(), message.payload(), out);
-    received += batch.size();
+      ++received;
+    }
     last_message = std::chrono::steady_clock::now();
-    running = write_out(out);
+    running = write_out(out) && running;
+    if (gap && options.exit_on_gap) {
+      gaps.check(true);
+      std::fprintf(stderr, "flume sub: messages were missed: stopping (--exit-on-gap)\n");
+      status = kExitMissed;
+      break;
+    }
   }
-  drops.check(true);
+  gaps.check(true);
+  if (status == kExitOk && gaps.missed_any()) status = kExitMissed;
   subscription.reset();
   client->close();
   close(signal_fd);

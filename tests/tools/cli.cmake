@@ -26,3 +26,12 @@ flume_cli_test(cli_errors.sh usage_errors_exit_2)
 flume_cli_test(cli_errors.sh help_and_version_exit_0)
 flume_cli_test(cli_errors.sh no_broker_is_unreachable)
 flume_cli_test(cli_errors.sh untrusted_certificate BROKER)
+
+# cli_outage.sh runs its own broker: it kills it and starts it again on the same port.
+foreach(case_name sub_reports_a_restart_and_exits_3 exit_on_gap_stops_at_the_first_gap
+                  pub_rides_out_a_restart_and_accounts_for_every_line)
+  add_test(NAME tools.cli_${case_name}
+           COMMAND sh "${FLUME_CLI_TESTS}/cli_outage.sh" "$<TARGET_FILE:flume-cli>" "${case_name}"
+                   "$<TARGET_FILE:flume-broker>")
+  set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 90)
+endforeach()
