@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -202,25 +203,31 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
   std::string out;
   unsigned long long received = 0;
   int status = kExitOk;
-  auto last_message = std::chrono::steady_clock::now();
+  // Time spent waiting in poll() since the last message, each wait counted at most as long as
+  // it was asked to last: a process that was stopped (SIGSTOP, a suspended laptop) does not
+  // count the time it was not running as time without messages.
+  std::chrono::milliseconds quiet{0};
   bool running = true;
   while (running && (!options.count || received < *options.count)) {
     int wait_ms = 1000;  // drops are checked at least this often
     if (common.timeout) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          last_message + *common.timeout - std::chrono::steady_clock::now());
+      const auto left = *common.timeout - quiet;
       if (left.count() <= 0) {
         std::fprintf(stderr, "flume sub: no message for %lld ms; received %llu\n",
                      static_cast<long long>(common.timeout->count()), received);
         status = options.count ? kExitRuntime : kExitOk;
         break;
       }
-      wait_ms = static_cast<int>(std::min<long long>(wait_ms, left.count()));
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), wait_ms));
     }
     pollfd fds[2] = {{subscription->fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    const auto poll_start = std::chrono::steady_clock::now();
     if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
       fail(kSub, std::string("poll: ") + std::strerror(errno));
     }
+    quiet += std::min(std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - poll_start),
+                      std::chrono::milliseconds(wait_ms));
     gaps.check(false);
     if (fds[1].revents & POLLIN) break;  // Ctrl-C or SIGTERM: a clean exit
     if (!(fds[0].revents & POLLIN)) continue;
@@ -237,6 +244,7 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
       break;
     }
     out.clear();
+    const unsigned long long received_before = received;
     bool gap = false;
     for (const Message &message : batch) {
       if (message.is_gap()) {
@@ -251,7 +259,7 @@ int run_sub(const CommonOptions &common, SubOptions &options) {
       format_message(options.format, message.subject(), message.payload(), out);
       ++received;
     }
-    last_message = std::chrono::steady_clock::now();
+    if (received_before != received) quiet = std::chrono::milliseconds(0);
     running = write_out(out) && running;
     if (gap && options.exit_on_gap) {
       gaps.check(true);

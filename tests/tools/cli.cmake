@@ -29,7 +29,8 @@ flume_cli_test(cli_errors.sh untrusted_certificate BROKER)
 
 # cli_outage.sh runs its own broker: it kills it and starts it again on the same port.
 foreach(case_name sub_reports_a_restart_and_exits_3 exit_on_gap_stops_at_the_first_gap
-                  pub_rides_out_a_restart_and_accounts_for_every_line)
+                  pub_rides_out_a_restart_and_accounts_for_every_line
+                  paused_sub_accounts_for_every_message)
   add_test(NAME tools.cli_${case_name}
            COMMAND sh "${FLUME_CLI_TESTS}/cli_outage.sh" "$<TARGET_FILE:flume-cli>" "${case_name}"
                    "$<TARGET_FILE:flume-broker>")

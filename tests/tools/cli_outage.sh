@@ -114,6 +114,27 @@ case $case_name in
     grep -q "connected again" "$work/pub.err" || grep -q "in doubt" "$work/pub.err" ||
       failed "flume pub said nothing about the lost connection"
     ;;
+  paused_sub_accounts_for_every_message)
+    # flume sub stopped (SIGSTOP) for 3 s while 20000 messages are published: what it printed
+    # and the drops it reported add up to what was published.
+    start_sub sub --timeout 3000 --queue 64 paused.x
+    kill -STOP "$sub_pid"
+    "$flume" pub -q --count 20000 paused.x 0123456789abcdef || failed "flume pub"
+    sleep 3
+    kill -CONT "$sub_pid"
+    wait "$sub_pid"
+    status=$?
+    printed=$(wc -l <"$work/sub.out")
+    dropped=$(sed -n 's/.*: \([0-9]*\) messages\{0,1\} dropped in all.*/\1/p' "$work/sub.err")
+    dropped=${dropped:-0}
+    [ $((printed + dropped)) -eq 20000 ] ||
+      failed "printed $printed + dropped $dropped is not the 20000 published"
+    if [ "$dropped" -gt 0 ]; then
+      [ $status -eq 3 ] || failed "flume sub missed $dropped but exited with $status, not 3"
+    else
+      [ $status -eq 0 ] || failed "flume sub exited with $status"
+    fi
+    ;;
   *)
     echo "unknown case $case_name" >&2
     exit 2
