@@ -76,14 +76,11 @@ void expect_items_add_up(const std::vector<Item> &items, int published, uint64_t
   uint64_t messages = 0, counted = 0;
   const Item *previous = nullptr;
   uint64_t pending = 0;
-  bool gap_pending = false;
   for (const Item &item : items) {
     if (item.kind == FLUME_MESSAGE_GAP) {
-      EXPECT_FALSE(gap_pending) << "two gap items in a row";
-      EXPECT_EQ(item.sequence, previous ? previous->sequence : 0u);
-      pending = item.dropped;
+      pending += item.dropped;  // a gap already taken is not merged into: two may follow
+
       counted += item.dropped;
-      gap_pending = true;
       continue;
     }
     if (previous != nullptr) {
@@ -93,7 +90,6 @@ void expect_items_add_up(const std::vector<Item> &items, int published, uint64_t
     ++messages;
     previous = &item;
     pending = 0;
-    gap_pending = false;
   }
   EXPECT_EQ(messages + dropped, static_cast<uint64_t>(published));
   EXPECT_EQ(counted, dropped);  // report_gaps is on wherever this is used
