@@ -30,7 +30,7 @@ struct CloseInfo {
   bool by_peer = false;              // the peer closed/refused/reset; false: we did
   bool handshake_completed = false;  // whether on_connected ran before
   // Application code (reason == application), QUIC transport code (transport_error, refused,
-  // TLS reasons: 0x100 + alert), errno (unreachable), else 0.
+  // TLS reasons: 0x100 + alert), errno (unreachable before the handshake), else 0.
   std::uint64_t error_code = 0;
   std::uint8_t tls_alert = 0;  // 0 if none
   std::string reason_phrase;   // the CONNECTION_CLOSE reason phrase, sent or received

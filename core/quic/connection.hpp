@@ -28,6 +28,7 @@
 #include "quic/close_info.hpp"
 #include "quic/connection_id.hpp"
 #include "quic/endpoint_config.hpp"
+#include "quic/port_closed_detector.hpp"
 #include "quic/send_queue.hpp"
 
 namespace flume::tls {
@@ -171,6 +172,7 @@ class Connection {
   void on_datagram(const ReceivedDatagram &datagram, std::uint64_t now);
   void on_timer(std::uint64_t now);
   void on_socket_error(int error);
+  void on_refused_after_handshake();
   void write(std::uint64_t now);
   void deliver_events();
   void arm_timer() noexcept;
@@ -189,6 +191,10 @@ class Connection {
   void do_reset(std::int64_t stream_id, std::uint64_t code);
   void do_stop_sending(std::int64_t stream_id, std::uint64_t code);
   void after_read();
+  // Makes the next write pass send an ack-eliciting packet (a PING if nothing else is due).
+  void request_probe();
+  void begin_probe_write() noexcept;
+  void end_probe_write(std::uint64_t packets_before) noexcept;
   void notify_connected();
   void queue_event();
 
@@ -234,6 +240,10 @@ class Connection {
   std::vector<std::int64_t> closed_events_;
   std::vector<std::int64_t> stopped_events_;  // sending half shut by the peer's STOP_SENDING
   std::vector<std::pair<std::int64_t, std::uint64_t>> resets_to_check_;  // peer uni, #2193
+
+  // ICMP port unreachable after the handshake: a suspicion to confirm (port_closed_detector.hpp).
+  PortClosedDetector port_closed_;
+  bool probe_pending_ = false;
 
   // Closing.
   bool close_requested_ = false;

@@ -59,6 +59,9 @@ void Connection::on_datagram(const ReceivedDatagram &datagram, std::uint64_t now
     handle_read_error(rv, now);
     return;
   }
+  // The peer is alive, whatever ICMP said. (A forged packet that ngtcp2 dropped also lands here:
+  // it can only delay the verdict to the idle timeout, never close a live connection.)
+  port_closed_.on_peer_packet();
   run_deferred();
   after_read();
   endpoint_.schedule_write(*this);
@@ -86,8 +89,14 @@ void Connection::after_read() {
 
 void Connection::on_socket_error(int error) {
   // ICMP errors are reported on connected sockets only. Before the handshake they mean nobody
-  // listens there; after it, a transient routing hiccup that loss recovery rides out.
-  if (handshake_done_ || finished_ || state_ == State::dead) return;
+  // listens there. After it, "port unreachable" is a suspicion that the peer is gone, to confirm
+  // with a probe (connection_port_closed.cpp); "host/network unreachable" may come from any
+  // router on the path during a routing change, a hiccup that loss recovery rides out.
+  if (finished_ || state_ == State::dead) return;
+  if (handshake_done_) {
+    if (error == ECONNREFUSED) on_refused_after_handshake();
+    return;
+  }
   CloseInfo info;
   info.reason = CloseReason::unreachable;
   info.by_peer = false;

@@ -118,6 +118,8 @@ void Connection::write(std::uint64_t now) {
     ready_.pop_front();
   };
 
+  const std::uint64_t packets_before = packets_sent_;
+  begin_probe_write();
   bool room_exhausted = true;
   for (;;) {
     const std::size_t left = room.size() - used;
@@ -218,6 +220,7 @@ void Connection::write(std::uint64_t now) {
     if (size < segment || segment > path_max) commit(used);
   }
   commit(used);
+  end_probe_write(packets_before);
   ngtcp2_conn_update_pkt_tx_time(conn_, now);
   arm_timer();
   if (room_exhausted) endpoint_.schedule_write(*this);

@@ -102,7 +102,8 @@ std::error_code Endpoint::open(std::string *message) {
 }
 
 Connection *Endpoint::connect(const SocketAddress &server, std::string_view server_name,
-                              std::string *error) {
+                              std::string *error, int *socket_error) {
+  if (socket_error != nullptr) *socket_error = 0;
   auto fail = [&](std::string text) -> Connection * {
     if (error != nullptr) *error = std::move(text);
     return nullptr;
@@ -114,6 +115,11 @@ Connection *Endpoint::connect(const SocketAddress &server, std::string_view serv
   // A connected socket of its own: ICMP errors (port unreachable) then reach exactly this
   // connection, as ECONNREFUSED on its next receive or send.
   UdpSocket udp;
+  if (auto ec = udp.open(server.family())) {
+    // Our own failure (out of descriptors, no IPv6 here…), not the server's.
+    if (socket_error != nullptr) *socket_error = ec.value();
+    return fail("cannot create a UDP socket for " + server.to_string() + ": " + ec.message());
+  }
   if (auto ec = udp.connect(server)) {
     return fail("cannot reach " + server.to_string() + ": " + ec.message());
   }

@@ -75,9 +75,10 @@ class Endpoint {
   // (and the SNI if it is a DNS name); empty means the server's IP address. Returns nullptr (with
   // `error` set, and no callback ever) if it cannot even start; otherwise the outcome arrives as
   // on_connected, or on_closed (refused/unreachable, handshake_timeout, certificate_rejected,
-  // alpn_mismatch, …) within the handshake timeout.
+  // alpn_mismatch, …) within the handshake timeout. `socket_error`, if given, gets the errno
+  // when this side could not make its UDP socket (EMFILE: out of descriptors), else 0.
   Connection *connect(const SocketAddress &server, std::string_view server_name,
-                      std::string *error = nullptr);
+                      std::string *error = nullptr, int *socket_error = nullptr);
 
   // Closes every connection with an application error (each gets on_closed).
   void close_all(std::uint64_t app_error, std::string_view reason,

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <system_error>
 
 #include "net/host_port.hpp"
 #include "runtime/broker_host.hpp"
 #include "runtime/broker_server.hpp"
 #include "runtime/client_core.hpp"
+#include "runtime/descriptor_shortage.hpp"
 #include "storage/data_dir.hpp"
 
 namespace flume {
@@ -103,9 +106,22 @@ std::unique_ptr<Client> Client::connect(const std::string &url, const ClientConf
   }
   // The certificate must name what the user typed (a DNS name or an IP literal).
   std::string server_name = config.server_name.empty() ? target.host : config.server_name;
-  auto core =
-      std::make_shared<ClientCore>(config, std::move(servers), std::move(server_name), trust);
-  result = core->start();
+  std::shared_ptr<ClientCore> core;
+  try {
+    core = std::make_shared<ClientCore>(config, std::move(servers), std::move(server_name), trust);
+    result = core->start();
+  } catch (const std::system_error &e) {
+    // The event loop's descriptors (epoll, eventfd, timerfd) or its thread could not be made;
+    // the message is "epoll_create1: Too many open files" and the like.
+    const std::string_view what = e.what();
+    const std::size_t colon = what.find(':');
+    const std::string call =
+        colon == std::string_view::npos ? "" : " (" + std::string(what.substr(0, colon)) + ")";
+    result =
+        ClientResult{ClientStatus::os_error,
+                     describe_creation_failure("the client's event loop" + call, e.code().value())};
+    return nullptr;
+  }
   if (!result.ok()) return nullptr;
   return std::unique_ptr<Client>(new Client(std::move(core)));
 }

@@ -71,6 +71,9 @@ struct ClientConfig {
   // A QUIC PING after this long without sending anything. It is how an idle subscriber finds
   // out that its broker crashed and restarted: the restarted broker answers with a stateless
   // reset, so the loss is noticed within about this long (tests/bench/failover/kill_restart.sh).
+  // A broker that died for good on a host that is up is noticed as quickly: the host answers
+  // with ICMP port unreachable, confirmed by one probe (kill_no_restart.sh). A host that is down
+  // answers nothing: the 30 s idle timeout.
   // The cost: one PING and its ACK per interval on an idle connection (two packets of about
   // 50 bytes of UDP payload each).
   std::chrono::milliseconds keep_alive{1000};

@@ -6,6 +6,7 @@
 #include "flume/version.hpp"
 #include "log/log.hpp"
 #include "quic/connection.hpp"
+#include "runtime/descriptor_shortage.hpp"
 
 namespace flume {
 namespace {
@@ -153,7 +154,10 @@ void ClientConnection::connect_current() {
   }
   handshake_done_ = false;
   std::string error;
-  quic::Connection *connection = endpoint_->connect(server(), server_name_, &error);
+  int socket_error = 0;
+  quic::Connection *connection = endpoint_->connect(server(), server_name_, &error, &socket_error);
+  const bool no_descriptor = is_out_of_descriptors(socket_error);  // our shortage, not the broker
+  if (no_descriptor) error = describe_creation_failure("the client's UDP socket", socket_error);
   link_.attach(connection);
   if (connection != nullptr) {
     // This address's share: what is left of connect_timeout over the addresses still to try.
@@ -174,7 +178,7 @@ void ClientConnection::connect_current() {
   bool reconnect = false;
   {
     std::lock_guard lock(mutex_);
-    failure_ = failed(ClientStatus::unreachable, error);
+    failure_ = failed(no_descriptor ? ClientStatus::os_error : ClientStatus::unreachable, error);
     if (state_ == State::connecting) {
       state_ = State::closed;
       closed_now = true;

@@ -2,11 +2,14 @@
 // on 127.0.0.1. Built with the sanitizers, these also prove the ownership rules: no leak and no
 // use after free when a client is closed before its subscriptions, or a handler is dropped while
 // a call runs.
+#include <fcntl.h>
 #include <flume/flume.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -679,6 +682,54 @@ TEST(CApiConnect, NobodyListeningIsUnreachableAndFast) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
   EXPECT_EQ(client, nullptr);
   EXPECT_STRNE(flume_last_error(), "");
+}
+
+// Out of file descriptors, connecting fails with FLUME_EIO and a message that says so, whether
+// the event loop or the UDP socket could not be made (never FLUME_EUNREACHABLE: the broker is not
+// to blame). The sanitizers' runtimes need descriptors of their own, so this runs in the GCC
+// dev-release build only (as Runtime.SubscribingWithoutAFileDescriptorLeftFailsAndSaysWhy).
+TEST(CApiConnect, OutOfFileDescriptorsIsEioAndSaysSo) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "needs free file descriptors under the sanitizers";
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "needs free file descriptors under the sanitizers";
+#endif
+  flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
+  options.insecure = 1;
+  options.connect_timeout_ms = 2000;
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int spare = 0; spare <= 6; ++spare) {
+    rlimit low = saved;
+    low.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 4096);
+    setrlimit(RLIMIT_NOFILE, &low);
+    std::vector<int> held;
+    for (int i = 0; i < 4096; ++i) {  // bounded: the limit is at most 4096
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) break;
+      held.push_back(fd);
+    }
+    for (int i = 0; i < spare && !held.empty(); ++i) {
+      ::close(held.back());
+      held.pop_back();
+    }
+    flume_client *client = nullptr;
+    const int rc = flume_client_connect(&client, "flume://127.0.0.1:9", &options);
+    const std::string message = flume_last_error();
+    for (int fd : held)
+      ::close(fd);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    EXPECT_EQ(client, nullptr);
+    if (rc != FLUME_EIO) {  // got as far as the network: nobody listens on port 9
+      EXPECT_EQ(rc, FLUME_EUNREACHABLE) << spare << ": " << message;
+      EXPECT_GT(spare, 0);
+      break;
+    }
+    EXPECT_TRUE(contains(message.c_str(), "out of file descriptors")) << message;
+  }
 }
 
 TEST(CApiConnect, BadUrlIsEinval) {

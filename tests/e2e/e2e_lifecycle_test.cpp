@@ -86,6 +86,41 @@ TEST(E2eLifecycle, ClientReconnectsAfterBrokerCrashAndItsSubscriptionResumes) {
   restart_and_expect_subscription_back(true, 10s);
 }
 
+// A broker killed (SIGKILL) and not restarted, on a host that stays up: the client's next packet
+// (its 1 s keep-alive at the latest) draws ICMP port unreachable, the probe it sends at once
+// draws a second one, and the client reports the connection lost saying that the port is
+// closed: within seconds, not at the 30 s idle timeout.
+TEST(E2eLifecycle, BrokerKilledAndNotRestartedIsNoticedWithinSecondsAsPortClosed) {
+  BrokerProcess broker;
+  std::string error;
+  ASSERT_TRUE(broker.start(error)) << error;
+  // One client that gives up when the broker goes, one that keeps trying.
+  const ClientConfig no_reconnect = trusting(broker, false);
+  auto leaving = connect_client(broker, error, &no_reconnect);
+  ASSERT_TRUE(leaving) << error;
+  auto staying = connect_client(broker, error);
+  ASSERT_TRUE(staying) << error;
+  ClientResult result;
+  auto subscription = leaving->subscribe("gone.subject", {}, nullptr, result);
+  ASSERT_TRUE(subscription) << result.message;
+  ASSERT_TRUE(leaving->flush(5s).ok());
+  ASSERT_TRUE(staying->flush(5s).ok());
+
+  broker.kill();
+  const auto killed_at = std::chrono::steady_clock::now();
+  Message message;
+  result = subscription->recv(message, 10000ms);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed_at);
+  std::cout << "[ killed  ] SIGKILL, no restart: the subscription ended after " << took.count()
+            << " ms: " << result.message << "\n";
+  EXPECT_EQ(result.status, ClientStatus::closed) << result.message;
+  EXPECT_NE(result.message.find("port closed"), std::string::npos) << result.message;
+  EXPECT_LT(took, 5s) << "noticed only after " << took.count() << " ms";
+  // The reconnecting client noticed too and is trying again.
+  EXPECT_TRUE(wait_until([&] { return !staying->stats().connected; }, 5s));
+}
+
 TEST(E2eLifecycle, SigtermTellsClientsShuttingDownAndExitsZeroWithinTheGracePeriod) {
   constexpr auto kGrace = 1500ms;
   BrokerProcess broker({"--shutdown-grace", std::to_string(kGrace.count())});
