@@ -42,7 +42,8 @@ type Msg struct {
 	// before the gap (0: none).
 	Sequence uint64
 	// Gap is nil for a message. On a subscription made WithGaps, a non-nil Gap marks a gap item:
-	// messages are missing here (Subject and Data are empty). Two gaps never follow each other.
+	// messages are missing here (Subject and Data are empty). Gaps waiting together in libflume
+	// are merged, but one already taken can be followed by another.
 	Gap *Gap
 }
 

@@ -119,7 +119,7 @@ export class Message {
   /** The payload, in memory JavaScript owns. */
   readonly data: Uint8Array
   /** The subscription it came through. */
-  readonly subscription: Subscription<Message | Gap>
+  readonly subscription: Subscription
   readonly subscriptionId: number
   /** Its number in its subscription: 1, 2, 3, ..., counting what was dropped on the way (a jump
    * of n + 1: n dropped), continued after a resubscription. A number, exact up to 2^53. */
@@ -132,7 +132,7 @@ export class Message {
 }
 
 /** Where messages are missing, in their place in the order; only with `subscribe(p, { gaps: true })`.
- * Two gaps never follow each other. */
+ * Gaps waiting together are merged; one already taken can be followed by another. */
 export class Gap {
   private constructor()
   readonly kind: 'gap'

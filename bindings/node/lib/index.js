@@ -103,7 +103,8 @@ class Message {
 
 /**
  * Where messages are missing, in their place in the order: only from a subscription made with
- * `{ gaps: true }`. Two gaps never follow each other.
+ * `{ gaps: true }`. Gaps that wait in libflume together are merged; one already taken can be
+ * followed by another (whose sequence is then the first's plus what the first counts).
  */
 class Gap {
   constructor(sequence, counts, subscription) {
