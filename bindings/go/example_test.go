@@ -114,3 +114,39 @@ func ExampleSubscription_Next() {
 	fmt.Println(err)
 	// Output: context deadline exceeded
 }
+
+// WithGaps: where messages were missed, Next returns a gap item (Gap non-nil) in their place.
+func ExampleWithGaps() {
+	dir, cleanup := exampleDataDir()
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	broker, _ := flume.StartBroker(flume.BrokerDataDir(dir))
+	defer broker.Close()
+	client, _ := flume.Connect(ctx, broker.URL(), flume.WithCAFile(broker.CertificatePath()))
+	defer client.Close()
+
+	// Small queues and nobody reading while 2000 messages come: most are dropped.
+	sub, _ := client.Subscribe(ctx, "ticks", flume.WithGaps(),
+		flume.WithQueueLimit(16), flume.WithLocalQueueLimit(16))
+	for i := 0; i < 2000; i++ {
+		client.Publish("ticks", make([]byte, 1024))
+	}
+	client.Flush(ctx)
+
+	var received, missed uint64
+	for received+missed < 2000 {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			panic(err)
+		}
+		if gap := msg.Gap; gap != nil {
+			// Resubscribed: the connection was lost for gap.Disconnected, the loss is unknown.
+			missed += gap.DroppedByBroker + gap.DroppedLocally
+			continue
+		}
+		received++ // msg.Sequence is its number: 1, 2, 3, ... counting the missed ones
+	}
+	fmt.Println(received+missed, missed > 0)
+	// Output: 2000 true
+}

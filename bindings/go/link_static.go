@@ -16,8 +16,8 @@ package flume
 #cgo LDFLAGS: -Wl,-Bstatic -lflume -lngtcp2_crypto_gnutls -lngtcp2 -Wl,-Bdynamic
 #cgo LDFLAGS: -lgnutls -lstdc++ -lm -lpthread -Wl,--as-needed
 #include <flume/flume.h>
-#if FLUME_VERSION_MAJOR != 1 || FLUME_VERSION_NUMBER < 1001000
-#error "this Go package needs libflume 1.x, at least 1.1.0 (flume/version.h says otherwise)"
+#if FLUME_VERSION_MAJOR != 1 || FLUME_VERSION_NUMBER < 1002000
+#error "this Go package needs libflume 1.x, at least 1.2.0 (flume/version.h says otherwise)"
 #endif
 */
 import "C"

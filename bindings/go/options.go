@@ -134,6 +134,7 @@ type subConfig struct {
 	batch           int
 	chanSize        int
 	noWait          bool
+	gaps            bool
 	err             error
 }
 
@@ -198,6 +199,12 @@ func WithChanSize(n int) SubOption {
 // WithoutWaitReady makes Subscribe return as soon as the subscription is asked for, without
 // waiting for the broker's answer (a refusal then shows in Next as ErrClosed).
 func WithoutWaitReady() SubOption { return func(c *subConfig) { c.noWait = true } }
+
+// WithGaps makes the subscription report where messages were missed: Next and Chan then also
+// return items whose Gap is non-nil (no subject, no data), each in the place of what is missing:
+// messages dropped by the broker or here, and a resubscription after a lost connection. Without
+// it, drops show only as jumps in Msg.Sequence and in Stats.
+func WithGaps() SubOption { return func(c *subConfig) { c.gaps = true } }
 
 // BrokerOption configures StartBroker.
 type BrokerOption func(*brokerConfig)

@@ -29,12 +29,32 @@ import (
 	"unsafe"
 )
 
-// Msg is one received message. It is the caller's: nothing in it refers to libflume's memory.
+// Msg is one received message, or, on a subscription made WithGaps, a gap item (Gap non-nil).
+// It is the caller's: nothing in it refers to libflume's memory.
 type Msg struct {
 	Subject string
 	Data    []byte
 	// Sub is the subscription the message came through.
 	Sub *Subscription
+	// Sequence is the message's number in its subscription: 1, 2, 3, ..., counting every message
+	// the broker routed to it, also those dropped on the way, so a jump of n+1 means n were
+	// dropped; it goes on after a resubscription. For a gap item: the number of the last message
+	// before the gap (0: none).
+	Sequence uint64
+	// Gap is nil for a message. On a subscription made WithGaps, a non-nil Gap marks a gap item:
+	// messages are missing here (Subject and Data are empty). Gaps waiting together in libflume
+	// are merged, but one already taken can be followed by another.
+	Gap *Gap
+}
+
+// Gap says what is missing where a gap item stands (flume_message_view's gap_* fields).
+type Gap struct {
+	DroppedByBroker uint64 // the broker's queue for the subscription was full
+	DroppedLocally  uint64 // the local queue was full (not taken fast enough)
+	// Resubscribed: the connection was lost and the subscription made again on a new one; what
+	// was published meanwhile was missed, and how much is unknown.
+	Resubscribed bool
+	Disconnected time.Duration // from noticing the lost connection to subscribing again
 }
 
 // Subscription receives the messages whose subject matches its pattern, with Next or Chan. Any
@@ -125,6 +145,9 @@ func (c *Client) subscribe(pattern string, cfg *subConfig) (*Subscription, error
 	o.queue_limit = C.uint32_t(cfg.queueLimit)
 	if cfg.localQueueLimit > 0 {
 		o.local_queue_limit = C.size_t(cfg.localQueueLimit)
+	}
+	if cfg.gaps {
+		o.report_gaps = C.FLUME_ON
 	}
 	var h *C.flume_subscription
 	p := (*C.char)(unsafe.Pointer(unsafe.StringData(pattern)))
@@ -361,16 +384,26 @@ func (s *Subscription) grow(n int) {
 }
 
 // convert fills m from one view; data is the batch's payload block, off where m's payload goes.
-// The one place that reads a flume_message_view: fields appended to the view (a sequence, gap
-// items) are added here.
+// The one place that reads a flume_message_view.
 func (s *Subscription) convert(m *Msg, v *C.flume_message_view, data []byte, off int) int {
+	m.Sub = s
+	m.Sequence = uint64(v.sequence)
+	if v.kind == C.FLUME_MESSAGE_GAP {
+		m.Data = []byte{}
+		m.Gap = &Gap{
+			DroppedByBroker: uint64(v.gap_dropped_by_broker),
+			DroppedLocally:  uint64(v.gap_dropped_locally),
+			Resubscribed:    v.gap_resubscribed != 0,
+			Disconnected:    time.Duration(v.gap_disconnected_ms) * time.Millisecond,
+		}
+		return off
+	}
 	subject := unsafe.String((*byte)(unsafe.Pointer(v.subject)), int(v.subject_length))
 	if subject != s.subject {
 		s.subject = strings.Clone(subject) // the view's bytes go with the batch
 	}
 	n := int(v.payload_length)
 	m.Subject = s.subject
-	m.Sub = s
 	if n > 0 {
 		copy(data[off:off+n], unsafe.Slice((*byte)(v.payload), n))
 		m.Data = data[off : off+n : off+n]
@@ -465,6 +498,8 @@ type SubscriptionStats struct {
 	QueuedHighWater uint64 // the most that waited in libflume at once
 	QueueLimit      uint32 // the broker's queue limit as granted; 0 until it answered
 	State           int    // 0 pending, 1 active, 2 ended
+	Resubscribed    uint64 // made again on a new connection after one was lost (each: a loss)
+	LastSequence    uint64 // the Sequence of the last message received
 }
 
 // Stats returns the subscription's counters.
@@ -481,7 +516,8 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 		Received: uint64(st.received), DroppedByBroker: uint64(st.dropped_by_broker),
 		DroppedLocally: uint64(st.dropped_locally), Queued: uint64(st.queued),
 		QueuedHighWater: uint64(st.queued_high_water), QueueLimit: uint32(st.queue_limit),
-		State: int(st.state),
+		State: int(st.state), Resubscribed: uint64(st.resubscribed),
+		LastSequence: uint64(st.last_sequence),
 	}
 	select {
 	case s.turn <- struct{}{}:

@@ -37,6 +37,9 @@ export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'close'
 export interface SubscribeOptions {
   /** Receive each message in this callback (the fastest path) instead of iterating. */
   callback?: (err: FlumeError | null, msg: Message | undefined) => void
+  /** Gap items where messages were missed, in their place among the messages (default false):
+   * see subscribe()'s overload with `gaps: true`. */
+  gaps?: boolean
   /** What the broker does when its queue for this subscription is full (default 'drop-oldest'). */
   overflow?: OverflowPolicy
   /** Messages the broker queues for this subscription (default: the broker's). */
@@ -69,6 +72,10 @@ export interface SubscriptionStats {
   queuedHighWater: number
   queueLimit: number
   state: 'pending' | 'active' | 'ended'
+  /** Times the subscription was made again on a new connection after one was lost. */
+  resubscribed: number
+  /** The sequence of the last message received (0: none yet). */
+  lastSequence: number
 }
 
 export interface BrokerOptions {
@@ -114,13 +121,37 @@ export class Message {
   /** The subscription it came through. */
   readonly subscription: Subscription
   readonly subscriptionId: number
+  /** Its number in its subscription: 1, 2, 3, ..., counting what was dropped on the way (a jump
+   * of n + 1: n dropped), continued after a resubscription. A number, exact up to 2^53. */
+  readonly sequence: number
+  readonly kind: 'message'
   /** The payload decoded as UTF-8. */
   string(): string
   /** The payload parsed as JSON. */
   json<T = unknown>(): T
 }
 
-export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
+/** Where messages are missing, in their place in the order; only with `subscribe(p, { gaps: true })`.
+ * Gaps waiting together are merged; one already taken can be followed by another. */
+export class Gap {
+  private constructor()
+  readonly kind: 'gap'
+  /** The sequence of the last message before it (0: none). */
+  readonly sequence: number
+  /** Messages the broker dropped (its queue for the subscription was full). */
+  readonly droppedByBroker: number
+  /** Messages dropped here (the local queue was full). */
+  readonly droppedLocally: number
+  /** The connection was lost and the subscription made again: what was published meanwhile
+   * was missed, and how much is unknown. */
+  readonly resubscribed: boolean
+  /** From noticing the lost connection to subscribing again. */
+  readonly disconnectedMs: number
+  readonly subscription: Subscription<Message | Gap>
+}
+
+/** A subscription yields Message items, and Gap items too when made with `{ gaps: true }`. */
+export class Subscription<T extends Message | Gap = Message> implements AsyncIterable<T>, AsyncDisposable {
   private constructor()
   readonly pattern: string
   readonly id: number
@@ -136,7 +167,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
   stats(): SubscriptionStats | null
   unref(): this
   ref(): this
-  [Symbol.asyncIterator](): AsyncIterator<Message>
+  [Symbol.asyncIterator](): AsyncIterator<T>
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -152,7 +183,14 @@ export class Client implements AsyncDisposable {
   publish(subject: string, data?: Payload): boolean
   /** Resolves once the publish backlog is empty. */
   drained(): Promise<void>
-  subscribe(pattern: string, options?: SubscribeOptions): Promise<Subscription>
+  subscribe(
+    pattern: string,
+    options: Omit<SubscribeOptions, 'gaps' | 'callback'> & {
+      gaps: true
+      callback?: (err: FlumeError | null, item: Message | Gap | undefined) => void
+    },
+  ): Promise<Subscription<Message | Gap>>
+  subscribe(pattern: string, options?: SubscribeOptions & { gaps?: false }): Promise<Subscription>
   /** A round trip: resolves once the broker processed everything sent before. */
   flush(timeout?: number): Promise<void>
   stats(): ClientStats

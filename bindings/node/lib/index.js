@@ -73,10 +73,17 @@ const utf8 = new TextDecoder()
 
 /** A received message. `data` is a Uint8Array over memory JavaScript owns (see docs/node.md). */
 class Message {
-  constructor(subject, data, subscription) {
+  constructor(subject, data, subscription, sequence) {
     this.subject = subject
     this.data = data
     this.subscription = subscription
+    /** Its number in its subscription, 1, 2, 3, ... (a jump of n + 1: n were dropped). */
+    this.sequence = sequence
+  }
+
+  /** 'message' (a Gap's is 'gap'). */
+  get kind() {
+    return 'message'
   }
 
   get subscriptionId() {
@@ -91,6 +98,32 @@ class Message {
   /** The payload parsed as JSON. */
   json() {
     return JSON.parse(utf8.decode(this.data))
+  }
+}
+
+/**
+ * Where messages are missing, in their place in the order: only from a subscription made with
+ * `{ gaps: true }`. Gaps that wait in libflume together are merged; one already taken can be
+ * followed by another (whose sequence is then the first's plus what the first counts).
+ */
+class Gap {
+  constructor(sequence, counts, subscription) {
+    /** The sequence of the last message before the gap (0: none). */
+    this.sequence = sequence
+    /** Messages the broker dropped (its queue for the subscription was full). */
+    this.droppedByBroker = counts[0]
+    /** Messages dropped here (the local queue was full). */
+    this.droppedLocally = counts[1]
+    /** The connection was lost and the subscription made again: what was published meanwhile
+     * was missed, and how much is unknown. */
+    this.resubscribed = counts[2] !== 0
+    /** From noticing the lost connection to subscribing again. */
+    this.disconnectedMs = counts[3]
+    this.subscription = subscription
+  }
+
+  get kind() {
+    return 'gap'
   }
 }
 
@@ -185,7 +218,7 @@ class Subscription {
   }
 
   [kStart]() {
-    this.#native.start((count, a, b, c, d) => this.#onBatch(count, a, b, c, d))
+    this.#native.start((count, a, b, c, d, e, f) => this.#onBatch(count, a, b, c, d, e, f))
   }
 
   async [kReady](wait) {
@@ -202,7 +235,7 @@ class Subscription {
     }
   }
 
-  #onBatch(count, subjects, packed, lengths, big) {
+  #onBatch(count, subjects, packed, lengths, big, sequences, gaps) {
     if (count < 0) {
       this.#onEnd(subjects, packed)
       return
@@ -210,15 +243,20 @@ class Subscription {
     const cb = this.#callback
     let offset = 0
     for (let i = 0; i < count; i++) {
-      const length = lengths[i]
-      let data
-      if (big !== undefined && big[i] !== undefined) {
-        data = new Uint8Array(big[i])
+      let m
+      if (gaps !== undefined && gaps[i] !== undefined) {
+        m = new Gap(sequences[i], gaps[i], this)
       } else {
-        data = new Uint8Array(packed, offset, length)
-        offset += length
+        const length = lengths[i]
+        let data
+        if (big !== undefined && big[i] !== undefined) {
+          data = new Uint8Array(big[i])
+        } else {
+          data = new Uint8Array(packed, offset, length)
+          offset += length
+        }
+        m = new Message(subjects[i], data, this, sequences[i])
       }
-      const m = new Message(subjects[i], data, this)
       if (cb !== undefined) {
         cb(null, m)
       } else {
@@ -482,7 +520,8 @@ class Client {
    * a ConnectionError when it refused). Options: callback(err, msg) for the fastest path instead
    * of iterating; overflow ('drop-oldest' | 'drop-newest' | 'close'); queueLimit (the broker's
    * queue for it); localQueueLimit; highWaterMark (messages held here before the subscription
-   * stops taking more); timeout (ms to wait for the broker's answer).
+   * stops taking more); timeout (ms to wait for the broker's answer); gaps (true: Gap items
+   * come in the iteration or the callback where messages were missed).
    */
   async subscribe(pattern, options) {
     this.#check()
@@ -506,6 +545,7 @@ class Client {
       overflowPolicy,
       queueLimit: o.queueLimit,
       localQueueLimit: o.localQueueLimit,
+      gaps: o.gaps,
     })
     const sub = new Subscription(this, nativeSub, pattern, o)
     this.#subs.add(sub)
@@ -687,6 +727,7 @@ module.exports = {
   Client,
   Subscription,
   Message,
+  Gap,
   FlumeError,
   ConnectionError,
   TLSError,

@@ -10,6 +10,7 @@ export const {
   Client,
   Subscription,
   Message,
+  Gap,
   FlumeError,
   ConnectionError,
   TLSError,

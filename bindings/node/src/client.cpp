@@ -349,6 +349,7 @@ Napi::Value Client::subscribe(const Napi::CallbackInfo &info) {
   o.queue_limit = static_cast<uint32_t>(number_option(opts, "queueLimit", 0, 0, 4294967295.0));
   o.local_queue_limit =
       static_cast<size_t>(number_option(opts, "localQueueLimit", 0, 0, 9007199254740991.0));
+  o.report_gaps = bool_option(opts, "gaps", false) ? FLUME_ON : FLUME_OFF;
   flume_subscription *s = nullptr;
   int rc = flume_client_subscribe(&s, c, pattern.data(), pattern.size(), &o, nullptr);
   if (rc < 0) {

@@ -87,12 +87,14 @@ void Subscription::set_polling(bool on) {
 }
 
 // start(onBatch): from now on, each wake-up calls
-//   onBatch(count, subjects, packed, lengths, big)   for `count` messages, or
+//   onBatch(count, subjects, packed, lengths, big, sequences, gaps)   for `count` items, or
 //   onBatch(-1, code, message)                       once, when the subscription has ended.
 // subjects: string[count]; lengths: Uint32Array[count]; packed: the ArrayBuffer holding the
 // small payloads one after another; big: undefined, or an array whose entry i is the ArrayBuffer
-// of message i when its payload was larger than kPackedMax. (Per-message fields the C ABI adds
-// later, a sequence number or an item kind, come as further typed arrays.)
+// of message i when its payload was larger than kPackedMax; sequences: Float64Array[count] of
+// flume_message_view.sequence (exact up to 2^53); gaps: undefined when the batch holds no gap
+// item (always without report_gaps), else an array whose entry i, for a gap item i, is a
+// Float64Array [dropped_by_broker, dropped_locally, resubscribed, disconnected_ms].
 Napi::Value Subscription::start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   checked(env, sub_);
@@ -167,11 +169,27 @@ void Subscription::deliver() {
   Napi::Uint32Array lengths = Napi::Uint32Array::New(env, count);
   Napi::Array subjects = Napi::Array::New(env, count);
   Napi::Value big = env.Undefined();
+  Napi::Float64Array sequences = Napi::Float64Array::New(env, count);
+  Napi::Value gaps = env.Undefined();
   auto *dst = static_cast<uint8_t *>(packed.Data());
   napi_value last_subject = nullptr;
   const flume_message_view *last_view = nullptr;
   for (size_t i = 0; i < count; ++i) {
     const flume_message_view &v = views[i];
+    sequences[i] = static_cast<double>(v.sequence);
+    if (v.kind == FLUME_MESSAGE_GAP) {
+      if (gaps.IsUndefined()) {
+        gaps = Napi::Array::New(env);
+      }
+      Napi::Float64Array g = Napi::Float64Array::New(env, 4);
+      g[0] = static_cast<double>(v.gap_dropped_by_broker);
+      g[1] = static_cast<double>(v.gap_dropped_locally);
+      g[2] = v.gap_resubscribed != 0 ? 1 : 0;
+      g[3] = static_cast<double>(v.gap_disconnected_ms);
+      gaps.As<Napi::Array>().Set(static_cast<uint32_t>(i), g);
+      lengths[i] = 0;
+      continue;  // no subject, no payload (subjects[i] stays a hole)
+    }
     // Consecutive messages on one subject (the common case) share one string.
     if (last_view == nullptr || last_view->subject_length != v.subject_length ||
         std::memcmp(last_view->subject, v.subject, v.subject_length) != 0) {
@@ -196,10 +214,10 @@ void Subscription::deliver() {
   }
   flume_message_free_batch(messages, count);
   try {
-    on_batch_.MakeCallback(
-        Value(),
-        {Napi::Number::New(env, static_cast<double>(count)), subjects, packed, lengths, big},
-        *async_context_);
+    on_batch_.MakeCallback(Value(),
+                           {Napi::Number::New(env, static_cast<double>(count)), subjects, packed,
+                            lengths, big, sequences, gaps},
+                           *async_context_);
   } catch (const Napi::Error &e) {
     napi_fatal_exception(env, e.Value());
   }
@@ -280,6 +298,8 @@ Napi::Value Subscription::stats(const Napi::CallbackInfo &info) {
   set_u64(o, "queued", s.queued);
   set_u64(o, "queuedHighWater", s.queued_high_water);
   set_u64(o, "queueLimit", s.queue_limit);
+  set_u64(o, "resubscribed", s.resubscribed);
+  set_u64(o, "lastSequence", s.last_sequence);
   static const char *const states[] = {"pending", "active", "ended"};
   o.Set("state", Napi::String::New(env, s.state >= 0 && s.state <= 2 ? states[s.state] : "?"));
   return o;
