@@ -1,6 +1,7 @@
 // The overlay's sans-I/O parts: frames, the dedupe window and the interest table.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,27 @@ namespace {
 
 std::vector<std::uint8_t> bytes_of(const SharedBuffer &buffer) {
   return {buffer.data(), buffer.data() + buffer.size()};
+}
+
+std::string hex(const SharedBuffer &buffer) {
+  std::string out;
+  char two[4];
+  for (std::size_t i = 0; i < buffer.size(); ++i) {
+    std::snprintf(two, sizeof two, i == 0 ? "%02x" : " %02x", buffer.data()[i]);
+    out += two;
+  }
+  return out;
+}
+
+// The examples of docs/protocol.md 17.6, byte for byte.
+TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
+  EXPECT_EQ(hex(encode_node_hello("a", 8)), "21 00 00 00 00 05 00 01 08 01 61");
+  EXPECT_EQ(hex(encode_node_hello("b", 0)), "21 00 00 00 00 05 00 01 00 01 62");
+  EXPECT_EQ(hex(encode_interest(true, "orders.>", 3)),
+            "22 08 00 00 00 08 6f 72 64 65 72 73 2e 3e 00 00 00 00 00 00 00 03");
+  EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8})),
+            "20 00 00 00 00 19 ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
+            "00 2a 08");
 }
 
 TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
