@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "broker_logging.hpp"
+#include "cluster_command.hpp"
 #include "common/command_line.hpp"
 #include "flume/version.hpp"
+#include "overlay/cluster_node.hpp"
 #include "runtime/broker_server.hpp"
 #include "text/parse_number.hpp"
 
@@ -36,12 +38,19 @@ first start (in the data directory) and reuses afterwards.)";
 constexpr const char *kFooter =
     R"(TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
-max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format);
-command-line options override the file. Example:
+max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
+node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes); peer may be
+a list; command-line options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
   log_level = "debug"
+  node_name = "a"
+  peer = ["127.0.0.1:7348", "127.0.0.1:7358"]
+
+Overlay (docs/overlay.md): with --node-name the broker is a node of a cluster. It listens for
+other nodes on --cluster-listen (HTTP/3, mutual TLS with the cluster CA) and dials each --peer.
+Make the certificates with 'flume-broker cluster init-ca' and 'flume-broker cluster issue-node'.
 
 SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second signal exits at once.
 )";
@@ -51,6 +60,7 @@ constexpr const char *kLogFormats[] = {"text", "json"};
 
 struct Options {
   flume::BrokerServerConfig server;
+  flume::overlay::ClusterConfig cluster;
   unsigned long stats_interval = 0;
   std::string log_level = "info";   // one of kLogLevels
   std::string log_format = "text";  // one of kLogFormats
@@ -97,6 +107,17 @@ constexpr Setting kSettings[] = {
      "what the log on stderr shows: trace, debug, info (default), warn,\nerror or off. info: "
      "clients the broker refused or closed and why;\ndebug: every connection accepted and "
      "closed; trace: QUIC and TLS\ninternals, per packet (for debugging only)"},
+    {"node-name", "--node-name", "NAME",
+     "join an overlay cluster as this node (the CN of --node-cert)"},
+    {"cluster-listen", "--cluster-listen", "ADDRESS",
+     "UDP address for links from other nodes (default [::]:7338)"},
+    {"cluster-ca", "--cluster-ca", "FILE", "the cluster CA certificate (PEM)"},
+    {"node-cert", "--node-cert", "FILE", "this node's certificate, issued by the cluster CA"},
+    {"node-key", "--node-key", "FILE", "its private key"},
+    {"peer", "--peer", "HOST:PORT", "a node to link with (repeatable; port default 7338)"},
+    {"cluster-lanes", "--cluster-lanes", "N",
+     "lane streams per link this node dials (1-64, default 8): subjects\nspread over them, "
+     "so a loss delays only the subjects of one lane"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},
@@ -156,6 +177,20 @@ void apply(Options &options, const std::string &name, const std::string &value,
     options.server.shutdown_grace = std::chrono::milliseconds(parse_count(label, value, 0, 600000));
   } else if (name == "stats-interval") {
     options.stats_interval = parse_count(label, value, 0, 86400);
+  } else if (name == "node-name") {
+    options.cluster.node_name = value;
+  } else if (name == "cluster-listen") {
+    options.cluster.listen = value;
+  } else if (name == "cluster-ca") {
+    options.cluster.ca_file = value;
+  } else if (name == "node-cert") {
+    options.cluster.certificate_file = value;
+  } else if (name == "node-key") {
+    options.cluster.key_file = value;
+  } else if (name == "peer") {
+    options.cluster.peers.push_back(value);
+  } else if (name == "cluster-lanes") {
+    options.cluster.lanes = static_cast<std::uint8_t>(parse_count(label, value, 1, 64));
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -196,6 +231,14 @@ void load_config_file(Options &options, const std::string &path) {
       usage_error(where + ": unknown key '" + key_text +
                   "'; the keys are the long option names with '_' for '-'");
     }
+    if (name == "peer" && node.is_array()) {
+      for (const auto &item : *node.as_array()) {
+        auto text = item.value<std::string>();
+        if (!text || !item.is_string()) usage_error(where + ": 'peer' must list strings");
+        apply(options, name, *text, key_text + " (" + where + ")");
+      }
+      continue;
+    }
     std::string value;
     if (auto text = node.value<std::string>(); text && node.is_string()) {
       value = *text;
@@ -223,7 +266,14 @@ Options parse_options(int argc, char **argv) {
       ->type_name("FILE");
   // The values are applied after the file, whatever their place on the command line.
   std::vector<std::optional<std::string>> given(std::size(kSettings));
+  std::vector<std::string> peers;  // --peer is the one repeatable setting
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
+    if (std::string(kSettings[i].name) == "peer") {
+      app.add_option(kSettings[i].flags, peers, kSettings[i].help)
+          ->type_name(kSettings[i].value)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      continue;
+    }
     app.add_option(kSettings[i].flags, given[i], kSettings[i].help)->type_name(kSettings[i].value);
   }
   flume::command_line::parse_or_exit(app, argc, argv, [] { return std::string("flume-broker"); });
@@ -235,8 +285,29 @@ Options parse_options(int argc, char **argv) {
     if (given[i])
       apply(options, kSettings[i].name, *given[i], std::string("--") + kSettings[i].name);
   }
+  if (!peers.empty()) {
+    options.cluster.peers.clear();  // the command line's peers replace the file's
+    for (const std::string &peer : peers)
+      apply(options, "peer", peer, "--peer");
+  }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
+}
+
+void print_cluster_stats(const flume::overlay::ClusterNode &node) {
+  const auto c = node.stats();
+  std::printf(
+      "cluster: links_up=%llu forwarded=%llu received=%llu delivered=%llu duplicates=%llu "
+      "dropped_backlog=%llu adverts_rejected=%llu handshakes_failed=%llu\n",
+      static_cast<unsigned long long>(c.links_up),
+      static_cast<unsigned long long>(c.messages_forwarded),
+      static_cast<unsigned long long>(c.messages_received),
+      static_cast<unsigned long long>(c.messages_delivered),
+      static_cast<unsigned long long>(c.duplicates),
+      static_cast<unsigned long long>(c.dropped_backlog),
+      static_cast<unsigned long long>(c.adverts_rejected),
+      static_cast<unsigned long long>(c.handshakes_failed + c.inbound_handshakes_failed));
+  std::fflush(stdout);
 }
 
 void print_stats(const flume::BrokerServer &server) {
@@ -257,6 +328,9 @@ void print_stats(const flume::BrokerServer &server) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "cluster") {
+    return flume::broker_cli::run_cluster_command(argc - 1, argv + 1);
+  }
   Options options = parse_options(argc, argv);
   flume::broker_cli::install_logging(*flume::broker_cli::parse_log_level(options.log_level),
                                      options.log_format);
@@ -295,6 +369,19 @@ int main(int argc, char **argv) {
   }
   std::printf("  SHA-256 fingerprint %s\n", credentials.fingerprint().c_str());
   std::printf("  %s\n", credentials.trust_hint().c_str());
+  std::unique_ptr<flume::overlay::ClusterNode> node;
+  if (!options.cluster.node_name.empty()) {
+    node = std::make_unique<flume::overlay::ClusterNode>(loop, server.engine(), options.cluster);
+    if (node->open(message)) {
+      std::cerr << "flume-broker: " << message << "\n";
+      return 1;
+    }
+    std::printf(
+        "cluster node %s listening for nodes on %s (HTTP/3, mutual TLS with %s), %zu "
+        "peer(s) to dial\n",
+        options.cluster.node_name.c_str(), node->local_address().to_string().c_str(),
+        options.cluster.ca_file.c_str(), options.cluster.peers.size());
+  }
   std::printf("memory budget for queued messages: %llu MiB (--max-memory)\n",
               static_cast<unsigned long long>(server.stats().memory_budget_bytes >> 20));
   std::fflush(stdout);
@@ -318,6 +405,7 @@ int main(int argc, char **argv) {
       std::fflush(stdout);
       FLUME_LOG(flume::log::Level::info, "flume-broker", "%s: shutting down",
                 strsignal(static_cast<int>(info.ssi_signo)));
+      if (node) node->close();
       server.shutdown([&loop] { loop.stop(); });
     }
   });
@@ -326,6 +414,7 @@ int main(int argc, char **argv) {
   if (options.stats_interval > 0) {
     stats_timer = loop.add_timer([&] {
       print_stats(server);
+      if (node) print_cluster_stats(*node);
       loop.arm_after(stats_timer, std::chrono::seconds(options.stats_interval));
     });
     loop.arm_after(stats_timer, std::chrono::seconds(options.stats_interval));
@@ -335,6 +424,8 @@ int main(int argc, char **argv) {
   loop.unwatch(signal_fd);
   close(signal_fd);
   print_stats(server);
+  if (node) print_cluster_stats(*node);
+  node.reset();
   std::printf("flume-broker stopped\n");
   std::fflush(stdout);
   FLUME_LOG(flume::log::Level::info, "flume-broker", "stopped");

@@ -179,6 +179,12 @@ void Broker::destroy(Session *session) noexcept {
   sessions_.erase(s);
 }
 
+void Broker::deliver_forwarded(CheckedSubject subject, const SharedBuffer &message_frame) {
+  CallScope scope(*this);
+  if (!scope.entered()) return;
+  route_forwarded(subject, message_frame);
+}
+
 void Broker::on_stream_data(Session *session, std::int64_t stream_id,
                             std::span<const std::uint8_t> data, bool fin) {
   CallScope scope(*this);

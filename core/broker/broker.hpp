@@ -26,6 +26,7 @@
 
 #include "broker/broker_config.hpp"
 #include "broker/broker_stats.hpp"
+#include "broker/cluster_hooks.hpp"
 #include "broker/memory_budget.hpp"
 #include "broker/queue_ranking.hpp"
 #include "broker/session_transport.hpp"
@@ -91,6 +92,15 @@ class Broker {
   // ERROR{SHUTTING_DOWN} on each control stream, then close; later sessions are closed at once.
   void begin_shutdown();
 
+  // Makes this broker one node of an overlay (docs/overlay.md): `hooks` hears of local interest
+  // and local publishes. Set before the first session opens; nullptr detaches. The patterns
+  // already held are not replayed.
+  void set_cluster_hooks(ClusterHooks *hooks) noexcept { cluster_ = hooks; }
+  // A message another node forwarded: delivered to the matching local subscriptions exactly as a
+  // local publish would be, but never handed to the cluster hooks again (the overlay decides
+  // where forwarded messages go). `message_frame` is a complete MESSAGE frame for `subject`.
+  void deliver_forwarded(CheckedSubject subject, const SharedBuffer &message_frame);
+
   BrokerStats stats() const;
   // Zeroed stats (state closed) for a session the broker does not know.
   SessionStats session_stats(const Session *session) const;
@@ -139,6 +149,10 @@ class Broker {
   // Fan-out and subscription streams (broker_delivery.cpp).
   // `subject` comes from a decoded PUBLISH: validated once, by the decoder.
   void route_publish(Session &s, CheckedSubject subject, std::span<const std::uint8_t> payload);
+  void route_forwarded(CheckedSubject subject, const SharedBuffer &message_frame);
+  void fan_out(const SharedBuffer &frame);
+  void interest_added(Subscription &sub, std::string_view pattern);
+  void interest_removed(Subscription &sub) noexcept;
   void deliver(Subscription &sub, const SharedBuffer &frame);
   void pump(Subscription &sub);
   bool send_dropped(Subscription &sub, std::uint64_t count);
@@ -185,6 +199,10 @@ class Broker {
   std::size_t active_ = 0;    // sessions counted against max_connections
   std::size_t refusing_ = 0;  // over-limit sessions waiting to be refused
   BrokerStats stats_;
+  ClusterHooks *cluster_ = nullptr;
+  // Live local subscriptions per pattern, kept only with cluster hooks: the hooks hear of a
+  // pattern's first and last subscription, not of each one.
+  std::unordered_map<std::string, std::size_t> interest_;
 };
 
 }  // namespace flume::broker

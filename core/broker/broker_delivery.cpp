@@ -26,6 +26,7 @@ void Broker::route_publish(Session &s, CheckedSubject subject,
   router_.match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
   if (matched_.empty()) {
     ++stats_.messages_unmatched;
+    if (cluster_ != nullptr) cluster_->on_local_publish(subject, payload, SharedBuffer());
     return;
   }
   const SharedBuffer frame = message_frame(subject, payload);  // the one copy of the payload
@@ -36,6 +37,20 @@ void Broker::route_publish(Session &s, CheckedSubject subject,
     matched_.clear();
     return;
   }
+  if (cluster_ != nullptr) cluster_->on_local_publish(subject, payload, frame);
+  fan_out(frame);
+}
+
+void Broker::route_forwarded(CheckedSubject subject, const SharedBuffer &message_frame) {
+  ++stats_.messages_from_cluster;
+  matched_.clear();
+  router_.match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
+  if (matched_.empty()) return;  // interest changed while the message was on its way
+  fan_out(message_frame);
+}
+
+// Hands one encoded MESSAGE to every subscription in matched_.
+void Broker::fan_out(const SharedBuffer &frame) {
   // Ended subscriptions stay allocated (graveyard_) until the outer call returns, so every
   // pointer here stays valid even if delivering closes a subscription or a whole session.
   for (Subscription *sub : matched_) {
@@ -47,6 +62,23 @@ void Broker::route_publish(Session &s, CheckedSubject subject,
     }
   }
   matched_.clear();
+}
+
+void Broker::interest_added(Subscription &sub, std::string_view pattern) {
+  if (cluster_ == nullptr) return;
+  sub.pattern = std::string(pattern);
+  if (++interest_[sub.pattern] == 1) cluster_->on_interest_added(sub.pattern);
+}
+
+void Broker::interest_removed(Subscription &sub) noexcept {
+  if (cluster_ == nullptr || sub.pattern.empty()) return;
+  auto it = interest_.find(sub.pattern);
+  if (it == interest_.end()) return;
+  if (--it->second == 0) {
+    interest_.erase(it);
+    cluster_->on_interest_removed(sub.pattern);
+  }
+  sub.pattern.clear();
 }
 
 void Broker::deliver(Subscription &sub, const SharedBuffer &frame) {
@@ -297,6 +329,7 @@ void Broker::stop_routing(Subscription &sub) noexcept {
     // Only the router's shrinking can fail; the entry is gone either way.
     ++stats_.internal_errors;
   }
+  interest_removed(sub);
   sub.session.by_id.erase(sub.id);
   sub.state = SubscriptionState::draining;  // callers set the precise ending state
 }

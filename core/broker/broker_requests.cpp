@@ -131,6 +131,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
     return;
   }
   ++stats_.subscribes_accepted;
+  interest_added(sub, frame.subject);
   send_control(s, ok_to_subscribe(request.request_id, id, limit));
   if (s.state == SessionState::closed) return;
   request_stream(sub);

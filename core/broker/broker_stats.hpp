@@ -41,6 +41,7 @@ struct BrokerStats {
   std::uint64_t bytes_in = 0;                   // their payload bytes
   std::uint64_t publishes_invalid_subject = 0;  // PUBLISH refused with INVALID_SUBJECT
   std::uint64_t messages_unmatched = 0;         // PUBLISH that matched no subscription
+  std::uint64_t messages_from_cluster = 0;      // forwarded by other overlay nodes (not in _in)
   std::uint64_t deliveries = 0;                 // (message, subscription) pairs matched
   std::uint64_t messages_out = 0;               // MESSAGE frames handed to the transport
   std::uint64_t bytes_out = 0;                  // their frame bytes (header + subject + payload)

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <list>
+#include <string>
 
 #include "broker/delivery_queue.hpp"
 #include "broker/queue_ranking.hpp"
@@ -31,6 +32,7 @@ struct Subscription {
   std::int64_t stream_id = -1;  // -1 until the transport gave us a stream
   bool waiting_for_stream = false;
   SubscriptionHandle route;
+  std::string pattern;  // kept only when the broker is an overlay node (ClusterHooks)
   DeliveryQueue queue;
   std::uint64_t dropped = 0;  // policy drops over the subscription's life
   RankLink rank;              // in the broker's QueueRanking while its queue holds bytes

@@ -32,6 +32,10 @@ std::string Connection::peer_certificate_fingerprint() const {
   return tls_ ? tls_->peer_fingerprint() : std::string();
 }
 
+std::string Connection::peer_certificate_name() const {
+  return tls_ ? tls_->peer_common_name() : std::string();
+}
+
 std::uint64_t Connection::uni_streams_left() const noexcept {
   return is_established() ? ngtcp2_conn_get_streams_uni_left(conn_) : 0;
 }

@@ -87,6 +87,8 @@ class Connection {
   // SHA-256 fingerprint of the peer's certificate ("" if none), e.g. for an insecure client's
   // warning ("pin it with --pin …").
   std::string peer_certificate_fingerprint() const;
+  // The common name of the peer's certificate ("" if none): an overlay node's name.
+  std::string peer_certificate_name() const;
 
   // --- streams ---
   std::int64_t open_uni_stream() noexcept;

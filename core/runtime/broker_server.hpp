@@ -71,6 +71,8 @@ class BrokerServer final : public quic::ConnectionHandler {
   const std::string &listen_note() const noexcept { return listen_note_; }
   const tls::ServerCredentials &credentials() const noexcept { return *credentials_; }
   broker::BrokerStats stats() const { return engine_.stats(); }
+  // The engine itself, for what joins it on this loop (an overlay node's hooks).
+  broker::Broker &engine() noexcept { return engine_; }
   quic::EndpointStats transport_stats() const;
   std::size_t connection_count() const noexcept;
   // How often freed memory was given back to the system (runtime/memory_release.hpp).

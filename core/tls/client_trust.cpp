@@ -62,6 +62,21 @@ std::shared_ptr<ClientTrust> ClientTrust::from_ca_file(const std::string &path,
   return trust;
 }
 
+std::shared_ptr<ClientTrust> ClientTrust::from_ca_file_with_identity(const std::string &ca_file,
+                                                                     const std::string &certificate,
+                                                                     const std::string &key,
+                                                                     std::string &error) {
+  auto trust = from_ca_file(ca_file, error);
+  if (!trust) return nullptr;
+  if (int rv = gnutls_certificate_set_x509_key_file(trust->credentials_, certificate.c_str(),
+                                                    key.c_str(), GNUTLS_X509_FMT_PEM);
+      rv < 0) {
+    error = "cannot load " + certificate + " / " + key + ": " + gnutls_strerror(rv);
+    return nullptr;
+  }
+  return trust;
+}
+
 std::shared_ptr<ClientTrust> ClientTrust::from_fingerprint(std::string_view fingerprint,
                                                            std::string &error) {
   auto pin = parse_fingerprint(fingerprint);

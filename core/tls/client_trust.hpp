@@ -24,6 +24,12 @@ class ClientTrust {
   enum class Mode { ca_file, pinned, system, insecure };
 
   static std::shared_ptr<ClientTrust> from_ca_file(const std::string &path, std::string &error);
+  // ca_file trust that also presents a certificate of our own when the server asks for one
+  // (mutual TLS between overlay nodes).
+  static std::shared_ptr<ClientTrust> from_ca_file_with_identity(const std::string &ca_file,
+                                                                 const std::string &certificate,
+                                                                 const std::string &key,
+                                                                 std::string &error);
   static std::shared_ptr<ClientTrust> from_fingerprint(std::string_view fingerprint,
                                                        std::string &error);
   static std::shared_ptr<ClientTrust> from_system_store(std::string &error);

@@ -80,6 +80,19 @@ std::shared_ptr<ServerCredentials> ServerCredentials::load_or_create_self_signed
   return out;
 }
 
+bool ServerCredentials::require_client_certificates(const std::string &ca_file,
+                                                    std::string &error) {
+  int count =
+      gnutls_certificate_set_x509_trust_file(credentials_, ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+  if (count <= 0) {
+    error = "cannot load CA file " + ca_file + ": " +
+            (count < 0 ? std::string(gnutls_strerror(count)) : std::string("no certificates"));
+    return false;
+  }
+  require_client_ = true;
+  return true;
+}
+
 std::string ServerCredentials::trust_hint() const {
   std::string where = certificate_path_.empty() ? "<its certificate file>" : certificate_path_;
   return "clients trust it with --ca " + where + " or --pin " + fingerprint();

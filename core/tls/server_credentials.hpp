@@ -42,6 +42,12 @@ class ServerCredentials {
   bool generated_now() const noexcept { return generated_now_; }  // made by this load
   const std::string &generation_note() const noexcept { return note_; }
 
+  // Mutual TLS (node links): every session using these credentials demands a client certificate
+  // that chains to a trust anchor in `ca_file` (PEM), and fails the handshake without one. Call
+  // before the credentials are shared.
+  bool require_client_certificates(const std::string &ca_file, std::string &error);
+  bool requires_client_certificates() const noexcept { return require_client_; }
+
   // One line for the broker's start-up log, e.g. "clients trust it with --ca /var/lib/flume/
   // cert.pem or --pin AB:CD:…".
   std::string trust_hint() const;
@@ -54,6 +60,7 @@ class ServerCredentials {
   std::string key_path_;
   CertificateSummary summary_;
   bool generated_now_ = false;
+  bool require_client_ = false;
   std::string note_;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tls/certificate.hpp"
+#include "tls/cluster_certificates.hpp"
 
 namespace flume::tls {
 
@@ -86,6 +87,12 @@ std::unique_ptr<TlsSession> TlsSession::server(std::shared_ptr<const ServerCrede
                           error)) {
     return nullptr;
   }
+  if (credentials->requires_client_certificates()) {
+    // Mutual TLS: no certificate, or one that does not chain to the configured CA, fails the
+    // handshake (certificate_required / bad_certificate alerts).
+    gnutls_certificate_server_set_request(session->session_, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(session->session_, nullptr, 0);
+  }
   session->server_credentials_ = std::move(credentials);
   return session;
 }
@@ -144,6 +151,14 @@ std::string TlsSession::peer_fingerprint() const {
   const gnutls_datum_t *chain = gnutls_certificate_get_peers(session_, &count);
   if (chain == nullptr || count == 0) return {};
   return format_fingerprint(sha256_of({chain[0].data, chain[0].size}));
+}
+
+std::string TlsSession::peer_common_name() const {
+  unsigned count = 0;
+  const gnutls_datum_t *chain = gnutls_certificate_get_peers(session_, &count);
+  if (chain == nullptr || count == 0) return {};
+  return certificate_common_name(
+      {reinterpret_cast<const char *>(chain[0].data), static_cast<std::size_t>(chain[0].size)});
 }
 
 std::string TlsSession::verification_failure() const {

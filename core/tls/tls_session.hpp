@@ -51,6 +51,7 @@ class TlsSession {
   bool alpn_matches() const { return negotiated_alpn() == alpn_; }
   std::string requested_server_name() const;  // server side: the client's SNI, "" if none
   std::string peer_fingerprint() const;       // SHA-256 of the peer's leaf certificate, or ""
+  std::string peer_common_name() const;       // the CN of the peer's leaf certificate, or ""
 
   // Client: why the server's certificate was refused ("certificate verification failed: …"),
   // or "" when it was not refused.

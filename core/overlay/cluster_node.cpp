@@ -1,0 +1,375 @@
+#include "overlay/cluster_node.hpp"
+
+#include <gnutls/crypto.h>
+
+#include <algorithm>
+
+#include "broker/broker_frames.hpp"
+#include "log/log.hpp"
+#include "net/host_port.hpp"
+#include "runtime/broker_server.hpp"
+#include "tls/client_trust.hpp"
+#include "tls/cluster_certificates.hpp"
+#include "tls/server_credentials.hpp"
+
+namespace flume::overlay {
+
+namespace {
+
+constexpr std::uint16_t kDefaultClusterPort = 7338;
+
+void add(LinkCounters &total, const LinkCounters &one) {
+  total.messages_forwarded += one.messages_forwarded;
+  total.bytes_forwarded += one.bytes_forwarded;
+  total.dropped_backlog += one.dropped_backlog;
+  total.messages_received += one.messages_received;
+  total.interest_received += one.interest_received;
+  total.adverts_rejected += one.adverts_rejected;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig config)
+    : loop_(loop),
+      engine_(engine),
+      config_(std::move(config)),
+      interest_(config_.max_patterns_per_link) {}
+
+ClusterNode::~ClusterNode() {
+  if (hooked_) engine_.set_cluster_hooks(nullptr);
+  for (auto &peer : peers_) {
+    if (peer->redial.valid()) loop_.remove_timer(peer->redial);
+  }
+  // The endpoints drop their connections without callbacks; the links go with this object.
+  listener_.reset();
+  dialer_.reset();
+}
+
+NodeLink *ClusterNode::link_of(quic::Connection &connection) noexcept {
+  return static_cast<NodeLink *>(connection.user_data);
+}
+
+const SocketAddress &ClusterNode::local_address() const noexcept {
+  return listener_->local_address();
+}
+
+std::error_code ClusterNode::open(std::string &message) {
+  const auto invalid = std::make_error_code(std::errc::invalid_argument);
+  if (!tls::valid_node_name(config_.node_name)) {
+    message = "--node-name must be 1-64 letters, digits, '-', '_' or '.'";
+    return invalid;
+  }
+  if (config_.ca_file.empty() || config_.certificate_file.empty() || config_.key_file.empty()) {
+    message =
+        "a cluster node needs --cluster-ca, --node-cert and --node-key "
+        "(made by 'flume-broker cluster init-ca' and 'cluster issue-node')";
+    return invalid;
+  }
+  if (config_.lanes == 0 || config_.lanes > kMaxLanes) {
+    message = "--cluster-lanes must be 1 to 64";
+    return invalid;
+  }
+  std::string error;
+  auto credentials =
+      tls::ServerCredentials::load_files(config_.certificate_file, config_.key_file, error);
+  if (!credentials || !credentials->require_client_certificates(config_.ca_file, error)) {
+    message = "node certificate: " + error;
+    return invalid;
+  }
+  auto trust = tls::ClientTrust::from_ca_file_with_identity(
+      config_.ca_file, config_.certificate_file, config_.key_file, error);
+  if (!trust) {
+    message = "node certificate: " + error;
+    return invalid;
+  }
+  auto bind = parse_listen_address(config_.listen, error);
+  if (!bind) {
+    message = "--cluster-listen: " + error;
+    return invalid;
+  }
+  for (const std::string &text : config_.peers) {
+    HostPort parsed;
+    if (!parse_host_port(text, 1, parsed, error) || parsed.host.empty()) {
+      message = "--peer '" + text + "': " + (error.empty() ? "no host" : error);
+      return invalid;
+    }
+    auto address = parse_address(parsed.host, parsed.port.value_or(kDefaultClusterPort));
+    if (!address) {
+      message = "--peer '" + text + "': '" + parsed.host +
+                "' is not a numeric IPv4 or IPv6 address (or localhost)";
+      return invalid;
+    }
+    auto peer = std::make_unique<Peer>();
+    peer->text = text;
+    peer->host = parsed.host;
+    peer->address = *address;
+    peers_.push_back(std::move(peer));
+  }
+
+  // Peers dial us: one lane stream per request plus the control stream, replenished as they
+  // close; HTTP/3's three unidirectional streams (control, QPACK encoder and decoder) each way.
+  quic::EndpointConfig server = quic::EndpointConfig::server(credentials);
+  server.alpn = "h3";
+  server.bind_address = *bind;
+  server.max_peer_bidi_streams = 2 * kMaxLanes + 1;
+  server.replenish_peer_bidi_streams = true;
+  server.max_peer_uni_streams = 3;
+  server.max_connections = config_.max_links + 8;
+  server.keep_alive = std::chrono::seconds(1);
+  listener_ = std::make_unique<quic::Endpoint>(loop_, server, *this);
+  if (auto ec = listener_->open(&error)) {
+    message = "cannot listen for nodes on " + config_.listen + ": " + error;
+    return ec;
+  }
+  quic::EndpointConfig client = quic::EndpointConfig::client(trust);
+  client.alpn = "h3";
+  client.max_peer_bidi_streams = 0;
+  client.max_peer_uni_streams = 3;
+  client.keep_alive = std::chrono::seconds(1);
+  dialer_ = std::make_unique<quic::Endpoint>(loop_, client, *this);
+  if (auto ec = dialer_->open(&error)) {
+    message = "cluster dialer: " + error;
+    return ec;
+  }
+
+  node_id_ = node_id_of(config_.node_name);
+  gnutls_rnd(GNUTLS_RND_NONCE, &epoch_, sizeof epoch_);
+  engine_.set_cluster_hooks(this);
+  hooked_ = true;
+  for (auto &peer : peers_) {
+    Peer *p = peer.get();
+    p->redial = loop_.add_timer([this, p] { dial(*p); });
+    dial(*p);
+  }
+  return {};
+}
+
+void ClusterNode::close() {
+  closing_ = true;
+  if (hooked_) {
+    engine_.set_cluster_hooks(nullptr);
+    hooked_ = false;
+  }
+  for (auto &peer : peers_)
+    loop_.disarm(peer->redial);
+  if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
+  if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
+}
+
+void ClusterNode::dial(Peer &peer) {
+  if (closing_ || peer.connection != nullptr) return;
+  // A peer we already have a link with (it dialed us first) needs no second one.
+  for (const auto &[id, link] : links_) {
+    if (!peer.known_name.empty() && link->peer_name() == peer.known_name) {
+      schedule_redial(peer);
+      return;
+    }
+  }
+  std::string error;
+  peer.connection = dialer_->connect(peer.address, peer.host, &error);
+  if (peer.connection == nullptr) {
+    FLUME_LOG(log::Level::warn, "overlay", "cannot dial %s: %s", peer.text.c_str(), error.c_str());
+    schedule_redial(peer);
+  }
+}
+
+void ClusterNode::schedule_redial(Peer &peer) {
+  if (!closing_) loop_.arm_after(peer.redial, config_.redial_interval);
+}
+
+void ClusterNode::on_connected(quic::Connection &connection) {
+  if (closing_ || links_.size() >= config_.max_links) {
+    connection.close(kH3ExcessiveLoad, "too many node links", quic::CloseMode::immediate);
+    return;
+  }
+  NodeLink::Settings settings;
+  settings.node_name = config_.node_name;
+  settings.lanes = config_.lanes;
+  settings.max_payload = engine_.config().max_payload;
+  settings.max_lane_backlog = config_.max_lane_backlog;
+  const LinkId id = next_link_++;
+  auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
+  connection.user_data = link.get();
+  NodeLink &ref = *link;
+  links_.emplace(id, std::move(link));
+  ref.start();
+}
+
+void ClusterNode::on_stream_data(quic::Connection &connection, std::int64_t stream_id,
+                                 std::span<const std::uint8_t> data, bool fin) {
+  if (NodeLink *link = link_of(connection)) link->on_stream_data(stream_id, data, fin);
+}
+
+void ClusterNode::on_stream_reset(quic::Connection &connection, std::int64_t stream_id,
+                                  std::uint64_t app_error_code) {
+  if (NodeLink *link = link_of(connection)) link->on_stream_reset(stream_id, app_error_code);
+}
+
+void ClusterNode::on_stream_closed(quic::Connection &connection, std::int64_t stream_id,
+                                   std::uint64_t app_error_code) {
+  if (NodeLink *link = link_of(connection)) link->on_stream_closed(stream_id, app_error_code);
+}
+
+void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo &info) {
+  NodeLink *link = link_of(connection);
+  connection.user_data = nullptr;
+  if (link == nullptr && !info.handshake_completed) ++stats_.handshakes_failed;
+  if (link != nullptr) {
+    if (link->up()) --stats_.links_up;
+    interest_.remove_link(link->id());
+    add(closed_links_, link->counters());
+    FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
+              link->peer_name().empty() ? "?" : link->peer_name().c_str(),
+              connection.peer_address().to_string().c_str(), info.message.c_str());
+    links_.erase(link->id());
+  } else if (!info.handshake_completed) {
+    FLUME_LOG(log::Level::warn, "overlay", "node link to %s failed: %s",
+              connection.peer_address().to_string().c_str(), info.message.c_str());
+  }
+  for (auto &peer : peers_) {
+    if (peer->connection == &connection) {
+      peer->connection = nullptr;
+      schedule_redial(*peer);
+    }
+  }
+}
+
+void ClusterNode::link_up(NodeLink &link) {
+  const std::string &name = link.peer_name();
+  std::string refusal;
+  if (name == config_.node_name) refusal = "a link to this node itself";
+  for (const auto &[id, other] : links_) {
+    if (other.get() == &link || !other->up() || other->peer_name() != name) continue;
+    // Both nodes dialed each other: keep the link dialed by the node whose name sorts first,
+    // a rule both ends apply alike, so exactly one link survives.
+    const bool keep_new = link.dialer() == (config_.node_name < name);
+    if (keep_new) {
+      other->close(kH3NoError, "duplicate link to " + name);
+    } else {
+      refusal = "duplicate link to " + name;
+    }
+    break;
+  }
+  if (link.dialer()) {
+    for (auto &peer : peers_) {
+      if (peer->connection == &link.connection()) peer->known_name = name;
+    }
+  }
+  if (!refusal.empty()) {
+    ++stats_.links_refused;
+    link.close(kH3NoError, refusal);
+    return;
+  }
+  ++stats_.links_up;
+  FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) up, %s", name.c_str(),
+            link.connection().peer_address().to_string().c_str(),
+            link.dialer() ? "dialed" : "accepted");
+  for (const std::string &pattern : local_patterns_)
+    link.send_interest(true, pattern, ++advert_sequence_);
+}
+
+bool ClusterNode::link_interest(NodeLink &link, bool add, std::string_view pattern) {
+  const InterestTable::Result result =
+      add ? interest_.add(link.id(), pattern) : interest_.remove(link.id(), pattern);
+  if (result == InterestTable::Result::added || result == InterestTable::Result::removed)
+    return true;
+  ++stats_.adverts_rejected;
+  return false;
+}
+
+void ClusterNode::link_message(NodeLink &, const RouteHeader &route, std::string_view subject,
+                               std::span<const std::uint8_t> message) {
+  ++stats_.messages_received;
+  if (route.origin == node_id_) {
+    ++stats_.own_messages_returned;
+    return;
+  }
+  if (route.hop_limit == 0) {
+    ++stats_.hop_limit_exceeded;
+    return;
+  }
+  switch (dedupe_.check(route.origin, route.epoch, route.sequence)) {
+    case DedupeWindow::Verdict::duplicate:
+      ++stats_.duplicates;
+      return;
+    case DedupeWindow::Verdict::too_old:
+      ++stats_.too_old;
+      return;
+    case DedupeWindow::Verdict::fresh:
+      break;
+  }
+  SharedBuffer frame = SharedBuffer::copy_of(message);
+  if (!frame) return;
+  ++stats_.messages_delivered;
+  engine_.deliver_forwarded(CheckedSubject::from_decoded_frame(subject), frame);
+}
+
+void ClusterNode::advertise(bool add, std::string_view pattern) {
+  for (auto &[id, link] : links_) {
+    if (link->up()) link->send_interest(add, pattern, ++advert_sequence_);
+  }
+}
+
+void ClusterNode::on_interest_added(std::string_view pattern) {
+  try {
+    local_patterns_.emplace_back(pattern);
+    advertise(true, pattern);
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory advertising a pattern");
+  }
+}
+
+void ClusterNode::on_interest_removed(std::string_view pattern) {
+  auto it = std::find(local_patterns_.begin(), local_patterns_.end(), pattern);
+  if (it == local_patterns_.end()) return;
+  local_patterns_.erase(it);
+  try {
+    advertise(false, pattern);
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory withdrawing a pattern");
+  }
+}
+
+void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::uint8_t> payload,
+                                   const SharedBuffer &message_frame) {
+  try {
+    interest_.match(subject.view(), matched_);
+    if (matched_.empty()) return;
+    const SharedBuffer message =
+        message_frame ? message_frame : broker::message_frame(subject, payload);
+    const SharedBuffer route =
+        encode_route(RouteHeader{node_id_, epoch_, ++sequence_, config_.hop_limit});
+    if (!message || !route) return;
+    for (LinkId id : matched_) {
+      auto it = links_.find(id);
+      if (it != links_.end()) it->second->forward(subject.view(), route, message);
+    }
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory forwarding a message");
+  }
+}
+
+ClusterStats ClusterNode::stats() const {
+  ClusterStats out = stats_;
+  LinkCounters total = closed_links_;
+  for (const auto &[id, link] : links_)
+    add(total, link->counters());
+  out.messages_forwarded = total.messages_forwarded;
+  out.dropped_backlog = total.dropped_backlog;
+  out.adverts_rejected += total.adverts_rejected;
+  if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
+  return out;
+}
+
+std::vector<LinkInfo> ClusterNode::links() const {
+  std::vector<LinkInfo> out;
+  for (const auto &[id, link] : links_) {
+    out.push_back(LinkInfo{link->peer_name(), link->connection().peer_address().to_string(),
+                           link->dialer(), interest_.patterns(id), link->counters()});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LinkInfo &a, const LinkInfo &b) { return a.peer_name < b.peer_name; });
+  return out;
+}
+
+}  // namespace flume::overlay

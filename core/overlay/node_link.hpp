@@ -1,0 +1,131 @@
+// One link between two overlay nodes: an HTTP/3 connection (mutual TLS, ALPN h3) carrying one
+// control request stream and N lane request streams, each a pair of open-ended bodies of overlay
+// frames (docs/protocol.md section 17). The dialer opens the requests; the listener answers each
+// with 200. This object speaks that protocol on one connection and nothing else: which messages
+// go where, and what interest means, is the ClusterNode's business (the LinkOwner).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "overlay/h3_session.hpp"
+#include "overlay/interest_table.hpp"
+#include "overlay/overlay_frames.hpp"
+#include "quic/connection.hpp"
+
+namespace flume::overlay {
+
+class NodeLink;
+
+// HTTP/3 request paths of node links.
+inline constexpr std::string_view kControlPath = "/.well-known/flume/overlay/1/control";
+inline constexpr std::string_view kLanePathPrefix = "/.well-known/flume/overlay/1/lane/";
+
+// Application error codes a node link is closed with (HTTP/3's, RFC 9114 8.1).
+inline constexpr std::uint64_t kH3NoError = 0x100;
+inline constexpr std::uint64_t kH3GeneralProtocolError = 0x101;
+inline constexpr std::uint64_t kH3ExcessiveLoad = 0x107;
+
+struct LinkCounters {
+  std::uint64_t messages_forwarded = 0;  // MESSAGE frames sent on the lanes
+  std::uint64_t bytes_forwarded = 0;     // their frame bytes (ROUTE not counted)
+  std::uint64_t dropped_backlog = 0;     // not sent: the lane already held max_lane_backlog
+  std::uint64_t messages_received = 0;   // MESSAGE frames received (before dedupe)
+  std::uint64_t interest_received = 0;   // INTEREST / UNINTEREST frames accepted
+  std::uint64_t adverts_rejected = 0;    // INTEREST / UNINTEREST refused (sequence, pattern)
+};
+
+class LinkOwner {
+ public:
+  virtual ~LinkOwner() = default;
+  // Both NODE_HELLOs are through and every lane is open: data may flow.
+  virtual void link_up(NodeLink &link) = 0;
+  // The peer advertised (add) or withdrew a pattern. False refuses it (counted as rejected).
+  virtual bool link_interest(NodeLink &link, bool add, std::string_view pattern) = 0;
+  // A forwarded message: `message` is the whole MESSAGE frame (valid during the call).
+  virtual void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
+                            std::span<const std::uint8_t> message) = 0;
+};
+
+class NodeLink final : public H3Events {
+ public:
+  struct Settings {
+    std::string node_name;              // ours
+    std::uint8_t lanes = 8;             // dialer: lane streams to open
+    std::uint32_t max_payload = 65536;  // of forwarded messages
+    std::size_t max_lane_backlog = 4 << 20;
+  };
+
+  NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
+  ~NodeLink() override;
+
+  // Sets up HTTP/3; the dialer opens its requests and says NODE_HELLO. False: the connection
+  // was closed (see the log).
+  bool start();
+
+  LinkId id() const noexcept { return id_; }
+  bool dialer() const noexcept { return connection_.role() == quic::Role::client; }
+  bool up() const noexcept { return up_; }
+  // The peer's node name, once its NODE_HELLO matched its certificate ("" before).
+  const std::string &peer_name() const noexcept { return peer_name_; }
+  quic::Connection &connection() const noexcept { return connection_; }
+  const LinkCounters &counters() const noexcept { return counters_; }
+
+  // Control stream: one INTEREST or UNINTEREST with the next advert sequence number.
+  void send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
+  // Lane stream chosen by the subject (so one subject keeps its order and a loss delays only
+  // the subjects of one lane): ROUTE then the MESSAGE frame. False when dropped (backlog full).
+  bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
+
+  // Closes the connection (once) with an application error and a reason for the log.
+  void close(std::uint64_t code, const std::string &reason);
+
+  // From the ClusterNode's ConnectionHandler.
+  void on_stream_data(std::int64_t stream_id, std::span<const std::uint8_t> data, bool fin);
+  void on_stream_reset(std::int64_t stream_id, std::uint64_t code);
+  void on_stream_closed(std::int64_t stream_id, std::uint64_t code);
+
+ private:
+  enum class StreamKind : std::uint8_t { control, lane };
+  struct StreamState {
+    StreamState(StreamKind k, std::uint32_t max_payload) : kind(k), reader(max_payload) {}
+    StreamKind kind;
+    OverlayFrameReader reader;
+    std::optional<RouteHeader> route;  // a ROUTE waiting for its MESSAGE
+  };
+
+  // H3Events
+  void on_request(std::int64_t stream_id, std::string_view path) override;
+  void on_response(std::int64_t stream_id, unsigned status) override;
+  void on_body(std::int64_t stream_id, std::span<const std::uint8_t> data) override;
+  void on_body_end(std::int64_t stream_id) override;
+
+  void on_frame(std::int64_t stream_id, StreamState &stream, const OverlayFrame &frame);
+  void on_control_frame(const OverlayFrame &frame);
+  void on_lane_frame(StreamState &stream, const OverlayFrame &frame);
+  void check_up();
+
+  LinkId id_;
+  quic::Connection &connection_;
+  LinkOwner &owner_;
+  Settings settings_;
+  std::unique_ptr<H3Session> h3_;
+  std::unordered_map<std::int64_t, StreamState> streams_;
+  std::int64_t control_stream_ = -1;
+  std::vector<std::int64_t> lanes_;  // stream id by lane number (-1: not open yet)
+  bool hello_received_ = false;
+  bool up_ = false;
+  bool closed_ = false;
+  std::uint64_t last_advert_ = 0;  // the peer's advert sequence numbers only increase
+  bool any_advert_ = false;
+  std::string peer_name_;
+  LinkCounters counters_;
+};
+
+}  // namespace flume::overlay

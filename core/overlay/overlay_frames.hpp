@@ -1,0 +1,91 @@
+// The frames of node links (docs/protocol.md section 17): the six-byte Flume header with a type
+// space of its own. MESSAGE (0x09) is the client protocol's frame, byte for byte, so a forwarded
+// message is the very frame the origin encoded for its own subscribers; ROUTE, NODE_HELLO,
+// INTEREST and UNINTEREST exist only on node links. Bytes in, frames out: no I/O here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "codec/shared_buffer.hpp"
+
+namespace flume::overlay {
+
+inline constexpr std::uint16_t kOverlayVersion = 1;
+
+enum class OverlayFrameType : std::uint8_t {
+  message = 0x09,     // lane: a forwarded message (the client protocol's MESSAGE frame)
+  route = 0x20,       // lane: origin, sequence and hop limit of the MESSAGE that follows
+  node_hello = 0x21,  // control, first frame each way: overlay version and node name
+  interest = 0x22,    // control: the sender's local subscribers hold this pattern
+  uninterest = 0x23,  // control: they no longer do
+};
+
+// Fixed payload sizes (docs/protocol.md 17.3).
+inline constexpr std::size_t kRoutePayloadSize = 25;    // origin u64, epoch u64, seq u64, hops u8
+inline constexpr std::size_t kInterestPayloadSize = 8;  // advert sequence u64
+inline constexpr std::size_t kMaxLanes = 64;            // lane streams per link, at most
+
+struct RouteHeader {
+  std::uint64_t origin = 0;  // the origin node's id (node_id_of its name)
+  std::uint64_t epoch = 0;   // random per start of the origin node
+  std::uint64_t sequence = 0;
+  std::uint8_t hop_limit = 0;
+};
+
+// First 8 bytes of SHA-256 of the node name, big-endian.
+std::uint64_t node_id_of(std::string_view node_name);
+
+SharedBuffer encode_route(const RouteHeader &route);
+// `lanes`: how many lane streams the sender opens (the dialer: 1..kMaxLanes; the listener: 0).
+SharedBuffer encode_node_hello(std::string_view node_name, std::uint8_t lanes);
+SharedBuffer encode_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
+
+struct OverlayFrame {
+  OverlayFrameType type;
+  std::string_view subject;
+  std::span<const std::uint8_t> payload;
+  std::span<const std::uint8_t> whole;  // header, subject and payload
+};
+
+std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload);
+struct NodeHello {
+  std::string node_name;
+  std::uint8_t lanes = 0;
+};
+// nullopt if the payload is malformed, the version unknown, the name invalid or lanes > 64.
+std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload);
+std::optional<std::uint64_t> parse_interest(std::span<const std::uint8_t> payload);
+
+// Reads overlay frames from one direction of one stream, in any split. Header checks (type,
+// subject rule, payload limit) come before any payload is buffered; a frame is assembled in a
+// buffer that grows to the largest frame seen (at most 6 + 255 + max_payload bytes).
+class OverlayFrameReader {
+ public:
+  enum class Status { frame, need_more, error };
+
+  explicit OverlayFrameReader(std::uint32_t max_payload) : max_payload_(max_payload) {}
+
+  // Consumes bytes from the front of `input` until a frame is complete, the input is used up or
+  // an error is found (then error() says what, and the reader stays failed).
+  Status next(std::span<const std::uint8_t> &input, OverlayFrame &frame);
+  const std::string &error() const noexcept { return error_; }
+  bool mid_frame() const noexcept { return have_ > 0; }
+
+ private:
+  Status fail(std::string why);
+
+  std::uint32_t max_payload_;
+  std::unique_ptr<std::uint8_t[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t have_ = 0;
+  std::size_t need_ = 6;  // the header first, then the whole frame
+  std::string error_;
+};
+
+}  // namespace flume::overlay

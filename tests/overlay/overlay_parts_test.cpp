@@ -1,0 +1,134 @@
+// The overlay's sans-I/O parts: frames, the dedupe window and the interest table.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "overlay/dedupe_window.hpp"
+#include "overlay/interest_table.hpp"
+#include "overlay/overlay_frames.hpp"
+
+namespace flume::overlay {
+namespace {
+
+std::vector<std::uint8_t> bytes_of(const SharedBuffer &buffer) {
+  return {buffer.data(), buffer.data() + buffer.size()};
+}
+
+std::string hex(const SharedBuffer &buffer) {
+  std::string out;
+  char two[4];
+  for (std::size_t i = 0; i < buffer.size(); ++i) {
+    std::snprintf(two, sizeof two, i == 0 ? "%02x" : " %02x", buffer.data()[i]);
+    out += two;
+  }
+  return out;
+}
+
+// The examples of docs/protocol.md 17.6, byte for byte.
+TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
+  EXPECT_EQ(hex(encode_node_hello("a", 8)), "21 00 00 00 00 05 00 01 08 01 61");
+  EXPECT_EQ(hex(encode_node_hello("b", 0)), "21 00 00 00 00 05 00 01 00 01 62");
+  EXPECT_EQ(hex(encode_interest(true, "orders.>", 3)),
+            "22 08 00 00 00 08 6f 72 64 65 72 73 2e 3e 00 00 00 00 00 00 00 03");
+  EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8})),
+            "20 00 00 00 00 19 ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
+            "00 2a 08");
+}
+
+TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
+  const RouteHeader route{node_id_of("a"), 7, 42, 3};
+  std::vector<std::uint8_t> stream = bytes_of(encode_route(route));
+  const auto interest = bytes_of(encode_interest(true, "orders.>", 9));
+  stream.insert(stream.end(), interest.begin(), interest.end());
+  for (std::size_t split = 0; split <= stream.size(); ++split) {
+    OverlayFrameReader reader(65536);
+    std::vector<OverlayFrameType> types;
+    OverlayFrame frame{};
+    const std::span<const std::uint8_t> all(stream);
+    for (std::span<const std::uint8_t> part : {all.first(split), all.subspan(split)}) {
+      while (reader.next(part, frame) == OverlayFrameReader::Status::frame) {
+        types.push_back(frame.type);
+        if (frame.type == OverlayFrameType::route) {
+          auto parsed = parse_route(frame.payload);
+          ASSERT_TRUE(parsed);
+          EXPECT_EQ(parsed->sequence, 42u);
+          EXPECT_EQ(parsed->hop_limit, 3);
+        } else {
+          EXPECT_EQ(frame.subject, "orders.>");
+          EXPECT_EQ(parse_interest(frame.payload), 9u);
+        }
+      }
+    }
+    EXPECT_EQ(types.size(), 2u) << "split at " << split;
+  }
+}
+
+TEST(OverlayFrames, ClientOnlyFrameTypeIsRefusedAtTheHeader) {
+  const std::uint8_t publish[] = {0x08, 0x01, 0, 0, 0, 0, 'a'};
+  std::span<const std::uint8_t> input(publish);
+  OverlayFrameReader reader(65536);
+  OverlayFrame frame{};
+  EXPECT_EQ(reader.next(input, frame), OverlayFrameReader::Status::error);
+  EXPECT_NE(reader.error().find("unknown"), std::string::npos);
+}
+
+TEST(OverlayFrames, OversizedPayloadIsRefusedBeforeItIsBuffered) {
+  const std::uint8_t header[] = {0x09, 0x01, 0x7f, 0xff, 0xff, 0xff};
+  std::span<const std::uint8_t> input(header);
+  OverlayFrameReader reader(65536);
+  OverlayFrame frame{};
+  EXPECT_EQ(reader.next(input, frame), OverlayFrameReader::Status::error);
+}
+
+TEST(OverlayFrames, NodeHelloNamesTheNodeAndItsLanes) {
+  const auto hello = bytes_of(encode_node_hello("node-1", 8));
+  auto parsed = parse_node_hello(std::span(hello).subspan(6));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->node_name, "node-1");
+  EXPECT_EQ(parsed->lanes, 8);
+  auto bad = hello;
+  bad[6 + 2] = 65;  // more lanes than allowed
+  EXPECT_FALSE(parse_node_hello(std::span(bad).subspan(6)));
+}
+
+TEST(DedupeWindow, SecondCopyIsADuplicateAndARestartStartsAfresh) {
+  DedupeWindow window;
+  EXPECT_EQ(window.check(1, 100, 5), DedupeWindow::Verdict::fresh);
+  EXPECT_EQ(window.check(1, 100, 3), DedupeWindow::Verdict::fresh);  // reordered, not seen
+  EXPECT_EQ(window.check(1, 100, 5), DedupeWindow::Verdict::duplicate);
+  EXPECT_EQ(window.check(1, 100, 3), DedupeWindow::Verdict::duplicate);
+  EXPECT_EQ(window.check(1, 100, 5 + DedupeWindow::kWindow), DedupeWindow::Verdict::fresh);
+  EXPECT_EQ(window.check(1, 100, 4), DedupeWindow::Verdict::too_old);
+  EXPECT_EQ(window.check(1, 101, 1), DedupeWindow::Verdict::fresh);  // new epoch
+  EXPECT_EQ(window.check(2, 100, 5), DedupeWindow::Verdict::fresh);  // another origin
+}
+
+TEST(InterestTable, EachMatchingLinkOnceAndNothingAfterWithdrawal) {
+  InterestTable table;
+  EXPECT_EQ(table.add(1, "orders.>"), InterestTable::Result::added);
+  EXPECT_EQ(table.add(1, "orders.*"), InterestTable::Result::added);
+  EXPECT_EQ(table.add(2, "orders.eu"), InterestTable::Result::added);
+  EXPECT_EQ(table.add(2, "orders.eu"), InterestTable::Result::duplicate);
+  EXPECT_EQ(table.add(3, "a..b"), InterestTable::Result::invalid);
+  std::vector<LinkId> links;
+  table.match("orders.eu", links);
+  EXPECT_EQ(links, (std::vector<LinkId>{1, 2}));
+  EXPECT_EQ(table.remove(2, "orders.eu"), InterestTable::Result::removed);
+  EXPECT_EQ(table.remove(2, "orders.eu"), InterestTable::Result::unknown);
+  table.remove_link(1);
+  table.match("orders.eu", links);
+  EXPECT_TRUE(links.empty());
+}
+
+TEST(InterestTable, OnePeerCannotHoldMoreThanItsLimit) {
+  InterestTable table(2);
+  EXPECT_EQ(table.add(1, "a"), InterestTable::Result::added);
+  EXPECT_EQ(table.add(1, "b"), InterestTable::Result::added);
+  EXPECT_EQ(table.add(1, "c"), InterestTable::Result::over_limit);
+  EXPECT_EQ(table.add(2, "c"), InterestTable::Result::added);
+}
+
+}  // namespace
+}  // namespace flume::overlay
