@@ -88,7 +88,8 @@ struct ClientConfig {
 };
 
 // Where a subscription's messages stop being complete: what was missed between the item before a
-// gap and the item after it. Adjacent gaps merge into one, so a queue never holds two in a row.
+// gap and the item after it. Gaps queued together merge into one, so a queue never holds two in a
+// row; a gap already taken by recv can be followed by a new one (add up their counts).
 struct Gap {
   std::uint64_t dropped_by_broker = 0;  // counted by the broker (its queue was full)
   std::uint64_t dropped_locally = 0;    // counted here (the local queue was full, or no memory)

@@ -362,8 +362,9 @@ typedef struct flume_message_view {
 #define FLUME_MESSAGE_DATA 0 /* a message: subject and payload */
 /* A gap: where messages are missing, in their place in the order (the message before it and the
  * one after it are consecutive in the subscription but for what it counts). Subject and payload
- * are empty. Only for a subscription with flume_subscription_options.report_gaps on; two gaps
- * never follow each other (they are merged). */
+ * are empty. Only for a subscription with flume_subscription_options.report_gaps on. Gaps still
+ * queued together are merged into one; a gap already received can be followed by another (more
+ * was missed before the next message arrived): add up their counts. */
 #define FLUME_MESSAGE_GAP 1
 
 /* The subject of `message`, borrowed from it (valid until flume_message_free()), not
