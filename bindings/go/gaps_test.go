@@ -105,9 +105,8 @@ func TestDropsAddUpToWhatWasPublished(t *testing.T) {
 					if m.Gap.Resubscribed || m.Gap.DroppedByBroker+m.Gap.DroppedLocally == 0 || m.Subject != "" || len(m.Data) != 0 {
 						t.Fatalf("gap %+v %+v", m, *m.Gap)
 					}
-					// flume.h says two gaps never follow each other, but libflume merges a new
-					// gap only into one still queued: one already taken can be followed by
-					// another (seen under -race). The second then stands after what the first
+					// libflume merges a new gap only into one still queued (flume.h): one
+					// already taken can be followed by another (seen under -race). The second then stands after what the first
 					// counts: its Sequence is the first's plus the first's count.
 					want := since
 					if previous != nil {

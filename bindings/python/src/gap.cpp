@@ -41,7 +41,8 @@ void init_gap(py::module_ &m) {
   py::class_<Gap>(m, "Gap", R"(Where messages are missing, in their place in the order.
 
 Only a subscription made with gaps=True receives these (from recv, recv_batch and iteration),
-between the message before the gap and the one after it. Two never come in a row.)")
+between the message before the gap and the one after it. Gaps waiting together are merged;
+one already received can be followed by another: add up their counts.)")
       .def_readonly("subscription", &Gap::subscription, "The Subscription it came through.")
       .def_readonly("subscription_id", &Gap::subscription_id, "The id of that subscription.")
       .def_readonly("sequence", &Gap::sequence,
