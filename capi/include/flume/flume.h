@@ -582,7 +582,12 @@ typedef struct flume_subscription_options {
   uint32_t queue_limit;     /* messages the broker queues for it; 0: the broker's default. The
                              * broker may grant less: flume_subscription_stats.queue_limit. */
   size_t local_queue_limit; /* polling only: messages held here for recv;
-                             * 0: FLUME_DEFAULT_LOCAL_QUEUE_LIMIT */
+                             * 0: FLUME_DEFAULT_LOCAL_QUEUE_LIMIT. Once full, no more
+                             * stream credit goes back, so the broker's queue and its
+                             * overflow_policy take the excess; what was already in flight
+                             * still lands. Past twice the limit the oldest here is dropped
+                             * and counted (dropped_locally) whatever overflow_policy says:
+                             * with a small limit that can be most drops. */
   /* Switch, off by default. FLUME_ON: where messages were missed, recv and the handler get a gap
    * item (kind FLUME_MESSAGE_GAP) in their place in the order: drops counted by the broker or
    * here, and each time the subscription was made again after a lost connection (with how long
