@@ -9,6 +9,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "log/log.hpp"
 #include "net/host_port.hpp"
 #include "runtime/broker_host.hpp"
 #include "runtime/broker_server.hpp"
@@ -45,6 +46,40 @@ bool parse_url(const std::string &url, Target &out, std::string &error) {
   out.host = std::move(parsed.host);
   out.port = parsed.port.value_or(kDefaultPort);
   return true;
+}
+
+// The most brokers one client may be given: each costs a handshake on every connection attempt.
+constexpr std::size_t kMaxBrokers = 16;
+
+// "URL[,URL...]": one broker, or several to race (ClientConnection). Spaces around commas are
+// allowed; an empty entry is not.
+bool parse_url_list(const std::string &list, std::vector<Target> &out, std::string &error) {
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = list.find(',', start);
+    std::string entry =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto first = entry.find_first_not_of(" \t");
+    const auto last = entry.find_last_not_of(" \t");
+    entry = first == std::string::npos ? "" : entry.substr(first, last - first + 1);
+    if (entry.empty()) {
+      error = list.empty() ? "no broker URL given (expected flume://host:port)"
+                           : "'" + list +
+                                 "' has an empty entry (expected flume://host:port, "
+                                 "or several separated by commas)";
+      return false;
+    }
+    Target target;
+    if (!parse_url(entry, target, error)) return false;
+    out.push_back(std::move(target));
+    if (out.size() > kMaxBrokers) {
+      error = "too many brokers in '" + list.substr(0, 200) + "': at most " +
+              std::to_string(kMaxBrokers);
+      return false;
+    }
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
 }
 
 bool is_loopback(const SocketAddress &address) {
@@ -84,9 +119,9 @@ std::shared_ptr<const tls::ClientTrust> choose_trust(const ClientConfig &config,
 
 std::unique_ptr<Client> Client::connect(const std::string &url, const ClientConfig &config,
                                         ClientResult &result) {
-  Target target;
+  std::vector<Target> targets;
   std::string error;
-  if (!parse_url(url, target, error)) {
+  if (!parse_url_list(url, targets, error)) {
     result = ClientResult{ClientStatus::invalid_argument, error};
     return nullptr;
   }
@@ -94,21 +129,42 @@ std::unique_ptr<Client> Client::connect(const std::string &url, const ClientConf
     result = ClientResult{ClientStatus::invalid_argument, "connect_timeout must be positive"};
     return nullptr;
   }
-  std::vector<SocketAddress> servers = resolve_broker_host(target.host, target.port, error);
+  std::vector<BrokerAddress> servers;
+  std::vector<SocketAddress> addresses;
+  std::string unresolved;  // the first name that did not resolve, when some others did
+  for (std::size_t broker = 0; broker < targets.size(); ++broker) {
+    const Target &target = targets[broker];
+    std::string resolve_error;
+    const std::vector<SocketAddress> resolved =
+        resolve_broker_host(target.host, target.port, resolve_error);
+    if (resolved.empty()) {
+      if (unresolved.empty()) unresolved = resolve_error;
+      if (targets.size() > 1) {
+        FLUME_LOG(log::Level::warn, "client", "leaving out broker %s: %s", target.host.c_str(),
+                  resolve_error.c_str());
+      }
+    }
+    // The certificate must name what the user typed (a DNS name or an IP literal).
+    const std::string &server_name = config.server_name.empty() ? target.host : config.server_name;
+    for (const SocketAddress &address : resolved) {
+      servers.push_back(BrokerAddress{address, server_name, broker});
+      addresses.push_back(address);
+    }
+  }
+  // A name that does not resolve among several is one broker fewer to race, not a failure;
+  // with none left (or only one given), it is.
   if (servers.empty()) {
-    result = ClientResult{ClientStatus::unreachable, error};
+    result = ClientResult{ClientStatus::unreachable, unresolved};
     return nullptr;
   }
-  auto trust = choose_trust(config, servers, error);
+  auto trust = choose_trust(config, addresses, error);
   if (!trust) {
     result = ClientResult{ClientStatus::tls, error};
     return nullptr;
   }
-  // The certificate must name what the user typed (a DNS name or an IP literal).
-  std::string server_name = config.server_name.empty() ? target.host : config.server_name;
   std::shared_ptr<ClientCore> core;
   try {
-    core = std::make_shared<ClientCore>(config, std::move(servers), std::move(server_name), trust);
+    core = std::make_shared<ClientCore>(config, std::move(servers), trust);
     result = core->start();
   } catch (const std::system_error &e) {
     // The event loop's descriptors (epoll, eventfd, timerfd) or its thread could not be made;

@@ -285,6 +285,9 @@ class Client {
   // Connects to `url` ("flume://host:port", "host:port", "host"; port 7337 by default) and
   // waits until the broker accepted the HELLO or connecting failed (a specific status and
   // message: unreachable, tls with the reason, alpn, rejected with the broker's error, timeout).
+  // Several URLs separated by commas (at most 16: nodes of one cluster) are raced: the client
+  // keeps the first broker to complete a handshake, the nearest, and races them again on every
+  // reconnect, so it moves to the nearest one still answering (ClientConnection).
   static std::unique_ptr<Client> connect(const std::string &url, const ClientConfig &config,
                                          ClientResult &result);
   ~Client();  // close()

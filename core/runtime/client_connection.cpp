@@ -40,14 +40,28 @@ ClientResult describe_close(const quic::CloseInfo &info) {
   return failed(ClientStatus::not_connected, info.message);
 }
 
+// Several brokers in the list: their addresses race (ClientConnection's constructor).
+bool names_several_brokers(const std::vector<BrokerAddress> &servers) {
+  return std::any_of(servers.begin(), servers.end(),
+                     [&](const BrokerAddress &each) { return each.broker != servers[0].broker; });
+}
+
+// Of two reasons a race's connections failed, the one that says more: a certificate, ALPN or a
+// refusal by the broker is a configuration to fix; unreachable only says nobody answered.
+bool more_telling(const ClientResult &candidate, const ClientResult &current) {
+  const auto rank = [](ClientStatus status) {
+    return status == ClientStatus::unreachable ? 0 : status == ClientStatus::not_connected ? 1 : 2;
+  };
+  return rank(candidate.status) > rank(current.status);
+}
+
 }  // namespace
 
-ClientConnection::ClientConnection(const ClientConfig &config, std::vector<SocketAddress> servers,
-                                   std::string server_name,
+ClientConnection::ClientConnection(const ClientConfig &config, std::vector<BrokerAddress> servers,
                                    std::shared_ptr<const tls::ClientTrust> trust, Parts parts)
     : config_(config),
       servers_(std::move(servers)),
-      server_name_(std::move(server_name)),
+      race_(names_several_brokers(servers_)),
       trust_(std::move(trust)),
       requests_(parts.requests),
       flushes_(parts.flushes),
@@ -141,10 +155,91 @@ void ClientConnection::close() {
 // --- connecting (loop thread) ---
 
 void ClientConnection::begin_connect() {
-  if (link_.connection() != nullptr || !endpoint_) return;
+  if (link_.connection() != nullptr || !racers_.empty() || !endpoint_) return;
   address_index_ = 0;
   attempt_deadline_ = std::chrono::steady_clock::now() + config_.connect_timeout;
-  connect_current();
+  if (race_) {
+    connect_race();
+  } else {
+    connect_current();
+  }
+}
+
+void ClientConnection::connect_race() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::closed) return;
+  }
+  handshake_done_ = false;
+  race_failure_.reset();
+  std::optional<ClientResult> start_failure;
+  for (std::size_t index = 0; index < servers_.size(); ++index) {
+    std::string error;
+    int socket_error = 0;
+    quic::Connection *connection = endpoint_->connect(
+        servers_[index].address, servers_[index].server_name, &error, &socket_error);
+    if (connection != nullptr) {
+      racers_.emplace_back(connection, index);
+      continue;
+    }
+    FLUME_LOG(log::Level::debug, "client", "cannot connect to %s: %s",
+              servers_[index].address.to_string().c_str(), error.c_str());
+    if (is_out_of_descriptors(socket_error)) {
+      start_failure = failed(ClientStatus::os_error,
+                             describe_creation_failure("the client's UDP socket", socket_error));
+    } else if (!start_failure) {
+      start_failure = failed(ClientStatus::unreachable, error);
+    }
+  }
+  if (racers_.empty()) {
+    attempt_could_not_start(start_failure ? *start_failure
+                                          : failed(ClientStatus::unreachable, "no address"));
+    return;
+  }
+  if (start_failure) race_failure_ = start_failure;
+  attempt_share_ = config_.connect_timeout;
+  thread_.loop().arm_after(attempt_timer_, config_.connect_timeout);
+}
+
+void ClientConnection::adopt_racer(quic::Connection &connection) {
+  const auto winner = std::find_if(racers_.begin(), racers_.end(),
+                                   [&](const auto &racer) { return racer.first == &connection; });
+  if (winner == racers_.end()) return;
+  address_index_ = winner->second;
+  std::vector<std::pair<quic::Connection *, std::size_t>> losers;
+  losers.swap(racers_);
+  race_failure_.reset();
+  link_.attach(&connection);
+  FLUME_LOG(log::Level::debug, "client", "%s answered first of %zu addresses",
+            server().to_string().c_str(), losers.size());
+  for (const auto &[racer, index] : losers) {
+    if (racer != &connection) {
+      racer->close(static_cast<std::uint64_t>(ErrorCode::no_error), "another broker answered first",
+                   quic::CloseMode::immediate);
+    }
+  }
+}
+
+void ClientConnection::on_racer_closed(quic::Connection &connection, const quic::CloseInfo &info) {
+  const auto racer = std::find_if(racers_.begin(), racers_.end(),
+                                  [&](const auto &each) { return each.first == &connection; });
+  if (racer == racers_.end()) return;  // a loser closed after the race was won
+  const ClientResult why = address_failure_ ? *address_failure_ : describe_close(info);
+  FLUME_LOG(log::Level::debug, "client", "connecting to %s failed: %s",
+            servers_[racer->second].address.to_string().c_str(), why.message.c_str());
+  racers_.erase(racer);
+  if (!race_failure_ || more_telling(why, *race_failure_)) race_failure_ = why;
+  if (!racers_.empty()) return;
+  // Every address failed: the attempt failed, as a single address's would have.
+  address_failure_.reset();
+  thread_.loop().arm_at(attempt_timer_, EventLoop::kNoDeadline);
+  ClientResult reason = *race_failure_;
+  race_failure_.reset();
+  if (servers_.size() > 1 && reason.status == ClientStatus::unreachable) {
+    reason.message = "none of the " + std::to_string(servers_.size()) +
+                     " broker addresses answered; the last: " + reason.message;
+  }
+  connection_ended(std::move(reason));
 }
 
 void ClientConnection::connect_current() {
@@ -155,7 +250,8 @@ void ClientConnection::connect_current() {
   handshake_done_ = false;
   std::string error;
   int socket_error = 0;
-  quic::Connection *connection = endpoint_->connect(server(), server_name_, &error, &socket_error);
+  quic::Connection *connection =
+      endpoint_->connect(server(), servers_[address_index_].server_name, &error, &socket_error);
   const bool no_descriptor = is_out_of_descriptors(socket_error);  // our shortage, not the broker
   if (no_descriptor) error = describe_creation_failure("the client's UDP socket", socket_error);
   link_.attach(connection);
@@ -174,11 +270,16 @@ void ClientConnection::connect_current() {
   FLUME_LOG(log::Level::debug, "client", "cannot connect to %s: %s", server().to_string().c_str(),
             error.c_str());
   if (try_next_address()) return;
+  attempt_could_not_start(
+      failed(no_descriptor ? ClientStatus::os_error : ClientStatus::unreachable, error));
+}
+
+void ClientConnection::attempt_could_not_start(ClientResult why) {
   bool closed_now = false;
   bool reconnect = false;
   {
     std::lock_guard lock(mutex_);
-    failure_ = failed(no_descriptor ? ClientStatus::os_error : ClientStatus::unreachable, error);
+    failure_ = std::move(why);
     if (state_ == State::connecting) {
       state_ = State::closed;
       closed_now = true;
@@ -203,6 +304,20 @@ bool ClientConnection::try_next_address() {
 }
 
 void ClientConnection::on_attempt_timeout() {
+  if (!racers_.empty()) {
+    // Nobody completed a handshake in time: close them all; the last one's on_closed ends the
+    // attempt with the most telling failure seen.
+    address_failure_ = failed(ClientStatus::unreachable,
+                              "no handshake with any of " + std::to_string(servers_.size()) +
+                                  " broker addresses within " +
+                                  std::to_string(config_.connect_timeout.count()) + " ms");
+    const auto racers = racers_;
+    for (const auto &[racer, index] : racers) {
+      racer->close(static_cast<std::uint64_t>(ErrorCode::no_error), "no answer",
+                   quic::CloseMode::immediate);
+    }
+    return;
+  }
   quic::Connection *connection = link_.connection();
   if (connection == nullptr || handshake_done_) return;
   // Silent so far: give the next address its turn (the last one fails as a handshake timeout
@@ -215,6 +330,7 @@ void ClientConnection::on_attempt_timeout() {
 }
 
 void ClientConnection::on_connected(quic::Connection &connection) {
+  if (!racers_.empty()) adopt_racer(connection);
   if (!is_current(connection)) return;
   if (trust_->mode() == tls::ClientTrust::Mode::insecure) {
     FLUME_LOG(log::Level::warn, "client",
@@ -278,7 +394,10 @@ void ClientConnection::on_session_failed(ErrorCode code, std::string_view messag
 }
 
 void ClientConnection::on_closed(quic::Connection &connection, const quic::CloseInfo &info) {
-  if (!is_current(connection)) return;
+  if (!is_current(connection)) {
+    on_racer_closed(connection, info);
+    return;
+  }
   if (session_) {
     session_->on_connection_closed(info.error_code, info.message);
     session_.reset();
@@ -300,8 +419,12 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
     }
     FLUME_LOG(log::Level::debug, "client", "connecting to %s failed: %s",
               server().to_string().c_str(), why.message.c_str());
-    if (attempting && try_next_address()) return;
+    if (attempting && !race_ && try_next_address()) return;
   }
+  connection_ended(std::move(why));
+}
+
+void ClientConnection::connection_ended(ClientResult why) {
   flushes_.fail_all(failed(ClientStatus::not_connected, "the connection was lost: " + why.message));
 
   bool reconnect = false;

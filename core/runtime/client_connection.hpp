@@ -14,6 +14,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "client_engine/session.hpp"
 #include "loop/event_loop.hpp"
@@ -31,6 +33,14 @@
 
 namespace flume {
 
+// One address to connect to: where, the name its certificate must carry, and which broker of the
+// client's list (its URLs, in order) it belongs to.
+struct BrokerAddress {
+  SocketAddress address;
+  std::string server_name;
+  std::size_t broker = 0;
+};
+
 class ClientConnection final : public quic::ConnectionHandler, private ClientSessionEvents::Owner {
  public:
   // The parts it drives; all outlive it.
@@ -41,14 +51,19 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
     ClientCounters &counters;
   };
 
-  // `servers`: every address of the broker, in the order to try them (at least one). Each
-  // connection attempt, the first and every reconnect, goes through them in order until one
+  // `servers`: every address to try (at least one). With one broker (one URL), each connection
+  // attempt, the first and every reconnect, goes through its addresses in order until one
   // answers: an address that refuses, is unreachable or stays silent for its share of
   // connect_timeout (what is left of it, split evenly among the addresses not yet tried) passes
   // the turn to the next. A certificate or protocol failure ends the attempt at once.
-  ClientConnection(const ClientConfig &config, std::vector<SocketAddress> servers,
-                   std::string server_name, std::shared_ptr<const tls::ClientTrust> trust,
-                   Parts parts);
+  // With several brokers, each attempt races them: a handshake starts with every address at
+  // once, the first to complete is kept (the nearest: its handshake took the fewest round trips'
+  // time) and the others are closed. The attempt fails only when every one has failed or
+  // connect_timeout passed; it reports the most telling failure (certificate, protocol, then
+  // unreachable). A reconnect races them again, so a lost broker is replaced by the nearest
+  // one still answering.
+  ClientConnection(const ClientConfig &config, std::vector<BrokerAddress> servers,
+                   std::shared_ptr<const tls::ClientTrust> trust, Parts parts);
   ~ClientConnection() override;
   ClientConnection(const ClientConnection &) = delete;
   ClientConnection &operator=(const ClientConnection &) = delete;
@@ -87,17 +102,26 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   // Loop thread.
   void begin_connect();       // a new attempt: from the first address, connect_timeout to share
   void connect_current();     // to servers_[address_index_], or on to the next if it cannot start
+  void connect_race();        // to every address at once (several brokers)
   void on_attempt_timeout();  // the current address had its share of the time
   bool try_next_address();    // false when none is left
-  const SocketAddress &server() const noexcept { return servers_[address_index_]; }
+  // A handshake of the race completed: it becomes the connection; the others are closed.
+  void adopt_racer(quic::Connection &connection);
+  // A connection of the race closed before winning; the last one ends the attempt.
+  void on_racer_closed(quic::Connection &connection, const quic::CloseInfo &info);
+  // The connection (or the whole attempt) ended: reconnect, or report and close.
+  void connection_ended(ClientResult why);
+  // The attempt could not even start a connection.
+  void attempt_could_not_start(ClientResult why);
+  const SocketAddress &server() const noexcept { return servers_[address_index_].address; }
   std::chrono::milliseconds schedule_reconnect();  // returns the delay it chose
   bool is_current(const quic::Connection &connection) const noexcept {
     return &connection == link_.connection();
   }
 
   const ClientConfig &config_;
-  const std::vector<SocketAddress> servers_;
-  const std::string server_name_;
+  const std::vector<BrokerAddress> servers_;
+  const bool race_;  // several brokers: race them (else try the addresses in turn)
   const std::shared_ptr<const tls::ClientTrust> trust_;
   RequestQueue &requests_;
   FlushTracker &flushes_;
@@ -125,6 +149,9 @@ class ClientConnection final : public quic::ConnectionHandler, private ClientSes
   bool handshake_done_ = false;                  // the current connection got past the handshake
   std::optional<ClientResult> address_failure_;  // why the address before failed (timer, connect)
   TimerId close_timer_;
+  // The race's connections still handshaking, with their index into servers_.
+  std::vector<std::pair<quic::Connection *, std::size_t>> racers_;
+  std::optional<ClientResult> race_failure_;  // the most telling failure of the race so far
   std::chrono::milliseconds backoff_{0};
 
   // Shared, under mutex_: start() and close() wait on it.

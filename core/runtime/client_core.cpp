@@ -8,11 +8,11 @@
 
 namespace flume {
 
-ClientCore::ClientCore(ClientConfig config, std::vector<SocketAddress> servers,
-                       std::string server_name, std::shared_ptr<const tls::ClientTrust> trust)
+ClientCore::ClientCore(ClientConfig config, std::vector<BrokerAddress> servers,
+                       std::shared_ptr<const tls::ClientTrust> trust)
     : config_(std::move(config)),
       requests_(config_.max_pending_bytes),
-      connection_(config_, std::move(servers), std::move(server_name), std::move(trust),
+      connection_(config_, std::move(servers), std::move(trust),
                   ClientConnection::Parts{requests_, flushes_, subscriptions_, counters_}) {}
 
 ClientCore::~ClientCore() {

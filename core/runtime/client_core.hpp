@@ -29,8 +29,8 @@ namespace flume {
 
 class ClientCore final : public std::enable_shared_from_this<ClientCore> {
  public:
-  // `servers`: every address the broker's name resolved to, tried in order (ClientConnection).
-  ClientCore(ClientConfig config, std::vector<SocketAddress> servers, std::string server_name,
+  // `servers`: every address of every broker the client was given (ClientConnection).
+  ClientCore(ClientConfig config, std::vector<BrokerAddress> servers,
              std::shared_ptr<const tls::ClientTrust> trust);
   ~ClientCore();
   ClientCore(const ClientCore &) = delete;

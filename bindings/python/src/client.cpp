@@ -267,7 +267,9 @@ returns once the broker accepted the subscription (up to `timeout` seconds), rai
         py::arg("publish_timeout") = 5.0, py::arg("keep_alive") = 1.0,
         R"(Connects to a broker and returns a Client once the broker accepted it.
 
-url: "flume://host:port" ("host:port", "host"; port 7337 by default).
+url: "flume://host:port" ("host:port", "host"; port 7337 by default). Nodes of a cluster:
+several separated by commas ("flume://a:7337,flume://b:7337"): the client races handshakes to
+all and keeps the nearest (the first to answer), and on every reconnect races them again.
 Trust: ca_file (PEM with the CA or the broker's self-signed certificate), pin_sha256 (the
 fingerprint "AB:CD:..." the broker prints), or insecure=True (no verification). With none of
 them, the system's CA store, except for a broker on this machine, whose self-signed cert.pem in

@@ -517,7 +517,13 @@ FLUME_EXTERN int flume_client_stats_init(flume_client_stats *out, size_t struct_
  * trusted), FLUME_EALPN, FLUME_EREJECTED (the broker's error), FLUME_ETIMEDOUT, FLUME_EINVAL
  * (a bad URL or option), FLUME_EOPTIONS. `options` may be NULL for the defaults. On success
  * `*out` is a client to close with flume_client_close(); on failure it is NULL. Blocks up to
- * connect_timeout_ms + 1 s. Since 0.1.0. */
+ * connect_timeout_ms + 1 s. Since 0.1.0.
+ * Several brokers, nodes of one cluster: URLs separated by commas ("flume://a:7337,flume://b:7337",
+ * at most 16; since 1.3.0). The client starts a handshake with every address of every one at
+ * once and keeps the first to complete (the nearest by round-trip time), closing the others;
+ * every reconnect races them again, so a lost broker is replaced by the nearest still answering.
+ * It fails only when all failed (the most telling reason: a certificate problem before
+ * "unreachable"). A name that does not resolve is left out with a warning in the log. */
 FLUME_EXTERN int flume_client_connect(flume_client **out, const char *url,
                                       const flume_client_options *options);
 
