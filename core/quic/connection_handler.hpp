@@ -61,6 +61,10 @@ class ConnectionHandler {
 
   // The connection is over (see CloseInfo). The Connection& is invalid once this returns.
   virtual void on_closed(Connection &connection, const CloseInfo &info) = 0;
+
+  // A server connection the handler never saw ended in its handshake: connection_count() fell
+  // without an on_closed. For whoever waits for that count (a shutting-down server).
+  virtual void on_handshake_abandoned() {}
 };
 
 }  // namespace flume::quic

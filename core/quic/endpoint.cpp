@@ -147,6 +147,12 @@ void Endpoint::close_all(std::uint64_t app_error, std::string_view reason, Close
     connection->close(app_error, reason, mode);
 }
 
+void Endpoint::close_handshaking(std::uint64_t app_error, std::string_view reason) {
+  for (auto &[raw, connection] : connections_) {
+    if (!connection->handshake_done_) connection->close(app_error, reason, CloseMode::immediate);
+  }
+}
+
 EndpointStats Endpoint::stats() const noexcept {
   EndpointStats out = stats_;
   UdpSocketCounters counters = retired_socket_counters_;
@@ -337,6 +343,7 @@ void Endpoint::deliver_events() {
       } else {
         ++stats_.handshake_failures;
         log_failed_handshake(*connection);
+        handler_.on_handshake_abandoned();
       }
     }
   }

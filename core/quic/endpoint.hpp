@@ -83,6 +83,10 @@ class Endpoint {
   // Closes every connection with an application error (each gets on_closed).
   void close_all(std::uint64_t app_error, std::string_view reason,
                  CloseMode mode = CloseMode::immediate);
+  // Closes, at once, the connections whose handshake has not completed: a shutting-down server
+  // has nothing to finish with them, and a client that vanished mid-handshake would otherwise
+  // hold the shutdown until the handshake timeout.
+  void close_handshaking(std::uint64_t app_error, std::string_view reason);
 
   // Connections not yet closed (handshaking ones included).
   std::size_t connection_count() const noexcept { return live_connections_; }

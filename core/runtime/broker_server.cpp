@@ -284,6 +284,12 @@ void BrokerServer::shutdown(std::function<void()> done) {
       }
     });
     loop_.arm_after(shutdown_timer_, config_.shutdown_grace);
+    // Clients still in their handshake have no session to say goodbye to: close them now
+    // rather than wait the grace period for a client that may be gone.
+    if (endpoint_) {
+      endpoint_->close_handshaking(static_cast<std::uint64_t>(ErrorCode::shutting_down),
+                                   "broker shutting down");
+    }
   }
   check_shutdown_done();
 }

@@ -94,6 +94,7 @@ class BrokerServer final : public quic::ConnectionHandler {
   void on_stream_writable(quic::Connection &connection, std::int64_t stream_id) override;
   void on_streams_available(quic::Connection &connection) override;
   void on_closed(quic::Connection &connection, const quic::CloseInfo &info) override;
+  void on_handshake_abandoned() override { check_shutdown_done(); }
 
   static broker::Session *session_of(quic::Connection &connection) noexcept;
   void arm_engine_timer();
