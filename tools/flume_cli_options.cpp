@@ -38,8 +38,8 @@ void add_common_options(CLI::App &app, CommonOptions &common) {
     app.add_flag(flags, target, help)->group(command_line::kSharedGroup);
   };
   add("-s,--server", "URL",
-      "the broker (default flume://127.0.0.1:7337, or $FLUME_SERVER); nodes of a cluster: several "
-      "separated by commas, the nearest is used",
+      "the broker (default flume://127.0.0.1:7337, or $FLUME_SERVER);\nnodes of a cluster: "
+      "URL,URL,... (the nearest is used)",
       [&common](const std::string &value) {
         if (value.empty())
           throw CLI::ValidationError("--server needs a URL such as flume://host:7337");
