@@ -399,7 +399,12 @@ void ClientConnection::on_closed(quic::Connection &connection, const quic::Close
     return;
   }
   if (session_) {
+    const bool failed_before = session_failure_.has_value();
     session_->on_connection_closed(info.error_code, info.message);
+    // The session reads the close as an application code; when the transport ended it (port
+    // closed, idle timeout, reset) that code means nothing ("NO_ERROR"), and the transport's own
+    // account (describe_close) is the one to report.
+    if (!failed_before && info.reason != quic::CloseReason::application) session_failure_.reset();
     session_.reset();
   }
   link_.attach(nullptr);
