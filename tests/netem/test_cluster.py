@@ -149,7 +149,7 @@ class Sub:
         argv = [c.flume, "sub", *node.client_args(), "--format", "line",
                 "--timeout", str(int(timeout_s * 1000)), pattern]
         self.proc = c.net.popen(node.host, argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, bufsize=0)
+                                stderr=subprocess.PIPE)
         c.started.append(self.proc)
         self._threads = [threading.Thread(target=self._read_out, daemon=True),
                          threading.Thread(target=self._read_err, daemon=True)]
