@@ -174,7 +174,8 @@ cat <<EOF
 cluster ready: $nodes nodes linked (files and logs in $dir)
 EOF
 for k in $(seq 1 "$nodes"); do
-  echo "  n$k  flume://127.0.0.1:$((client_port + k - 1))  node link 127.0.0.1:$((node_port + k - 1))  pid ${pids[$k - 1]}"
+  printf '  n%s  flume://127.0.0.1:%s  node link 127.0.0.1:%s  pid %s\n' "$k" \
+    "$((client_port + k - 1))" "$((node_port + k - 1))" "${pids[$k - 1]}"
 done
 cat <<EOF
 

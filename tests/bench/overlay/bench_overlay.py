@@ -259,8 +259,8 @@ def run_setup(kind: str, a, work: str) -> Dict[str, object]:
         # advert is needed; the timed one goes away first so it cannot fall behind and drop.
         counter = subprocess.Popen(
             [a.flume, "sub", *sub_at.client_args(), "-n", str(a.count), "--timeout", "60000",
-             "--queue", "65536", "--exit-on-gap", "bench.>"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+             "--queue", "65536", "--exit-on-gap", "bench.>"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             line = counter.stderr.readline()
             if "subscribed to" not in line:
