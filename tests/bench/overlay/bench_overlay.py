@@ -14,11 +14,11 @@ Measured in each (median over --repeats):
               this machine's clock). The CLI pipes add the same to both set-ups, so the difference
               of the two is the hop.
   CPU         broker CPU seconds (utime + stime from /proc/PID/stat, minus the same broker's idle
-              rate) per message, for --count messages published as fast as `flume pub` sends
-              them. Per hop = (n1 + n2 - single) / messages.
+              rate) per message, for --count messages published at --rate messages/s
+              through one `flume pub`. Per hop = (n1 + n2 - single) / messages.
 
-  bench_overlay.py [--broker B] [--flume F] [--count N] [--latency-count N] [--interval S]
-                   [--repeats R] [--json FILE] [--smoke]
+  bench_overlay.py [--broker B] [--flume F] [--count N] [--rate R] [--latency-count N]
+                   [--interval S] [--repeats R] [--json FILE] [--smoke]
 
 --smoke (ctest bench_overlay.smoke): small counts, one repeat; checks that every message arrived
 and every number is finite, not how big they are.
@@ -179,6 +179,26 @@ def publish(flume: str, broker: Broker, subject: str, lines: Sequence[str]) -> N
         raise BenchError(f"flume pub exited {p.returncode}: {p.stderr.decode().strip()}")
 
 
+def publish_at_rate(flume: str, broker: Broker, subject: str, payload: str, count: int,
+                    rate: float) -> None:
+    """count messages through one `flume pub`, fed in batches of 500 at rate messages/s (as fast
+    as it goes would overrun the subscriber's queue on a busy machine and measure drops)."""
+    proc = subprocess.Popen([flume, "pub", *broker.client_args(), "-q", subject],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    batch = (payload + "\n").encode() * 500
+    start = time.monotonic()
+    for i in range(0, count, 500):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        proc.stdin.write(batch[:(min(500, count - i)) * (len(payload) + 1)])
+        proc.stdin.flush()
+    proc.stdin.close()
+    if proc.wait(timeout=120) != 0:
+        raise BenchError(f"flume pub exited {proc.returncode}: {proc.stderr.read().decode()}")
+
+
 def paced_latencies(flume: str, pub_at: Broker, sub: Sub, subject: str, count: int,
                     interval_s: float) -> List[float]:
     """One-way latencies in ms of count messages published one per interval."""
@@ -270,7 +290,7 @@ def run_setup(kind: str, a, work: str) -> Dict[str, object]:
             payload = "x" * 32
             before = {b.name: cpu_seconds(b.proc.pid) for b in brokers}
             t0 = time.monotonic()
-            publish(a.flume, pub_at, "bench.cpu", [payload] * a.count)
+            publish_at_rate(a.flume, pub_at, "bench.cpu", payload, a.count, a.rate)
             status = counter.wait(timeout=90)
             elapsed = time.monotonic() - t0
         finally:
@@ -297,6 +317,8 @@ def main(argv=None) -> int:
     ap.add_argument("--broker", help="flume-broker (default: newest build/*/broker/flume-broker)")
     ap.add_argument("--flume", help="flume CLI (default: newest build/*/tools/flume)")
     ap.add_argument("--count", type=int, default=200000, help="messages for the CPU measurement")
+    ap.add_argument("--rate", type=float, default=20000,
+                    help="messages per second in the CPU measurement")
     ap.add_argument("--latency-count", type=int, default=2000)
     ap.add_argument("--interval", type=float, default=0.002, help="seconds between paced messages")
     ap.add_argument("--repeats", type=int, default=3)
@@ -343,7 +365,7 @@ def main(argv=None) -> int:
     summary["hop"] = {"added_p50_ms": two["p50_ms"] - one["p50_ms"],
                       "added_p99_ms": two["p99_ms"] - one["p99_ms"],
                       "cpu_us_per_msg": hop_cpu}
-    summary["setup"] = {"count": a.count, "latency_count": a.latency_count,
+    summary["setup"] = {"count": a.count, "rate": a.rate, "latency_count": a.latency_count,
                         "interval_s": a.interval, "repeats": a.repeats,
                         "machine": f"{platform.machine()} {os.cpu_count()} CPUs, "
                                    f"kernel {platform.release()}",
