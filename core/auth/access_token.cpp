@@ -1,5 +1,7 @@
 #include "auth/access_token.hpp"
 
+#include <algorithm>
+
 #include "auth/base64url.hpp"
 #include "subject/subject.hpp"
 
@@ -26,14 +28,31 @@ std::string check_tenant(std::string_view tenant) {
   return {};
 }
 
-void put_u64(std::vector<std::uint8_t> &out, std::uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<std::uint8_t>(value >> shift));
-}
-void put_string(std::vector<std::uint8_t> &out, std::string_view text) {
-  out.push_back(static_cast<std::uint8_t>(text.size()));
-  out.insert(out.end(), text.begin(), text.end());
-}
+// Writes into a buffer sized up front, a byte at a time: GCC 12 at -O3 reports a false
+// -Warray-bounds on std::vector::insert after push_back, and the sizes are known anyway.
+class Writer {
+ public:
+  explicit Writer(std::size_t size) : out_(size) {}
+  void u8(std::uint8_t value) { out_.at(at_++) = value; }
+  void u64(std::uint64_t value) {
+    for (int shift = 56; shift >= 0; shift -= 8)
+      u8(static_cast<std::uint8_t>(value >> shift));
+  }
+  void bytes(std::span<const std::uint8_t> bytes) {
+    for (const std::uint8_t byte : bytes)
+      u8(byte);
+  }
+  void string(std::string_view text) {
+    u8(static_cast<std::uint8_t>(text.size()));
+    for (const char c : text)
+      u8(static_cast<std::uint8_t>(c));
+  }
+  std::vector<std::uint8_t> take() { return std::move(out_); }
+
+ private:
+  std::vector<std::uint8_t> out_;
+  std::size_t at_ = 0;
+};
 
 // Reads the body front to back; every read checks what is left, and the first failure sticks.
 class Reader {
@@ -121,32 +140,42 @@ std::string check_claims(const AccessToken &token) {
 }
 
 std::vector<std::uint8_t> encode_body(const AccessToken &token) {
-  std::vector<std::uint8_t> out;
-  out.push_back(kTokenVersion);
-  out.insert(out.end(), token.key_id.begin(), token.key_id.end());
-  out.insert(out.end(), token.id.begin(), token.id.end());
-  put_u64(out, token.not_before);
-  put_u64(out, token.expires);
-  put_string(out, token.tenant);
-  put_string(out, token.subject);
+  std::size_t size =
+      1 + kKeyIdSize + kTokenIdSize + 8 + 8 + 1 + token.tenant.size() + 1 + token.subject.size();
   for (const auto *list : lists_of(token.grants)) {
-    out.push_back(static_cast<std::uint8_t>(list->size()));
+    size += 1;
     for (const std::string &pattern : *list)
-      put_string(out, pattern);
+      size += 1 + pattern.size();
   }
-  return out;
+  Writer out(size);
+  out.u8(kTokenVersion);
+  out.bytes(token.key_id);
+  out.bytes(token.id);
+  out.u64(token.not_before);
+  out.u64(token.expires);
+  out.string(token.tenant);
+  out.string(token.subject);
+  for (const auto *list : lists_of(token.grants)) {
+    out.u8(static_cast<std::uint8_t>(list->size()));
+    for (const std::string &pattern : *list)
+      out.string(pattern);
+  }
+  return out.take();
 }
 
 std::vector<std::uint8_t> signed_bytes(std::span<const std::uint8_t> body) {
-  std::vector<std::uint8_t> out(kSignatureContext.begin(), kSignatureContext.end());
-  out.insert(out.end(), body.begin(), body.end());
-  return out;
+  Writer out(kSignatureContext.size() + body.size());
+  for (const char c : kSignatureContext)
+    out.u8(static_cast<std::uint8_t>(c));
+  out.bytes(body);
+  return out.take();
 }
 
 std::string token_text(std::span<const std::uint8_t> body, const Signature &signature) {
-  std::vector<std::uint8_t> whole(body.begin(), body.end());
-  whole.insert(whole.end(), signature.begin(), signature.end());
-  return std::string(kTokenPrefix) + to_base64url(whole);
+  Writer whole(body.size() + signature.size());
+  whole.bytes(body);
+  whole.bytes(signature);
+  return std::string(kTokenPrefix) + to_base64url(whole.take());
 }
 
 TokenError parse_token(std::string_view text, ParsedToken &out, std::string &detail) {

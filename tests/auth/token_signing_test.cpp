@@ -2,6 +2,8 @@
 // verifier does not hold, rotation with two keys, and the exact edges of the time window.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "auth/base64url.hpp"
 #include "auth/token_signing.hpp"
 
