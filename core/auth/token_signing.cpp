@@ -119,6 +119,7 @@ std::string VerifyingKey::text() const {
 }
 
 bool VerifyingKey::verify(std::span<const std::uint8_t> message, const Signature &signature) const {
+  if (!handle_ || handle_->key == nullptr) return false;  // a default-made key verifies nothing
   const gnutls_datum_t data = datum_of(message);
   const gnutls_datum_t sig = datum_of(signature);
   return gnutls_pubkey_verify_data2(handle_->key, GNUTLS_SIGN_EDDSA_ED25519, 0, &data, &sig) >= 0;
