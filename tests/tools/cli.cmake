@@ -36,3 +36,8 @@ foreach(case_name sub_reports_a_restart_and_exits_3 exit_on_gap_stops_at_the_fir
                    "$<TARGET_FILE:flume-broker>")
   set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 90)
 endforeach()
+
+# flume token runs offline: no broker.
+flume_cli_test(cli_token.sh token_issue_inspect_verify)
+flume_cli_test(cli_token.sh token_verification_failures_exit_4)
+flume_cli_test(cli_token.sh token_usage_errors_exit_2)
