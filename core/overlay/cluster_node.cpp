@@ -1,8 +1,7 @@
 #include "overlay/cluster_node.hpp"
 
-#include <gnutls/crypto.h>
-
 #include <algorithm>
+#include <chrono>
 
 #include "broker/broker_frames.hpp"
 #include "log/log.hpp"
@@ -33,13 +32,15 @@ ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig 
     : loop_(loop),
       engine_(engine),
       config_(std::move(config)),
-      interest_(config_.max_patterns_per_link) {}
+      interest_(config_.max_patterns_per_link),
+      link_state_(config_.node_name) {}
 
 ClusterNode::~ClusterNode() {
   if (hooked_) engine_.set_cluster_hooks(nullptr);
   for (auto &peer : peers_) {
     if (peer->redial.valid()) loop_.remove_timer(peer->redial);
   }
+  if (advert_timer_.valid()) loop_.remove_timer(advert_timer_);
   // The endpoints drop their connections without callbacks; the links go with this object.
   listener_.reset();
   dialer_.reset();
@@ -133,7 +134,11 @@ std::error_code ClusterNode::open(std::string &message) {
   }
 
   node_id_ = node_id_of(config_.node_name);
-  gnutls_rnd(GNUTLS_RND_NONCE, &epoch_, sizeof epoch_);
+  // The start time, in microseconds: new for each process, and larger for a later start, so
+  // adverts of a restarted node supersede its old ones (docs/protocol.md 17.7).
+  epoch_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
   engine_.set_cluster_hooks(this);
   hooked_ = true;
   for (auto &peer : peers_) {
@@ -141,6 +146,7 @@ std::error_code ClusterNode::open(std::string &message) {
     p->redial = loop_.add_timer([this, p] { dial(*p); });
     dial(*p);
   }
+  start_link_state();
   return {};
 }
 
@@ -152,12 +158,17 @@ void ClusterNode::close() {
   }
   for (auto &peer : peers_)
     loop_.disarm(peer->redial);
+  if (advert_timer_.valid()) loop_.disarm(advert_timer_);
   if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
   if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
 }
 
 void ClusterNode::dial(Peer &peer) {
   if (closing_ || peer.connection != nullptr) return;
+  if (refused(peer.known_name) || (peer.learnt && link_count_up() >= config_.learnt_dial_limit)) {
+    schedule_redial(peer);
+    return;
+  }
   // A peer we already have a link with (it dialed us first) needs no second one.
   for (const auto &[id, link] : links_) {
     if (!peer.known_name.empty() && link->peer_name() == peer.known_name) {
@@ -187,6 +198,7 @@ void ClusterNode::on_connected(quic::Connection &connection) {
   settings.lanes = config_.lanes;
   settings.max_payload = engine_.config().max_payload;
   settings.max_lane_backlog = config_.max_lane_backlog;
+  settings.epoch = epoch_;
   const LinkId id = next_link_++;
   auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
   connection.user_data = link.get();
@@ -214,8 +226,10 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   NodeLink *link = link_of(connection);
   connection.user_data = nullptr;
   if (link == nullptr && !info.handshake_completed) ++stats_.handshakes_failed;
+  bool was_up = false;
   if (link != nullptr) {
-    if (link->up()) --stats_.links_up;
+    was_up = accepted_.erase(link->id()) != 0;
+    if (was_up) --stats_.links_up;
     interest_.remove_link(link->id());
     add(closed_links_, link->counters());
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
@@ -232,14 +246,23 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
       schedule_redial(*peer);
     }
   }
+  if (was_up) links_changed();
 }
 
 void ClusterNode::link_up(NodeLink &link) {
   const std::string &name = link.peer_name();
   std::string refusal;
   if (name == config_.node_name) refusal = "a link to this node itself";
+  if (refused(name)) refusal = "a link to a refused node (test setting refuse_peers)";
   for (const auto &[id, other] : links_) {
-    if (other.get() == &link || !other->up() || other->peer_name() != name) continue;
+    if (other.get() == &link || accepted_.count(id) == 0 || other->peer_name() != name) continue;
+    if (other->peer_epoch() != link.peer_epoch()) {
+      // A new process of that node (it restarted): the old link is dead even if its QUIC
+      // connection has not timed out yet. Keep the new one.
+      ++stats_.links_replaced;
+      other->close(kH3NoError, "replaced by a link to a new start of " + name);
+      break;
+    }
     // Both nodes dialed each other: keep the link dialed by the node whose name sorts first,
     // a rule both ends apply alike, so exactly one link survives.
     const bool keep_new = link.dialer() == (config_.node_name < name);
@@ -261,11 +284,14 @@ void ClusterNode::link_up(NodeLink &link) {
     return;
   }
   ++stats_.links_up;
+  accepted_.insert(link.id());
   FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) up, %s", name.c_str(),
             link.connection().peer_address().to_string().c_str(),
             link.dialer() ? "dialed" : "accepted");
   for (const std::string &pattern : local_patterns_)
     link.send_interest(true, pattern, ++advert_sequence_);
+  greet_with_link_state(link);
+  links_changed();
 }
 
 bool ClusterNode::link_interest(NodeLink &link, bool add, std::string_view pattern) {
@@ -358,6 +384,7 @@ ClusterStats ClusterNode::stats() const {
   out.dropped_backlog = total.dropped_backlog;
   out.adverts_rejected += total.adverts_rejected;
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
+  out.nodes_known = link_state_.size();
   return out;
 }
 

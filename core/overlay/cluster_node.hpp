@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -26,6 +27,7 @@
 #include "overlay/cluster_config.hpp"
 #include "overlay/dedupe_window.hpp"
 #include "overlay/interest_table.hpp"
+#include "overlay/link_state_db.hpp"
 #include "overlay/node_link.hpp"
 #include "quic/endpoint.hpp"
 
@@ -45,6 +47,12 @@ struct ClusterStats {
   std::uint64_t hop_limit_exceeded = 0;
   std::uint64_t own_messages_returned = 0;  // a message of ours came back (a loop)
   std::uint64_t adverts_rejected = 0;
+  std::uint64_t node_adverts_accepted = 0;  // newer NODE_ADVERTs, kept and flooded on
+  std::uint64_t node_adverts_stale = 0;     // old, repeated or our own: dropped
+  std::uint64_t node_adverts_rejected = 0;  // malformed or invalid: dropped
+  std::uint64_t node_adverts_expired = 0;   // entries that aged out
+  std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
+  std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
 };
 
 struct LinkInfo {
@@ -73,6 +81,8 @@ class ClusterNode final : public quic::ConnectionHandler,
   const ClusterConfig &config() const noexcept { return config_; }
   ClusterStats stats() const;
   std::vector<LinkInfo> links() const;
+  // The link-state map: the newest NODE_ADVERT of each other node.
+  const LinkStateDb &link_state() const noexcept { return link_state_; }
 
  private:
   struct Peer {
@@ -80,8 +90,9 @@ class ClusterNode final : public quic::ConnectionHandler,
     std::string host;
     SocketAddress address;
     quic::Connection *connection = nullptr;  // the dial in progress or the link
-    std::string known_name;                  // learnt from its NODE_HELLO
+    std::string known_name;                  // learnt from its NODE_HELLO (or its advert)
     TimerId redial;
+    bool learnt = false;  // from an advert, not a seed: dialled only below learnt_dial_limit
   };
 
   // quic::ConnectionHandler (both endpoints)
@@ -105,6 +116,19 @@ class ClusterNode final : public quic::ConnectionHandler,
   bool link_interest(NodeLink &link, bool add, std::string_view pattern) override;
   void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                     std::span<const std::uint8_t> message) override;
+  void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
+                   std::span<const std::uint8_t> whole) override;
+
+  // Link state (cluster_link_state.cpp).
+  void start_link_state();
+  void links_changed();        // our links went up or down: a new advert
+  void send_own_advert();      // to every link that is up
+  void on_advert_timer();      // refresh ours, age out others'
+  void link_state_changed();   // the map changed: dial new nodes
+  void greet_with_link_state(NodeLink &link);  // a new neighbour gets the whole map
+  void dial_learnt_nodes();
+  bool refused(const std::string &name) const;
+  std::size_t link_count_up() const;
 
   static NodeLink *link_of(quic::Connection &connection) noexcept;
   void dial(Peer &peer);
@@ -129,6 +153,13 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::vector<LinkId> matched_;
   LinkCounters closed_links_;  // counters of links already gone
   ClusterStats stats_;
+  // Links that are up and were not refused (self, duplicate, refuse_peers): the ones counted
+  // in links_up and listed in our advert.
+  std::set<LinkId> accepted_;
+  LinkStateDb link_state_;
+  std::string advertise_address_;
+  std::uint64_t own_advert_sequence_ = 0;
+  TimerId advert_timer_;
   bool hooked_ = false;
   bool closing_ = false;
 };

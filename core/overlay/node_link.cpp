@@ -59,7 +59,7 @@ bool NodeLink::start() {
     close(kH3GeneralProtocolError, "the peer does not allow enough request streams");
     return false;
   }
-  h3_->send_body(control_stream_, encode_node_hello(settings_.node_name, settings_.lanes));
+  h3_->send_body(control_stream_, encode_node_hello(settings_.node_name, settings_.lanes, settings_.epoch));
   return true;
 }
 
@@ -76,6 +76,11 @@ void NodeLink::close(std::uint64_t code, const std::string &reason) {
 void NodeLink::send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence) {
   if (!up_ || closed_) return;
   h3_->send_body(control_stream_, encode_interest(add, pattern, advert_sequence));
+}
+
+void NodeLink::send_control(const SharedBuffer &frame) {
+  if (!up_ || closed_ || !frame) return;
+  h3_->send_body(control_stream_, frame);
 }
 
 bool NodeLink::forward(std::string_view subject, const SharedBuffer &route,
@@ -112,7 +117,7 @@ void NodeLink::on_request(std::int64_t stream_id, std::string_view path) {
     control_stream_ = stream_id;
     streams_.try_emplace(stream_id, StreamKind::control, settings_.max_payload);
     h3_->respond(stream_id, 200);
-    h3_->send_body(stream_id, encode_node_hello(settings_.node_name, 0));
+    h3_->send_body(stream_id, encode_node_hello(settings_.node_name, 0, settings_.epoch));
   } else if (auto lane = lane_number(path)) {
     if (lanes_.size() <= *lane) lanes_.resize(*lane + 1, -1);
     if (lanes_[*lane] >= 0) {
@@ -192,6 +197,7 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
     }
     if (!dialer()) lanes_.resize(hello->lanes, -1);
     peer_name_ = hello->node_name;
+    peer_epoch_ = hello->epoch;
     hello_received_ = true;
     check_up();
     return;
@@ -220,6 +226,9 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
       }
       return;
     }
+    case OverlayFrameType::node_advert:
+      owner_.link_advert(*this, frame.payload, frame.whole);
+      return;
     default:
       close(kH3GeneralProtocolError, "a lane frame on the control stream");
   }

@@ -51,6 +51,9 @@ class LinkOwner {
   // A forwarded message: `message` is the whole MESSAGE frame (valid during the call).
   virtual void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                             std::span<const std::uint8_t> message) = 0;
+  // A NODE_ADVERT: `payload` to parse, `whole` the frame to flood on (both valid during the call).
+  virtual void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
+                           std::span<const std::uint8_t> whole) = 0;
 };
 
 class NodeLink final : public H3Events {
@@ -60,6 +63,7 @@ class NodeLink final : public H3Events {
     std::uint8_t lanes = 8;             // dialer: lane streams to open
     std::uint32_t max_payload = 65536;  // of forwarded messages
     std::size_t max_lane_backlog = 4 << 20;
+    std::uint64_t epoch = 0;  // ours, in NODE_HELLO
   };
 
   NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
@@ -74,6 +78,8 @@ class NodeLink final : public H3Events {
   bool up() const noexcept { return up_; }
   // The peer's node name, once its NODE_HELLO matched its certificate ("" before).
   const std::string &peer_name() const noexcept { return peer_name_; }
+  // The peer's epoch from its NODE_HELLO: a new one means a new process of that node.
+  std::uint64_t peer_epoch() const noexcept { return peer_epoch_; }
   quic::Connection &connection() const noexcept { return connection_; }
   const LinkCounters &counters() const noexcept { return counters_; }
 
@@ -81,6 +87,8 @@ class NodeLink final : public H3Events {
   void send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
   // Lane stream chosen by the subject (so one subject keeps its order and a loss delays only
   // the subjects of one lane): ROUTE then the MESSAGE frame. False when dropped (backlog full).
+  // Control stream: a frame encoded elsewhere (a NODE_ADVERT, ours or flooded on), once up.
+  void send_control(const SharedBuffer &frame);
   bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
 
   // Closes the connection (once) with an application error and a reason for the log.
@@ -125,6 +133,7 @@ class NodeLink final : public H3Events {
   std::uint64_t last_advert_ = 0;  // the peer's advert sequence numbers only increase
   bool any_advert_ = false;
   std::string peer_name_;
+  std::uint64_t peer_epoch_ = 0;
   LinkCounters counters_;
 };
 

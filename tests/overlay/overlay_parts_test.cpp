@@ -28,13 +28,20 @@ std::string hex(const SharedBuffer &buffer) {
 
 // The examples of docs/protocol.md 17.6, byte for byte.
 TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
-  EXPECT_EQ(hex(encode_node_hello("a", 8)), "21 00 00 00 00 05 00 01 08 01 61");
-  EXPECT_EQ(hex(encode_node_hello("b", 0)), "21 00 00 00 00 05 00 01 00 01 62");
+  EXPECT_EQ(hex(encode_node_hello("a", 8, 7)),
+            "21 00 00 00 00 0d 00 02 08 01 61 00 00 00 00 00 00 00 07");
+  EXPECT_EQ(hex(encode_node_hello("b", 0, 9)),
+            "21 00 00 00 00 0d 00 02 00 01 62 00 00 00 00 00 00 00 09");
   EXPECT_EQ(hex(encode_interest(true, "orders.>", 3)),
             "22 08 00 00 00 08 6f 72 64 65 72 73 2e 3e 00 00 00 00 00 00 00 03");
   EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8})),
             "20 00 00 00 00 19 ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
             "00 2a 08");
+  NodeAdvert advert{"b", 7, 1, "127.0.0.1:7502", {{"a"}, {"c", 3, 1500, 20}}};
+  EXPECT_EQ(hex(encode_node_advert(advert)),
+            "24 00 00 00 00 37 01 62 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 01 0e 31 32 37 "
+            "2e 30 2e 30 2e 31 3a 37 35 30 32 00 02 01 61 00 01 00 00 00 00 00 00 01 63 00 03 00 "
+            "00 05 dc 00 14");
 }
 
 TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
@@ -82,15 +89,20 @@ TEST(OverlayFrames, OversizedPayloadIsRefusedBeforeItIsBuffered) {
   EXPECT_EQ(reader.next(input, frame), OverlayFrameReader::Status::error);
 }
 
-TEST(OverlayFrames, NodeHelloNamesTheNodeAndItsLanes) {
-  const auto hello = bytes_of(encode_node_hello("node-1", 8));
+TEST(OverlayFrames, NodeHelloNamesTheNodeItsLanesAndItsEpoch) {
+  const auto hello = bytes_of(encode_node_hello("node-1", 8, 0x0102030405060708));
   auto parsed = parse_node_hello(std::span(hello).subspan(6));
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->node_name, "node-1");
   EXPECT_EQ(parsed->lanes, 8);
+  EXPECT_EQ(parsed->epoch, 0x0102030405060708u);
   auto bad = hello;
   bad[6 + 2] = 65;  // more lanes than allowed
   EXPECT_FALSE(parse_node_hello(std::span(bad).subspan(6)));
+  auto old = hello;
+  old[6 + 1] = 1;  // a version-1 node: refused, not misread
+  EXPECT_FALSE(parse_node_hello(std::span(old).subspan(6)));
+  EXPECT_FALSE(parse_node_hello(std::span(hello).subspan(6).first(hello.size() - 7)));
 }
 
 TEST(DedupeWindow, SecondCopyIsADuplicateAndARestartStartsAfresh) {
