@@ -37,7 +37,9 @@ std::size_t ClusterNode::link_count_up() const {
 }
 
 void ClusterNode::links_changed() {
-  if (!closing_) send_own_advert();
+  if (closing_) return;
+  send_own_advert();
+  recompute_routes();
 }
 
 void ClusterNode::send_own_advert() {
@@ -104,7 +106,15 @@ void ClusterNode::link_advert(NodeLink &from, std::span<const std::uint8_t> payl
 }
 
 void ClusterNode::link_state_changed() {
+  recompute_routes();
   dial_learnt_nodes();
+}
+
+void ClusterNode::recompute_routes() {
+  std::vector<std::string> own;
+  for (LinkId id : accepted_)
+    own.push_back(links_.at(id)->peer_name());
+  routes_.compute(config_.node_name, own, link_state_);
 }
 
 void ClusterNode::dial_learnt_nodes() {

@@ -29,6 +29,7 @@
 #include "overlay/interest_table.hpp"
 #include "overlay/link_state_db.hpp"
 #include "overlay/node_link.hpp"
+#include "overlay/route_table.hpp"
 #include "quic/endpoint.hpp"
 
 namespace flume::overlay {
@@ -83,6 +84,8 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::vector<LinkInfo> links() const;
   // The link-state map: the newest NODE_ADVERT of each other node.
   const LinkStateDb &link_state() const noexcept { return link_state_; }
+  // Next hop to every reachable node (fewest hops over links both ends advertise).
+  const RouteTable &routes() const noexcept { return routes_; }
 
  private:
   struct Peer {
@@ -127,6 +130,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   void link_state_changed();   // the map changed: dial new nodes
   void greet_with_link_state(NodeLink &link);  // a new neighbour gets the whole map
   void dial_learnt_nodes();
+  void recompute_routes();
   bool refused(const std::string &name) const;
   std::size_t link_count_up() const;
 
@@ -157,6 +161,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   // in links_up and listed in our advert.
   std::set<LinkId> accepted_;
   LinkStateDb link_state_;
+  RouteTable routes_;
   std::string advertise_address_;
   std::uint64_t own_advert_sequence_ = 0;
   TimerId advert_timer_;

@@ -6,6 +6,7 @@
 
 #include "overlay/link_state_db.hpp"
 #include "overlay/overlay_frames.hpp"
+#include "overlay/route_table.hpp"
 
 namespace flume::overlay {
 namespace {
@@ -126,6 +127,73 @@ TEST(LinkStateDb, HoldsNoMoreNodesThanItsLimit) {
   EXPECT_EQ(db.offer(advert("c", 1, 1), {}, t), LinkStateDb::Verdict::stale);
   EXPECT_EQ(db.offer(advert("a", 1, 2), {}, t), LinkStateDb::Verdict::newer);  // known: fine
   EXPECT_EQ(db.size(), 2u);
+}
+
+// A map from "node: peer peer ..." lines, as the adverts of those nodes.
+LinkStateDb map_of(const std::string &self, std::vector<std::string> lines) {
+  LinkStateDb db(self);
+  for (const std::string &line : lines) {
+    const auto colon = line.find(':');
+    std::vector<std::string> peers;
+    std::string rest = line.substr(colon + 1);
+    for (std::size_t at = 0; at < rest.size();) {
+      const auto space = rest.find(' ', at);
+      const auto end = space == std::string::npos ? rest.size() : space;
+      if (end > at) peers.push_back(rest.substr(at, end - at));
+      at = end + 1;
+    }
+    db.offer(advert(line.substr(0, colon), 1, 1, peers), {}, LinkStateDb::Clock::now());
+  }
+  return db;
+}
+
+std::map<std::string, std::string> next_hops(const RouteTable &table) {
+  std::map<std::string, std::string> out;
+  for (const auto &[node, route] : table.routes())
+    out[node] = route.next_hop + "/" + std::to_string(route.hops);
+  return out;
+}
+
+TEST(RouteTable, FewestHopsThroughTheChain) {
+  // a - b - c - d
+  RouteTable table;
+  table.compute("a", {"b"}, map_of("a", {"b: a c", "c: b d", "d: c"}));
+  EXPECT_EQ(next_hops(table),
+            (std::map<std::string, std::string>{{"b", "b/1"}, {"c", "b/2"}, {"d", "b/3"}}));
+  EXPECT_FALSE(table.route_to("e"));
+  EXPECT_EQ(table.route_to("d")->next_hop, "b");
+}
+
+TEST(RouteTable, TiesGoToTheLowestNextHopWhateverTheOrder) {
+  // a links to c and b; both reach d in one more hop; e hangs off d.
+  RouteTable table;
+  table.compute("a", {"c", "b"}, map_of("a", {"c: d a", "b: a d", "d: c b e", "e: d"}));
+  EXPECT_EQ(table.route_to("d")->next_hop, "b");
+  EXPECT_EQ(table.route_to("d")->hops, 2u);
+  EXPECT_EQ(table.route_to("e")->next_hop, "b");
+  EXPECT_EQ(table.route_to("e")->hops, 3u);
+  // A shorter path wins over a lower name: f is one hop from c only.
+  table.compute("a", {"b", "c"}, map_of("a", {"b: a x", "x: b f", "c: a f", "f: c x"}));
+  EXPECT_EQ(table.route_to("f")->next_hop, "c");
+}
+
+TEST(RouteTable, OnlyLinksBothEndsAdvertiseCount) {
+  RouteTable table;
+  // b claims c, c does not claim b: c is unreachable; a's own link to x has no advert from x.
+  table.compute("a", {"b", "x"}, map_of("a", {"b: a c", "c: d", "d: c"}));
+  EXPECT_EQ(next_hops(table), (std::map<std::string, std::string>{{"b", "b/1"}}));
+  // b does not list a (its advert is older than the link): b is not reachable yet either.
+  table.compute("a", {"b"}, map_of("a", {"b: c", "c: b"}));
+  EXPECT_TRUE(table.routes().empty());
+  // An advert of ours never comes from the map: only own_links says what a links to.
+  table.compute("a", {}, map_of("a", {"b: a"}));
+  EXPECT_TRUE(table.routes().empty());
+}
+
+TEST(RouteTable, CyclesAndSelfLoopsEndTheWalk) {
+  RouteTable table;
+  table.compute("a", {"b", "c"}, map_of("a", {"b: a c b", "c: a b"}));
+  EXPECT_EQ(next_hops(table), (std::map<std::string, std::string>{{"b", "b/1"}, {"c", "c/1"}}));
 }
 
 }  // namespace

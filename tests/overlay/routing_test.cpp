@@ -46,6 +46,24 @@ TEST(LinkState, AdvertsFloodThroughANodeToNodesThatNeverLink) {
   EXPECT_EQ(address, c.cluster_address()) << "the advertised address is the bound one";
 }
 
+TEST(Routes, ANodeReachesTheFarEndOfAChainThroughTheMiddle) {
+  ClusterFiles files = files_for({"a", "b", "c"});
+  RunningNode a(files, "a", "one", {}, refusing("c"));
+  RunningNode b(files, "b", "one", {a.cluster_address()});
+  RunningNode c(files, "c", "one", {b.cluster_address()}, refusing("a"));
+  auto route = [](RunningNode &node, const std::string &to) {
+    return node.on_loop([&] {
+      auto found = node.node().routes().route_to(to);
+      return found ? found->next_hop + "/" + std::to_string(found->hops) : std::string("none");
+    });
+  };
+  ASSERT_TRUE(eventually([&] { return route(a, "c") == "b/2" && route(c, "a") == "b/2"; }))
+      << route(a, "c") << " " << route(c, "a");
+  EXPECT_EQ(route(a, "b"), "b/1");
+  EXPECT_EQ(route(b, "a"), "a/1");
+  EXPECT_EQ(route(b, "c"), "c/1");
+}
+
 TEST(LinkState, AdvertsOfAVanishedNodeAgeOut) {
   ClusterFiles files = files_for({"a", "b", "c"});
   RunningNode a(files, "a", "one", {}, refusing("c", 200ms));
