@@ -122,14 +122,11 @@ constexpr Setting kSettings[] = {
      "lane streams per link this node dials (1-64, default 8): subjects\nspread over them, "
      "so a loss delays only the subjects of one lane"},
     {"cluster-advertise", "--cluster-advertise", "HOST:PORT",
-     "the node-link address other nodes learn from this node's adverts
-and dial (default: "
-     "--cluster-listen unless it is a wildcard; then
-only nodes with this one as --peer link "
+     "the node-link address other nodes learn from this node's adverts\nand dial (default: "
+     "--cluster-listen unless it is a wildcard; then\nonly nodes with this one as --peer link "
      "to it)"},
     {"cluster-max-links", "--cluster-max-links", "N",
-     "dial nodes learnt from adverts while this node has fewer links
-(default 16; seeds are "
+     "dial nodes learnt from adverts while this node has fewer links\n(default 16; seeds are "
      "always dialled)"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
@@ -315,19 +312,20 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
   const auto c = node.stats();
   std::printf(
       "cluster: links_up=%llu forwarded=%llu received=%llu delivered=%llu duplicates=%llu "
-      "dropped_backlog=%llu adverts_rejected=%llu handshakes_failed=%llu nodes_known=%llu "
-      "node_adverts_rejected=%llu links_replaced=%llu\n",
+      "dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu nodes_known=%llu "
+      "node_adverts_rejected=%llu links_replaced=%llu relayed=%llu\n",
       static_cast<unsigned long long>(c.links_up),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
       static_cast<unsigned long long>(c.messages_delivered),
       static_cast<unsigned long long>(c.duplicates),
       static_cast<unsigned long long>(c.dropped_backlog),
-      static_cast<unsigned long long>(c.adverts_rejected),
+      static_cast<unsigned long long>(c.interest_rejected),
       static_cast<unsigned long long>(c.handshakes_failed + c.inbound_handshakes_failed),
       static_cast<unsigned long long>(c.nodes_known),
       static_cast<unsigned long long>(c.node_adverts_rejected),
-      static_cast<unsigned long long>(c.links_replaced));
+      static_cast<unsigned long long>(c.links_replaced),
+      static_cast<unsigned long long>(c.messages_relayed));
   std::fflush(stdout);
 }
 

@@ -74,6 +74,7 @@ void ClusterNode::on_advert_timer() {
   const auto cutoff = LinkStateDb::Clock::now() - 3 * config_.advert_interval;
   if (link_state_.expire(cutoff)) {
     stats_.node_adverts_expired += before - link_state_.size();
+    forget_interest_of_unknown_nodes();
     link_state_changed();
   }
   send_own_advert();
@@ -115,6 +116,9 @@ void ClusterNode::recompute_routes() {
   for (LinkId id : accepted_)
     own.push_back(links_.at(id)->peer_name());
   routes_.compute(config_.node_name, own, link_state_);
+  node_names_.clear();
+  for (const auto &[node, entry] : link_state_.entries())
+    node_names_.emplace(node_id_of(node), node);
 }
 
 void ClusterNode::dial_learnt_nodes() {
@@ -134,8 +138,9 @@ void ClusterNode::dial_learnt_nodes() {
     if (parse_host_port(address, 1, parsed, error) && !parsed.host.empty())
       socket = parse_address(parsed.host, parsed.port.value_or(7338));
     if (!socket) {
-      FLUME_LOG(log::Level::warn, "overlay", "%s advertises '%s', not a numeric address: not dialled",
-                name.c_str(), address.c_str());
+      FLUME_LOG(log::Level::warn, "overlay",
+                "%s advertises '%s', not a numeric address: not dialled", name.c_str(),
+                address.c_str());
       continue;
     }
     auto peer = std::make_unique<Peer>();

@@ -22,8 +22,6 @@ void add(LinkCounters &total, const LinkCounters &one) {
   total.bytes_forwarded += one.bytes_forwarded;
   total.dropped_backlog += one.dropped_backlog;
   total.messages_received += one.messages_received;
-  total.interest_received += one.interest_received;
-  total.adverts_rejected += one.adverts_rejected;
 }
 
 }  // namespace
@@ -32,8 +30,9 @@ ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig 
     : loop_(loop),
       engine_(engine),
       config_(std::move(config)),
-      interest_(config_.max_patterns_per_link),
-      link_state_(config_.node_name) {}
+      local_interest_(config_.max_patterns_per_link),
+      link_state_(config_.node_name),
+      origin_interest_(config_.node_name, config_.max_patterns_per_link) {}
 
 ClusterNode::~ClusterNode() {
   if (hooked_) engine_.set_cluster_hooks(nullptr);
@@ -230,7 +229,6 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   if (link != nullptr) {
     was_up = accepted_.erase(link->id()) != 0;
     if (was_up) --stats_.links_up;
-    interest_.remove_link(link->id());
     add(closed_links_, link->counters());
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
               link->peer_name().empty() ? "?" : link->peer_name().c_str(),
@@ -288,91 +286,9 @@ void ClusterNode::link_up(NodeLink &link) {
   FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) up, %s", name.c_str(),
             link.connection().peer_address().to_string().c_str(),
             link.dialer() ? "dialed" : "accepted");
-  for (const std::string &pattern : local_patterns_)
-    link.send_interest(true, pattern, ++advert_sequence_);
   greet_with_link_state(link);
+  greet_with_interest(link);
   links_changed();
-}
-
-bool ClusterNode::link_interest(NodeLink &link, bool add, std::string_view pattern) {
-  const InterestTable::Result result =
-      add ? interest_.add(link.id(), pattern) : interest_.remove(link.id(), pattern);
-  if (result == InterestTable::Result::added || result == InterestTable::Result::removed)
-    return true;
-  ++stats_.adverts_rejected;
-  return false;
-}
-
-void ClusterNode::link_message(NodeLink &, const RouteHeader &route, std::string_view subject,
-                               std::span<const std::uint8_t> message) {
-  ++stats_.messages_received;
-  if (route.origin == node_id_) {
-    ++stats_.own_messages_returned;
-    return;
-  }
-  if (route.hop_limit == 0) {
-    ++stats_.hop_limit_exceeded;
-    return;
-  }
-  switch (dedupe_.check(route.origin, route.epoch, route.sequence)) {
-    case DedupeWindow::Verdict::duplicate:
-      ++stats_.duplicates;
-      return;
-    case DedupeWindow::Verdict::too_old:
-      ++stats_.too_old;
-      return;
-    case DedupeWindow::Verdict::fresh:
-      break;
-  }
-  SharedBuffer frame = SharedBuffer::copy_of(message);
-  if (!frame) return;
-  ++stats_.messages_delivered;
-  engine_.deliver_forwarded(CheckedSubject::from_decoded_frame(subject), frame);
-}
-
-void ClusterNode::advertise(bool add, std::string_view pattern) {
-  for (auto &[id, link] : links_) {
-    if (link->up()) link->send_interest(add, pattern, ++advert_sequence_);
-  }
-}
-
-void ClusterNode::on_interest_added(std::string_view pattern) {
-  try {
-    local_patterns_.emplace_back(pattern);
-    advertise(true, pattern);
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory advertising a pattern");
-  }
-}
-
-void ClusterNode::on_interest_removed(std::string_view pattern) {
-  auto it = std::find(local_patterns_.begin(), local_patterns_.end(), pattern);
-  if (it == local_patterns_.end()) return;
-  local_patterns_.erase(it);
-  try {
-    advertise(false, pattern);
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory withdrawing a pattern");
-  }
-}
-
-void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::uint8_t> payload,
-                                   const SharedBuffer &message_frame) {
-  try {
-    interest_.match(subject.view(), matched_);
-    if (matched_.empty()) return;
-    const SharedBuffer message =
-        message_frame ? message_frame : broker::message_frame(subject, payload);
-    const SharedBuffer route =
-        encode_route(RouteHeader{node_id_, epoch_, ++sequence_, config_.hop_limit});
-    if (!message || !route) return;
-    for (LinkId id : matched_) {
-      auto it = links_.find(id);
-      if (it != links_.end()) it->second->forward(subject.view(), route, message);
-    }
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory forwarding a message");
-  }
 }
 
 ClusterStats ClusterNode::stats() const {
@@ -382,7 +298,6 @@ ClusterStats ClusterNode::stats() const {
     add(total, link->counters());
   out.messages_forwarded = total.messages_forwarded;
   out.dropped_backlog = total.dropped_backlog;
-  out.adverts_rejected += total.adverts_rejected;
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
   out.nodes_known = link_state_.size();
   return out;
@@ -392,7 +307,8 @@ std::vector<LinkInfo> ClusterNode::links() const {
   std::vector<LinkInfo> out;
   for (const auto &[id, link] : links_) {
     out.push_back(LinkInfo{link->peer_name(), link->connection().peer_address().to_string(),
-                           link->dialer(), interest_.patterns(id), link->counters()});
+                           link->dialer(), origin_interest_.patterns(link->peer_name()),
+                           link->counters()});
   }
   std::sort(out.begin(), out.end(),
             [](const LinkInfo &a, const LinkInfo &b) { return a.peer_name < b.peer_name; });

@@ -16,8 +16,8 @@ LinkStateDb::Verdict LinkStateDb::offer(NodeAdvert advert, SharedBuffer frame,
   }
   const NodeAdvert &held = it->second.advert;
   // Epochs are start times, so a restarted node's adverts are newer than its old ones.
-  const bool newer = advert.epoch != held.epoch ? advert.epoch > held.epoch
-                                                : advert.sequence > held.sequence;
+  const bool newer =
+      advert.epoch != held.epoch ? advert.epoch > held.epoch : advert.sequence > held.sequence;
   if (!newer) return Verdict::stale;
   it->second = Entry{std::move(advert), std::move(frame), now};
   return Verdict::newer;

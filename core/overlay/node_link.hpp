@@ -5,6 +5,7 @@
 // go where, and what interest means, is the ClusterNode's business (the LinkOwner).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,8 +38,6 @@ struct LinkCounters {
   std::uint64_t bytes_forwarded = 0;     // their frame bytes (ROUTE not counted)
   std::uint64_t dropped_backlog = 0;     // not sent: the lane already held max_lane_backlog
   std::uint64_t messages_received = 0;   // MESSAGE frames received (before dedupe)
-  std::uint64_t interest_received = 0;   // INTEREST / UNINTEREST frames accepted
-  std::uint64_t adverts_rejected = 0;    // INTEREST / UNINTEREST refused (sequence, pattern)
 };
 
 class LinkOwner {
@@ -46,14 +45,15 @@ class LinkOwner {
   virtual ~LinkOwner() = default;
   // Both NODE_HELLOs are through and every lane is open: data may flow.
   virtual void link_up(NodeLink &link) = 0;
-  // The peer advertised (add) or withdrew a pattern. False refuses it (counted as rejected).
-  virtual bool link_interest(NodeLink &link, bool add, std::string_view pattern) = 0;
   // A forwarded message: `message` is the whole MESSAGE frame (valid during the call).
   virtual void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                             std::span<const std::uint8_t> message) = 0;
   // A NODE_ADVERT: `payload` to parse, `whole` the frame to flood on (both valid during the call).
   virtual void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
                            std::span<const std::uint8_t> whole) = 0;
+  // A NODE_INTEREST, likewise.
+  virtual void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
+                                  std::span<const std::uint8_t> whole) = 0;
 };
 
 class NodeLink final : public H3Events {
@@ -83,11 +83,10 @@ class NodeLink final : public H3Events {
   quic::Connection &connection() const noexcept { return connection_; }
   const LinkCounters &counters() const noexcept { return counters_; }
 
-  // Control stream: one INTEREST or UNINTEREST with the next advert sequence number.
-  void send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
   // Lane stream chosen by the subject (so one subject keeps its order and a loss delays only
   // the subjects of one lane): ROUTE then the MESSAGE frame. False when dropped (backlog full).
-  // Control stream: a frame encoded elsewhere (a NODE_ADVERT, ours or flooded on), once up.
+  // Control stream: a frame encoded elsewhere (NODE_ADVERT, NODE_INTEREST: ours or flooded
+  // on), once up.
   void send_control(const SharedBuffer &frame);
   bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
 
@@ -118,6 +117,11 @@ class NodeLink final : public H3Events {
   void on_control_frame(const OverlayFrame &frame);
   void on_lane_frame(StreamState &stream, const OverlayFrame &frame);
   void check_up();
+  // Adverts may be larger than a small broker's max_payload: the control stream accepts at
+  // least kMaxControlPayload.
+  std::uint32_t control_limit() const noexcept {
+    return std::max<std::uint32_t>(settings_.max_payload, kMaxControlPayload);
+  }
 
   LinkId id_;
   quic::Connection &connection_;
@@ -130,8 +134,6 @@ class NodeLink final : public H3Events {
   bool hello_received_ = false;
   bool up_ = false;
   bool closed_ = false;
-  std::uint64_t last_advert_ = 0;  // the peer's advert sequence numbers only increase
-  bool any_advert_ = false;
   std::string peer_name_;
   std::uint64_t peer_epoch_ = 0;
   LinkCounters counters_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "codec/frame.hpp"
+#include "subject/subject.hpp"
 #include "tls/cluster_certificates.hpp"
 #include "tls/fingerprint.hpp"
 
@@ -38,7 +39,7 @@ SharedBuffer frame_of(OverlayFrameType type, std::string_view subject, std::size
 }
 
 bool known_type(std::uint8_t type) {
-  return type == 0x09 || (type >= 0x20 && type <= 0x24);
+  return type == 0x09 || type == 0x20 || type == 0x21 || type == 0x24 || type == 0x25;
 }
 
 }  // namespace
@@ -74,14 +75,6 @@ SharedBuffer encode_node_hello(std::string_view node_name, std::uint8_t lanes,
   return out;
 }
 
-SharedBuffer encode_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence) {
-  std::uint8_t *p = nullptr;
-  SharedBuffer out = frame_of(add ? OverlayFrameType::interest : OverlayFrameType::uninterest,
-                              pattern, kInterestPayloadSize, p);
-  if (out) put_u64(p, advert_sequence);
-  return out;
-}
-
 std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload) {
   if (payload.size() != kRoutePayloadSize) return std::nullopt;
   return RouteHeader{get_u64(payload.data()), get_u64(payload.data() + 8),
@@ -100,11 +93,6 @@ std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload)
   out.epoch = get_u64(payload.data() + 4 + payload[3]);
   if (!tls::valid_node_name(out.node_name)) return std::nullopt;
   return out;
-}
-
-std::optional<std::uint64_t> parse_interest(std::span<const std::uint8_t> payload) {
-  if (payload.size() != kInterestPayloadSize) return std::nullopt;
-  return get_u64(payload.data());
 }
 
 SharedBuffer encode_node_advert(const NodeAdvert &advert) {
@@ -239,6 +227,71 @@ std::optional<NodeAdvert> parse_node_advert(std::span<const std::uint8_t> payloa
   return out;
 }
 
+SharedBuffer encode_node_interest(const NodeInterest &interest) {
+  if (!tls::valid_node_name(interest.origin)) return {};
+  std::size_t size = 1 + interest.origin.size() + 16 + 4;
+  for (const std::string &pattern : interest.patterns) {
+    if (validate_pattern(pattern) != SubjectError::ok) return {};
+    size += 1 + pattern.size();
+  }
+  if (size > kMaxControlPayload) return {};
+  std::uint8_t *p = nullptr;
+  SharedBuffer out = frame_of(OverlayFrameType::node_interest, {}, size, p);
+  if (!out) return out;
+  *p++ = static_cast<std::uint8_t>(interest.origin.size());
+  std::memcpy(p, interest.origin.data(), interest.origin.size());
+  p += interest.origin.size();
+  put_u64(p, interest.epoch);
+  put_u64(p + 8, interest.sequence);
+  p += 16;
+  const auto count = static_cast<std::uint32_t>(interest.patterns.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    *p++ = static_cast<std::uint8_t>(count >> shift);
+  for (const std::string &pattern : interest.patterns) {
+    *p++ = static_cast<std::uint8_t>(pattern.size());
+    std::memcpy(p, pattern.data(), pattern.size());
+    p += pattern.size();
+  }
+  return out;
+}
+
+std::optional<NodeInterest> parse_node_interest(std::span<const std::uint8_t> payload,
+                                                std::string &error) {
+  AdvertCursor in(payload);
+  NodeInterest out;
+  std::uint32_t count = 0;
+  if (!in.text(out.origin) || !in.u64(out.epoch) || !in.u64(out.sequence) || !in.u32(count)) {
+    error = "NODE_INTEREST shorter than its fields";
+    return std::nullopt;
+  }
+  if (!tls::valid_node_name(out.origin)) {
+    error = "NODE_INTEREST from an invalid node name";
+    return std::nullopt;
+  }
+  // Each pattern takes at least 2 bytes: a count the payload cannot hold is refused before
+  // anything is reserved for it.
+  if (count > payload.size() / 2) {
+    error = "NODE_INTEREST counts more patterns than it can hold";
+    return std::nullopt;
+  }
+  out.patterns.resize(count);
+  for (std::string &pattern : out.patterns) {
+    if (!in.text(pattern)) {
+      error = "NODE_INTEREST shorter than its patterns";
+      return std::nullopt;
+    }
+    if (validate_pattern(pattern) != SubjectError::ok) {
+      error = "NODE_INTEREST with an invalid pattern";
+      return std::nullopt;
+    }
+  }
+  if (!in.done()) {
+    error = "NODE_INTEREST longer than its fields";
+    return std::nullopt;
+  }
+  return out;
+}
+
 OverlayFrameReader::Status OverlayFrameReader::fail(std::string why) {
   error_ = std::move(why);
   return Status::error;
@@ -267,9 +320,7 @@ OverlayFrameReader::Status OverlayFrameReader::next(std::span<const std::uint8_t
         return fail("unknown node-link frame type " + std::to_string(header.type));
       if (header.payload_length > max_payload_) return fail("payload over the limit");
       const auto type = static_cast<OverlayFrameType>(header.type);
-      const bool wants_subject = type == OverlayFrameType::message ||
-                                 type == OverlayFrameType::interest ||
-                                 type == OverlayFrameType::uninterest;
+      const bool wants_subject = type == OverlayFrameType::message;
       if (wants_subject != (header.subject_length > 0)) {
         return fail(wants_subject ? "frame without its subject" : "unexpected subject");
       }

@@ -35,7 +35,8 @@ inline std::string text(const Message &message) {
 }
 
 // Waits up to `limit` for `condition`, polling every 10 ms.
-inline bool eventually(const std::function<bool()> &condition, std::chrono::milliseconds limit = 5000ms) {
+inline bool eventually(const std::function<bool()> &condition,
+                       std::chrono::milliseconds limit = 5000ms) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;

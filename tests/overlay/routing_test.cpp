@@ -18,7 +18,7 @@ ClusterFiles files_for(std::initializer_list<const char *> names) {
 }
 
 std::function<void(ClusterConfig &)> refusing(std::string name,
-                                               std::chrono::milliseconds interval = 10000ms) {
+                                              std::chrono::milliseconds interval = 10000ms) {
   return [name, interval](ClusterConfig &config) {
     config.refuse_peers = {name};
     config.advert_interval = interval;
@@ -37,7 +37,8 @@ TEST(LinkState, AdvertsFloodThroughANodeToNodesThatNeverLink) {
   })) << "a and c did not learn each other's links through b";
   EXPECT_EQ(a.links_up(), 1u);
   EXPECT_EQ(c.links_up(), 1u);
-  EXPECT_GE(c.stats().links_refused + a.stats().links_refused, 1u) << "c's dial of a was not refused";
+  EXPECT_GE(c.stats().links_refused + a.stats().links_refused, 1u)
+      << "c's dial of a was not refused";
   EXPECT_EQ(a.stats().node_adverts_rejected, 0u);
   const auto address = a.on_loop([&] {
     const LinkStateDb::Entry *entry = a.node().link_state().find("c");
@@ -86,8 +87,9 @@ TEST(Membership, NodesLearntFromAdvertsAreDialledIntoAFullMesh) {
   RunningNode a(files, "a", "one", {});
   RunningNode b(files, "b", "one", {a.cluster_address()});
   RunningNode c(files, "c", "one", {b.cluster_address()});  // knows only b
-  ASSERT_TRUE(eventually([&] { return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }))
-      << "a did not dial c after learning it from b";
+  ASSERT_TRUE(eventually([&] {
+    return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2;
+  })) << "a did not dial c after learning it from b";
 }
 
 TEST(Membership, NoLearntDialsPastTheLinkLimit) {
@@ -99,6 +101,86 @@ TEST(Membership, NoLearntDialsPastTheLinkLimit) {
   std::this_thread::sleep_for(1000ms);  // time for a dial that must not happen (redial: 200 ms)
   EXPECT_EQ(a.links_up(), 1u);
   EXPECT_EQ(c.links_up(), 1u);
+}
+
+std::function<void(ClusterConfig &)> refusing_all(Peers names) {
+  return [names](ClusterConfig &config) { config.refuse_peers = names; };
+}
+
+// a - b - c in a line, d hanging off b; a and c never link, nor d with a or c.
+TEST(Relaying, MessagesReachTheFarEndThroughTheMiddleOnceInOrder) {
+  ClusterFiles files = files_for({"a", "b", "c", "d"});
+  RunningNode a(files, "a", "one", {}, refusing_all({"c", "d"}));
+  auto b = std::make_unique<RunningNode>(files, "b", "one", Peers{a.cluster_address()});
+  RunningNode c(files, "c", "one", {b->cluster_address()}, refusing_all({"a", "d"}));
+  RunningNode d(files, "d", "one", {b->cluster_address()}, refusing_all({"a", "c"}));
+  ASSERT_TRUE(eventually([&] { return b->links_up() == 3; }));
+
+  ClientResult result;
+  auto at_c = Client::connect(c.url(), c.trusting(), result);
+  ASSERT_TRUE(at_c) << result.message;
+  auto far = at_c->subscribe("orders.>", {}, nullptr, result);
+  ASSERT_TRUE(far) << result.message;
+  auto narrower = at_c->subscribe("orders.eu", {}, nullptr, result);  // aggregated away
+  ASSERT_TRUE(narrower) << result.message;
+  auto at_b = Client::connect(b->url(), b->trusting(), result);
+  ASSERT_TRUE(at_b) << result.message;
+  auto middle = at_b->subscribe("orders.eu", {}, nullptr, result);
+  ASSERT_TRUE(middle) << result.message;
+  ASSERT_TRUE(eventually([&] {
+    return a.on_loop([&] {
+      auto route = a.node().routes().route_to("c");
+      return route && route->next_hop == "b" && a.node().patterns_of("c") == 1 &&
+             a.node().patterns_of("b") == 1;
+    });
+  })) << "a has no route to c or did not learn c's interest";
+
+  auto publisher = Client::connect(a.url(), a.trusting(), result);
+  ASSERT_TRUE(publisher) << result.message;
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(
+        publisher->publish(i % 2 ? "orders.eu" : "orders.us", bytes(std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(publisher->flush(3000ms).ok());
+
+  std::vector<int> eu, us;
+  for (int i = 0; i < kCount; ++i) {
+    Message message;
+    result = far->recv(message, 3000ms);
+    ASSERT_TRUE(result.ok()) << "after " << i << " messages: " << result.message;
+    (message.subject() == "orders.eu" ? eu : us).push_back(std::stoi(text(message)));
+  }
+  for (std::size_t i = 0; i < eu.size(); ++i)
+    EXPECT_EQ(eu[i], static_cast<int>(2 * i + 1));
+  for (std::size_t i = 0; i < us.size(); ++i)
+    EXPECT_EQ(us[i], static_cast<int>(2 * i));
+  EXPECT_EQ(eu.size(), us.size());
+  for (int i = 0; i < kCount / 2; ++i) {
+    Message message;
+    ASSERT_TRUE(middle->recv(message, 3000ms).ok()) << "b's own subscriber, message " << i;
+    EXPECT_EQ(message.subject(), "orders.eu");
+    ASSERT_TRUE(narrower->recv(message, 3000ms).ok()) << "c's second subscriber, message " << i;
+  }
+  Message extra;
+  EXPECT_FALSE(far->recv(extra, 300ms).ok()) << "a message arrived twice";
+  EXPECT_FALSE(middle->recv(extra, 10ms).ok()) << "a message arrived twice at b";
+
+  // One copy per next hop: a sent each message once (to b), b relayed each once (to c).
+  EXPECT_EQ(a.stats().messages_forwarded, static_cast<std::uint64_t>(kCount));
+  EXPECT_EQ(b->stats().messages_relayed, static_cast<std::uint64_t>(kCount));
+  EXPECT_EQ(b->stats().messages_delivered, static_cast<std::uint64_t>(kCount / 2));
+  EXPECT_EQ(c.stats().messages_delivered, static_cast<std::uint64_t>(kCount));
+  EXPECT_EQ(c.stats().duplicates, 0u);
+  EXPECT_EQ(d.stats().messages_received, 0u) << "a node without interest got data";
+
+  // b goes without a word (its connections dropped, not closed): a and c still hold dead links
+  // to it for a while; publishing on meanwhile crashes nothing and delivers nothing twice.
+  b.reset();
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(publisher->publish("orders.eu", bytes("late")).ok());
+  ASSERT_TRUE(publisher->flush(3000ms).ok());
+  EXPECT_EQ(c.stats().messages_delivered, static_cast<std::uint64_t>(kCount));
 }
 
 }  // namespace
