@@ -183,5 +183,37 @@ TEST(Relaying, MessagesReachTheFarEndThroughTheMiddleOnceInOrder) {
   EXPECT_EQ(c.stats().messages_delivered, static_cast<std::uint64_t>(kCount));
 }
 
+TEST(Restart, ARestartedNodeIsAcceptedAtOnceAndItsStaleLinkReplaced) {
+  ClusterFiles files = files_for({"a", "b"});
+  RunningNode a(files, "a", "one", {});
+  auto b = std::make_unique<RunningNode>(files, "b", "one", Peers{a.cluster_address()});
+  ASSERT_TRUE(eventually([&] { return a.links_up() == 1 && b->links_up() == 1; }));
+  // b dies without a word: a still holds the link (QUIC's idle timeout is 30 s).
+  b.reset();
+  EXPECT_EQ(a.links_up(), 1u);
+  const auto started = std::chrono::steady_clock::now();
+  b = std::make_unique<RunningNode>(files, "b", "one", Peers{a.cluster_address()});
+  ASSERT_TRUE(
+      eventually([&] { return b->links_up() == 1 && a.stats().links_replaced == 1; }, 5000ms))
+      << "the new b was refused as a duplicate of the dead one";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ASSERT_TRUE(eventually([&] { return a.links_up() == 1; }));
+  EXPECT_EQ(a.stats().links_refused, 0u);
+
+  // And the new link carries messages.
+  ClientResult result;
+  auto subscriber = Client::connect(b->url(), b->trusting(), result);
+  ASSERT_TRUE(subscriber) << result.message;
+  auto subscription = subscriber->subscribe("x", {}, nullptr, result);
+  ASSERT_TRUE(subscription) << result.message;
+  ASSERT_TRUE(eventually([&] { return a.patterns_from("b") == 1; }));
+  auto publisher = Client::connect(a.url(), a.trusting(), result);
+  ASSERT_TRUE(publisher) << result.message;
+  ASSERT_TRUE(publisher->publish("x", bytes("after the restart")).ok());
+  Message message;
+  ASSERT_TRUE(subscription->recv(message, 3000ms).ok());
+  EXPECT_EQ(text(message), "after the restart");
+}
+
 }  // namespace
 }  // namespace flume::overlay
