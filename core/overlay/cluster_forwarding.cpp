@@ -55,8 +55,7 @@ void ClusterNode::update_own_interest(bool force) {
 }
 
 void ClusterNode::greet_with_interest(NodeLink &link) {
-  if (!own_interest_frame_) update_own_interest(true);  // the first: even an empty set
-  link.send_control(own_interest_frame_);
+  link.send_control(own_interest_frame_);  // made in start_link_state, even when empty
   for (const SharedBuffer &frame : origin_interest_.frames())
     link.send_control(frame);
 }

@@ -23,6 +23,7 @@ void ClusterNode::start_link_state() {
     const std::string bound = listener_->local_address().to_string();
     if (!wildcard(bound)) advertise_address_ = bound;
   }
+  update_own_interest(true);  // no link is up yet: this only makes the first frame
   advert_timer_ = loop_.add_timer([this] { on_advert_timer(); });
   loop_.arm_after(advert_timer_, config_.advert_interval);
 }
@@ -128,10 +129,21 @@ void ClusterNode::dial_learnt_nodes() {
     const std::string &address = entry.advert.address;
     // One dial per pair: the node whose name sorts first dials (its link would win anyway).
     if (address.empty() || !(config_.node_name < name) || refused(name)) continue;
-    const bool known = std::any_of(peers_.begin(), peers_.end(), [&](const auto &peer) {
+    auto known = std::find_if(peers_.begin(), peers_.end(), [&](const auto &peer) {
       return peer->known_name == name || peer->text == address;
     });
-    if (known) continue;
+    if (known != peers_.end()) {
+      Peer &peer = **known;
+      // A learnt node that moved (restarted elsewhere) is dialled at its new address; one
+      // whose dials stopped when it left the map is dialled again now it is back.
+      if (peer.learnt && peer.connection == nullptr) {
+        if (peer.text != address)
+          peer.text.clear();  // re-parsed below
+        else
+          dial(peer);
+      }
+      if (!peer.learnt || !peer.text.empty()) continue;
+    }
     HostPort parsed;
     std::string error;
     std::optional<SocketAddress> socket;
@@ -143,15 +155,19 @@ void ClusterNode::dial_learnt_nodes() {
                 address.c_str());
       continue;
     }
-    auto peer = std::make_unique<Peer>();
-    peer->text = address;
-    peer->host = parsed.host;
-    peer->address = *socket;
-    peer->known_name = name;
-    peer->learnt = true;
-    Peer *p = peer.get();
-    peers_.push_back(std::move(peer));
-    p->redial = loop_.add_timer([this, p] { dial(*p); });
+    Peer *p = nullptr;
+    if (known != peers_.end()) {
+      p = known->get();
+    } else {
+      peers_.push_back(std::make_unique<Peer>());
+      p = peers_.back().get();
+      p->redial = loop_.add_timer([this, p] { dial(*p); });
+    }
+    p->text = address;
+    p->host = parsed.host;
+    p->address = *socket;
+    p->known_name = name;
+    p->learnt = true;
     dial(*p);
   }
 }

@@ -164,6 +164,8 @@ void ClusterNode::close() {
 
 void ClusterNode::dial(Peer &peer) {
   if (closing_ || peer.connection != nullptr) return;
+  // A learnt node that left the map (its advert aged out) is not dialled until it is back.
+  if (peer.learnt && link_state_.find(peer.known_name) == nullptr) return;
   if (refused(peer.known_name) || (peer.learnt && link_count_up() >= config_.learnt_dial_limit)) {
     schedule_redial(peer);
     return;
