@@ -80,7 +80,7 @@ TEST(NodeAdvert, InvalidNamesTooManyLinksAndRepeatedPeersAreRejected) {
   // The encoder refuses what the parser would.
   std::vector<std::string> peers;
   for (std::size_t i = 0; i <= kMaxAdvertLinks; ++i)
-    peers.push_back("n" + std::to_string(i));
+    peers.push_back(std::string("n").append(std::to_string(i)));
   EXPECT_FALSE(encode_node_advert(advert("b", 1, 2, peers)));
   EXPECT_FALSE(encode_node_advert(advert(std::string(65, 'x'), 1, 2)));
   EXPECT_FALSE(encode_node_advert(NodeAdvert{"b", 1, 2, std::string(256, '1'), {}}));
@@ -149,8 +149,12 @@ LinkStateDb map_of(const std::string &self, std::vector<std::string> lines) {
 
 std::map<std::string, std::string> next_hops(const RouteTable &table) {
   std::map<std::string, std::string> out;
-  for (const auto &[node, route] : table.routes())
-    out[node] = route.next_hop + "/" + std::to_string(route.hops);
+  for (const auto &[node, route] : table.routes()) {
+    std::string text = route.next_hop;
+    text += '/';
+    text += std::to_string(route.hops);
+    out[node] = text;
+  }
   return out;
 }
 

@@ -105,7 +105,7 @@ TEST(OverlayFrames, NodeInterestRefusesBadPatternsCountsAndLengths) {
   // More than a control frame holds: the encoder refuses, so the node advertises '>'.
   std::vector<std::string> many;
   for (int i = 0; i < 10000; ++i)
-    many.push_back("pattern." + std::to_string(i));
+    many.push_back(std::string("pattern.").append(std::to_string(i)));
   EXPECT_FALSE(encode_node_interest({"c", 1, 2, many}));
 }
 

@@ -90,6 +90,15 @@ TEST(Membership, NodesLearntFromAdvertsAreDialledIntoAFullMesh) {
   ASSERT_TRUE(eventually([&] {
     return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2;
   })) << "a did not dial c after learning it from b";
+  // In a triangle every advert comes round again: dropped as not newer, counted, not looping.
+  auto sum = [&](auto field) { return field(a.stats()) + field(b.stats()) + field(c.stats()); };
+  auto stale = [](const ClusterStats &s) { return s.node_adverts_stale; };
+  auto accepted = [](const ClusterStats &s) { return s.node_adverts_accepted; };
+  ASSERT_TRUE(eventually([&] { return sum(stale) >= 1; }));
+  std::this_thread::sleep_for(300ms);  // the last changes spread
+  const auto before = sum(accepted);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sum(accepted), before) << "adverts keep circulating with nothing changing";
 }
 
 TEST(Membership, NoLearntDialsPastTheLinkLimit) {
