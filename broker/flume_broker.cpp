@@ -39,8 +39,8 @@ constexpr const char *kFooter =
     R"(TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
-node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes); peer may be
-a list; command-line options override the file. Example:
+node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
+cluster_advertise, cluster_max_links); peer may be a list; command-line options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -50,6 +50,9 @@ a list; command-line options override the file. Example:
 
 Overlay (docs/overlay.md): with --node-name the broker is a node of a cluster. It listens for
 other nodes on --cluster-listen (HTTP/3, mutual TLS with the cluster CA) and dials each --peer.
+Nodes tell each other their links and --cluster-advertise addresses, so one seed is enough: a
+node dials the others it learns of (up to --cluster-max-links links) and messages are relayed
+along fewest-hop routes.
 Make the certificates with 'flume-broker cluster init-ca' and 'flume-broker cluster issue-node'.
 
 SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second signal exits at once.
@@ -118,6 +121,13 @@ constexpr Setting kSettings[] = {
     {"cluster-lanes", "--cluster-lanes", "N",
      "lane streams per link this node dials (1-64, default 8): subjects\nspread over them, "
      "so a loss delays only the subjects of one lane"},
+    {"cluster-advertise", "--cluster-advertise", "HOST:PORT",
+     "the node-link address other nodes learn from this node's adverts\nand dial (default: "
+     "--cluster-listen unless it is a wildcard; then\nonly nodes with this one as --peer link "
+     "to it)"},
+    {"cluster-max-links", "--cluster-max-links", "N",
+     "dial nodes learnt from adverts while this node has fewer links\n(default 16; seeds are "
+     "always dialled)"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},
@@ -191,6 +201,10 @@ void apply(Options &options, const std::string &name, const std::string &value,
     options.cluster.peers.push_back(value);
   } else if (name == "cluster-lanes") {
     options.cluster.lanes = static_cast<std::uint8_t>(parse_count(label, value, 1, 64));
+  } else if (name == "cluster-advertise") {
+    options.cluster.advertise = value;
+  } else if (name == "cluster-max-links") {
+    options.cluster.learnt_dial_limit = parse_count(label, value, 0, 4096);
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -298,15 +312,20 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
   const auto c = node.stats();
   std::printf(
       "cluster: links_up=%llu forwarded=%llu received=%llu delivered=%llu duplicates=%llu "
-      "dropped_backlog=%llu adverts_rejected=%llu handshakes_failed=%llu\n",
+      "dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu nodes_known=%llu "
+      "node_adverts_rejected=%llu links_replaced=%llu relayed=%llu\n",
       static_cast<unsigned long long>(c.links_up),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
       static_cast<unsigned long long>(c.messages_delivered),
       static_cast<unsigned long long>(c.duplicates),
       static_cast<unsigned long long>(c.dropped_backlog),
-      static_cast<unsigned long long>(c.adverts_rejected),
-      static_cast<unsigned long long>(c.handshakes_failed + c.inbound_handshakes_failed));
+      static_cast<unsigned long long>(c.interest_rejected),
+      static_cast<unsigned long long>(c.handshakes_failed + c.inbound_handshakes_failed),
+      static_cast<unsigned long long>(c.nodes_known),
+      static_cast<unsigned long long>(c.node_adverts_rejected),
+      static_cast<unsigned long long>(c.links_replaced),
+      static_cast<unsigned long long>(c.messages_relayed));
   std::fflush(stdout);
 }
 

@@ -25,6 +25,20 @@ struct ClusterConfig {
   std::size_t max_links = 64;
   std::size_t max_patterns_per_link = 100000;
   std::chrono::milliseconds redial_interval{1000};
+  // The address other nodes dial this one at, in its NODE_ADVERT (--cluster-advertise).
+  // "" = the listen address once bound, unless that is a wildcard (then none is advertised and
+  // only nodes that know this one as a seed dial it).
+  std::string advertise;
+  // A NODE_ADVERT is sent on every change of this node's links and at least this often; one not
+  // refreshed within 3 intervals ages out.
+  std::chrono::milliseconds advert_interval{10000};
+  // Nodes learnt from adverts are dialled while this node has fewer links than this
+  // (--cluster-max-links). Seeds (--peer) are always dialled.
+  std::size_t learnt_dial_limit = 16;
+  // Test aid only (no flag, no TOML key): node names this node never links with (it closes
+  // their links and does not dial them), to build topologies that are not a full mesh on one
+  // machine.
+  std::vector<std::string> refuse_peers;
 };
 
 }  // namespace flume::overlay

@@ -1,8 +1,7 @@
 #include "overlay/cluster_node.hpp"
 
-#include <gnutls/crypto.h>
-
 #include <algorithm>
+#include <chrono>
 
 #include "broker/broker_frames.hpp"
 #include "log/log.hpp"
@@ -23,8 +22,6 @@ void add(LinkCounters &total, const LinkCounters &one) {
   total.bytes_forwarded += one.bytes_forwarded;
   total.dropped_backlog += one.dropped_backlog;
   total.messages_received += one.messages_received;
-  total.interest_received += one.interest_received;
-  total.adverts_rejected += one.adverts_rejected;
 }
 
 }  // namespace
@@ -33,13 +30,16 @@ ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig 
     : loop_(loop),
       engine_(engine),
       config_(std::move(config)),
-      interest_(config_.max_patterns_per_link) {}
+      local_interest_(config_.max_patterns_per_link),
+      link_state_(config_.node_name),
+      origin_interest_(config_.node_name, config_.max_patterns_per_link) {}
 
 ClusterNode::~ClusterNode() {
   if (hooked_) engine_.set_cluster_hooks(nullptr);
   for (auto &peer : peers_) {
     if (peer->redial.valid()) loop_.remove_timer(peer->redial);
   }
+  if (advert_timer_.valid()) loop_.remove_timer(advert_timer_);
   // The endpoints drop their connections without callbacks; the links go with this object.
   listener_.reset();
   dialer_.reset();
@@ -133,7 +133,11 @@ std::error_code ClusterNode::open(std::string &message) {
   }
 
   node_id_ = node_id_of(config_.node_name);
-  gnutls_rnd(GNUTLS_RND_NONCE, &epoch_, sizeof epoch_);
+  // The start time, in microseconds: new for each process, and larger for a later start, so
+  // adverts of a restarted node supersede its old ones (docs/protocol.md 17.7).
+  epoch_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
   engine_.set_cluster_hooks(this);
   hooked_ = true;
   for (auto &peer : peers_) {
@@ -141,6 +145,7 @@ std::error_code ClusterNode::open(std::string &message) {
     p->redial = loop_.add_timer([this, p] { dial(*p); });
     dial(*p);
   }
+  start_link_state();
   return {};
 }
 
@@ -152,12 +157,19 @@ void ClusterNode::close() {
   }
   for (auto &peer : peers_)
     loop_.disarm(peer->redial);
+  if (advert_timer_.valid()) loop_.disarm(advert_timer_);
   if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
   if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
 }
 
 void ClusterNode::dial(Peer &peer) {
   if (closing_ || peer.connection != nullptr) return;
+  // A learnt node that left the map (its advert aged out) is not dialled until it is back.
+  if (peer.learnt && link_state_.find(peer.known_name) == nullptr) return;
+  if (refused(peer.known_name) || (peer.learnt && link_count_up() >= config_.learnt_dial_limit)) {
+    schedule_redial(peer);
+    return;
+  }
   // A peer we already have a link with (it dialed us first) needs no second one.
   for (const auto &[id, link] : links_) {
     if (!peer.known_name.empty() && link->peer_name() == peer.known_name) {
@@ -187,6 +199,7 @@ void ClusterNode::on_connected(quic::Connection &connection) {
   settings.lanes = config_.lanes;
   settings.max_payload = engine_.config().max_payload;
   settings.max_lane_backlog = config_.max_lane_backlog;
+  settings.epoch = epoch_;
   const LinkId id = next_link_++;
   auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
   connection.user_data = link.get();
@@ -214,9 +227,10 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   NodeLink *link = link_of(connection);
   connection.user_data = nullptr;
   if (link == nullptr && !info.handshake_completed) ++stats_.handshakes_failed;
+  bool was_up = false;
   if (link != nullptr) {
-    if (link->up()) --stats_.links_up;
-    interest_.remove_link(link->id());
+    was_up = accepted_.erase(link->id()) != 0;
+    if (was_up) --stats_.links_up;
     add(closed_links_, link->counters());
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
               link->peer_name().empty() ? "?" : link->peer_name().c_str(),
@@ -232,14 +246,23 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
       schedule_redial(*peer);
     }
   }
+  if (was_up) links_changed();
 }
 
 void ClusterNode::link_up(NodeLink &link) {
   const std::string &name = link.peer_name();
   std::string refusal;
   if (name == config_.node_name) refusal = "a link to this node itself";
+  if (refused(name)) refusal = "a link to a refused node (test setting refuse_peers)";
   for (const auto &[id, other] : links_) {
-    if (other.get() == &link || !other->up() || other->peer_name() != name) continue;
+    if (other.get() == &link || accepted_.count(id) == 0 || other->peer_name() != name) continue;
+    if (other->peer_epoch() != link.peer_epoch()) {
+      // A new process of that node (it restarted): the old link is dead even if its QUIC
+      // connection has not timed out yet. Keep the new one.
+      ++stats_.links_replaced;
+      other->close(kH3NoError, "replaced by a link to a new start of " + name);
+      break;
+    }
     // Both nodes dialed each other: keep the link dialed by the node whose name sorts first,
     // a rule both ends apply alike, so exactly one link survives.
     const bool keep_new = link.dialer() == (config_.node_name < name);
@@ -261,92 +284,13 @@ void ClusterNode::link_up(NodeLink &link) {
     return;
   }
   ++stats_.links_up;
+  accepted_.insert(link.id());
   FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) up, %s", name.c_str(),
             link.connection().peer_address().to_string().c_str(),
             link.dialer() ? "dialed" : "accepted");
-  for (const std::string &pattern : local_patterns_)
-    link.send_interest(true, pattern, ++advert_sequence_);
-}
-
-bool ClusterNode::link_interest(NodeLink &link, bool add, std::string_view pattern) {
-  const InterestTable::Result result =
-      add ? interest_.add(link.id(), pattern) : interest_.remove(link.id(), pattern);
-  if (result == InterestTable::Result::added || result == InterestTable::Result::removed)
-    return true;
-  ++stats_.adverts_rejected;
-  return false;
-}
-
-void ClusterNode::link_message(NodeLink &, const RouteHeader &route, std::string_view subject,
-                               std::span<const std::uint8_t> message) {
-  ++stats_.messages_received;
-  if (route.origin == node_id_) {
-    ++stats_.own_messages_returned;
-    return;
-  }
-  if (route.hop_limit == 0) {
-    ++stats_.hop_limit_exceeded;
-    return;
-  }
-  switch (dedupe_.check(route.origin, route.epoch, route.sequence)) {
-    case DedupeWindow::Verdict::duplicate:
-      ++stats_.duplicates;
-      return;
-    case DedupeWindow::Verdict::too_old:
-      ++stats_.too_old;
-      return;
-    case DedupeWindow::Verdict::fresh:
-      break;
-  }
-  SharedBuffer frame = SharedBuffer::copy_of(message);
-  if (!frame) return;
-  ++stats_.messages_delivered;
-  engine_.deliver_forwarded(CheckedSubject::from_decoded_frame(subject), frame);
-}
-
-void ClusterNode::advertise(bool add, std::string_view pattern) {
-  for (auto &[id, link] : links_) {
-    if (link->up()) link->send_interest(add, pattern, ++advert_sequence_);
-  }
-}
-
-void ClusterNode::on_interest_added(std::string_view pattern) {
-  try {
-    local_patterns_.emplace_back(pattern);
-    advertise(true, pattern);
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory advertising a pattern");
-  }
-}
-
-void ClusterNode::on_interest_removed(std::string_view pattern) {
-  auto it = std::find(local_patterns_.begin(), local_patterns_.end(), pattern);
-  if (it == local_patterns_.end()) return;
-  local_patterns_.erase(it);
-  try {
-    advertise(false, pattern);
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory withdrawing a pattern");
-  }
-}
-
-void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::uint8_t> payload,
-                                   const SharedBuffer &message_frame) {
-  try {
-    interest_.match(subject.view(), matched_);
-    if (matched_.empty()) return;
-    const SharedBuffer message =
-        message_frame ? message_frame : broker::message_frame(subject, payload);
-    const SharedBuffer route =
-        encode_route(RouteHeader{node_id_, epoch_, ++sequence_, config_.hop_limit});
-    if (!message || !route) return;
-    for (LinkId id : matched_) {
-      auto it = links_.find(id);
-      if (it != links_.end()) it->second->forward(subject.view(), route, message);
-    }
-  } catch (...) {
-    FLUME_LOG(log::Level::error, "overlay", "out of memory forwarding a message");
-  }
+  greet_with_link_state(link);
+  greet_with_interest(link);
+  links_changed();
 }
 
 ClusterStats ClusterNode::stats() const {
@@ -356,8 +300,8 @@ ClusterStats ClusterNode::stats() const {
     add(total, link->counters());
   out.messages_forwarded = total.messages_forwarded;
   out.dropped_backlog = total.dropped_backlog;
-  out.adverts_rejected += total.adverts_rejected;
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
+  out.nodes_known = link_state_.size();
   return out;
 }
 
@@ -365,7 +309,8 @@ std::vector<LinkInfo> ClusterNode::links() const {
   std::vector<LinkInfo> out;
   for (const auto &[id, link] : links_) {
     out.push_back(LinkInfo{link->peer_name(), link->connection().peer_address().to_string(),
-                           link->dialer(), interest_.patterns(id), link->counters()});
+                           link->dialer(), origin_interest_.patterns(link->peer_name()),
+                           link->counters()});
   }
   std::sort(out.begin(), out.end(),
             [](const LinkInfo &a, const LinkInfo &b) { return a.peer_name < b.peer_name; });

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -26,7 +27,10 @@
 #include "overlay/cluster_config.hpp"
 #include "overlay/dedupe_window.hpp"
 #include "overlay/interest_table.hpp"
+#include "overlay/link_state_db.hpp"
 #include "overlay/node_link.hpp"
+#include "overlay/origin_interest.hpp"
+#include "overlay/route_table.hpp"
 #include "quic/endpoint.hpp"
 
 namespace flume::overlay {
@@ -44,14 +48,24 @@ struct ClusterStats {
   std::uint64_t too_old = 0;
   std::uint64_t hop_limit_exceeded = 0;
   std::uint64_t own_messages_returned = 0;  // a message of ours came back (a loop)
-  std::uint64_t adverts_rejected = 0;
+  std::uint64_t messages_relayed = 0;       // copies sent on for other origins (in forwarded)
+  std::uint64_t no_route = 0;               // an interested node with no route to it, per message
+  std::uint64_t interest_accepted = 0;      // newer NODE_INTERESTs, kept and flooded on
+  std::uint64_t interest_stale = 0;         // old, repeated or our own: dropped
+  std::uint64_t interest_rejected = 0;      // malformed or invalid: dropped
+  std::uint64_t node_adverts_accepted = 0;  // newer NODE_ADVERTs, kept and flooded on
+  std::uint64_t node_adverts_stale = 0;     // old, repeated or our own: dropped
+  std::uint64_t node_adverts_rejected = 0;  // malformed or invalid: dropped
+  std::uint64_t node_adverts_expired = 0;   // entries that aged out
+  std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
+  std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
 };
 
 struct LinkInfo {
   std::string peer_name;
   std::string peer_address;
   bool dialer = false;
-  std::size_t peer_patterns = 0;
+  std::size_t peer_patterns = 0;  // in the peer node's NODE_INTEREST
   LinkCounters counters;
 };
 
@@ -73,6 +87,12 @@ class ClusterNode final : public quic::ConnectionHandler,
   const ClusterConfig &config() const noexcept { return config_; }
   ClusterStats stats() const;
   std::vector<LinkInfo> links() const;
+  // The link-state map: the newest NODE_ADVERT of each other node.
+  const LinkStateDb &link_state() const noexcept { return link_state_; }
+  // Next hop to every reachable node (fewest hops over links both ends advertise).
+  const RouteTable &routes() const noexcept { return routes_; }
+  // Patterns in the newest NODE_INTEREST of `node` (0 when none is held).
+  std::size_t patterns_of(const std::string &node) const { return origin_interest_.patterns(node); }
 
  private:
   struct Peer {
@@ -80,8 +100,9 @@ class ClusterNode final : public quic::ConnectionHandler,
     std::string host;
     SocketAddress address;
     quic::Connection *connection = nullptr;  // the dial in progress or the link
-    std::string known_name;                  // learnt from its NODE_HELLO
+    std::string known_name;                  // learnt from its NODE_HELLO (or its advert)
     TimerId redial;
+    bool learnt = false;  // from an advert, not a seed: dialled only below learnt_dial_limit
   };
 
   // quic::ConnectionHandler (both endpoints)
@@ -102,14 +123,39 @@ class ClusterNode final : public quic::ConnectionHandler,
 
   // LinkOwner
   void link_up(NodeLink &link) override;
-  bool link_interest(NodeLink &link, bool add, std::string_view pattern) override;
   void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                     std::span<const std::uint8_t> message) override;
+  void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
+                   std::span<const std::uint8_t> whole) override;
+  void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
+                          std::span<const std::uint8_t> whole) override;
+
+  // Interest and forwarding (cluster_forwarding.cpp).
+  void update_own_interest(bool force);  // our aggregated patterns changed: a new NODE_INTEREST
+  void greet_with_interest(NodeLink &link);
+  void forget_interest_of_unknown_nodes();
+  // Sends `route` + `message` one copy per next hop towards every node whose interest matches,
+  // except `origin_name` and the link it came from.
+  void forward_to_interested(std::string_view subject, const SharedBuffer &route,
+                             const SharedBuffer &message, const NodeLink *from,
+                             const std::string &origin_name);
+  NodeLink *accepted_link_to(const std::string &name);
+
+  // Link state (cluster_link_state.cpp).
+  void start_link_state();
+  void links_changed();                        // our links went up or down: a new advert
+  void send_own_advert();                      // to every link that is up
+  void on_advert_timer();                      // refresh ours, age out others'
+  void link_state_changed();                   // the map changed: dial new nodes
+  void greet_with_link_state(NodeLink &link);  // a new neighbour gets the whole map
+  void dial_learnt_nodes();
+  void recompute_routes();
+  bool refused(const std::string &name) const;
+  std::size_t link_count_up() const;
 
   static NodeLink *link_of(quic::Connection &connection) noexcept;
   void dial(Peer &peer);
   void schedule_redial(Peer &peer);
-  void advertise(bool add, std::string_view pattern);
 
   EventLoop &loop_;
   broker::Broker &engine_;
@@ -119,16 +165,30 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::vector<std::unique_ptr<Peer>> peers_;
   std::unordered_map<LinkId, std::unique_ptr<NodeLink>> links_;
   LinkId next_link_ = 1;
-  InterestTable interest_;
-  std::vector<std::string> local_patterns_;  // what we advertise, in the order it appeared
+  std::vector<std::string> local_patterns_;  // our local subscribers' patterns, each once
+  InterestTable local_interest_;             // the same, to match relayed messages (key 0)
+  std::vector<std::string> own_interest_;    // local_patterns_ aggregated, as last advertised
+  std::uint64_t own_interest_sequence_ = 0;
+  SharedBuffer own_interest_frame_;
   DedupeWindow dedupe_;
   std::uint64_t node_id_ = 0;
   std::uint64_t epoch_ = 0;
   std::uint64_t sequence_ = 0;
-  std::uint64_t advert_sequence_ = 0;
-  std::vector<LinkId> matched_;
-  LinkCounters closed_links_;  // counters of links already gone
+  std::vector<std::string> interested_;  // scratch, per message
+  std::vector<std::string> next_hops_;   // scratch, per message
+  std::vector<LinkId> local_matched_;    // scratch, per message
+  LinkCounters closed_links_;            // counters of links already gone
   ClusterStats stats_;
+  // Links that are up and were not refused (self, duplicate, refuse_peers): the ones counted
+  // in links_up and listed in our advert.
+  std::set<LinkId> accepted_;
+  LinkStateDb link_state_;
+  RouteTable routes_;
+  std::unordered_map<std::uint64_t, std::string> node_names_;  // node_id_of(name) -> name
+  OriginInterest origin_interest_;
+  std::string advertise_address_;
+  std::uint64_t own_advert_sequence_ = 0;
+  TimerId advert_timer_;
   bool hooked_ = false;
   bool closing_ = false;
 };

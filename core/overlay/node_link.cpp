@@ -47,7 +47,7 @@ bool NodeLink::start() {
   if (!dialer()) return true;  // the listener waits for the requests
   control_stream_ = h3_->open_request(settings_.node_name, kControlPath);
   if (control_stream_ >= 0)
-    streams_.try_emplace(control_stream_, StreamKind::control, settings_.max_payload);
+    streams_.try_emplace(control_stream_, StreamKind::control, control_limit());
   lanes_.assign(settings_.lanes, -1);
   for (std::size_t i = 0; i < lanes_.size(); ++i) {
     lanes_[i] =
@@ -59,7 +59,8 @@ bool NodeLink::start() {
     close(kH3GeneralProtocolError, "the peer does not allow enough request streams");
     return false;
   }
-  h3_->send_body(control_stream_, encode_node_hello(settings_.node_name, settings_.lanes));
+  h3_->send_body(control_stream_,
+                 encode_node_hello(settings_.node_name, settings_.lanes, settings_.epoch));
   return true;
 }
 
@@ -73,9 +74,9 @@ void NodeLink::close(std::uint64_t code, const std::string &reason) {
                     code == kH3NoError ? quic::CloseMode::flush : quic::CloseMode::immediate);
 }
 
-void NodeLink::send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence) {
-  if (!up_ || closed_) return;
-  h3_->send_body(control_stream_, encode_interest(add, pattern, advert_sequence));
+void NodeLink::send_control(const SharedBuffer &frame) {
+  if (!up_ || closed_ || !frame) return;
+  h3_->send_body(control_stream_, frame);
 }
 
 bool NodeLink::forward(std::string_view subject, const SharedBuffer &route,
@@ -110,9 +111,9 @@ void NodeLink::on_stream_closed(std::int64_t stream_id, std::uint64_t code) {
 void NodeLink::on_request(std::int64_t stream_id, std::string_view path) {
   if (path == kControlPath && control_stream_ < 0) {
     control_stream_ = stream_id;
-    streams_.try_emplace(stream_id, StreamKind::control, settings_.max_payload);
+    streams_.try_emplace(stream_id, StreamKind::control, control_limit());
     h3_->respond(stream_id, 200);
-    h3_->send_body(stream_id, encode_node_hello(settings_.node_name, 0));
+    h3_->send_body(stream_id, encode_node_hello(settings_.node_name, 0, settings_.epoch));
   } else if (auto lane = lane_number(path)) {
     if (lanes_.size() <= *lane) lanes_.resize(*lane + 1, -1);
     if (lanes_[*lane] >= 0) {
@@ -192,34 +193,18 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
     }
     if (!dialer()) lanes_.resize(hello->lanes, -1);
     peer_name_ = hello->node_name;
+    peer_epoch_ = hello->epoch;
     hello_received_ = true;
     check_up();
     return;
   }
   switch (frame.type) {
-    case OverlayFrameType::interest:
-    case OverlayFrameType::uninterest: {
-      auto sequence = parse_interest(frame.payload);
-      if (!sequence) {
-        close(kH3GeneralProtocolError, "malformed INTEREST");
-        return;
-      }
-      if (any_advert_ && *sequence <= last_advert_) {
-        ++counters_.adverts_rejected;
-        FLUME_LOG(log::Level::warn, "overlay", "%s: advert sequence %llu after %llu: ignored",
-                  peer_name_.c_str(), static_cast<unsigned long long>(*sequence),
-                  static_cast<unsigned long long>(last_advert_));
-        return;
-      }
-      any_advert_ = true;
-      last_advert_ = *sequence;
-      if (owner_.link_interest(*this, frame.type == OverlayFrameType::interest, frame.subject)) {
-        ++counters_.interest_received;
-      } else {
-        ++counters_.adverts_rejected;
-      }
+    case OverlayFrameType::node_advert:
+      owner_.link_advert(*this, frame.payload, frame.whole);
       return;
-    }
+    case OverlayFrameType::node_interest:
+      owner_.link_node_interest(*this, frame.payload, frame.whole);
+      return;
     default:
       close(kH3GeneralProtocolError, "a lane frame on the control stream");
   }

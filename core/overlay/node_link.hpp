@@ -5,6 +5,7 @@
 // go where, and what interest means, is the ClusterNode's business (the LinkOwner).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,8 +38,6 @@ struct LinkCounters {
   std::uint64_t bytes_forwarded = 0;     // their frame bytes (ROUTE not counted)
   std::uint64_t dropped_backlog = 0;     // not sent: the lane already held max_lane_backlog
   std::uint64_t messages_received = 0;   // MESSAGE frames received (before dedupe)
-  std::uint64_t interest_received = 0;   // INTEREST / UNINTEREST frames accepted
-  std::uint64_t adverts_rejected = 0;    // INTEREST / UNINTEREST refused (sequence, pattern)
 };
 
 class LinkOwner {
@@ -46,11 +45,15 @@ class LinkOwner {
   virtual ~LinkOwner() = default;
   // Both NODE_HELLOs are through and every lane is open: data may flow.
   virtual void link_up(NodeLink &link) = 0;
-  // The peer advertised (add) or withdrew a pattern. False refuses it (counted as rejected).
-  virtual bool link_interest(NodeLink &link, bool add, std::string_view pattern) = 0;
   // A forwarded message: `message` is the whole MESSAGE frame (valid during the call).
   virtual void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                             std::span<const std::uint8_t> message) = 0;
+  // A NODE_ADVERT: `payload` to parse, `whole` the frame to flood on (both valid during the call).
+  virtual void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
+                           std::span<const std::uint8_t> whole) = 0;
+  // A NODE_INTEREST, likewise.
+  virtual void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
+                                  std::span<const std::uint8_t> whole) = 0;
 };
 
 class NodeLink final : public H3Events {
@@ -60,6 +63,7 @@ class NodeLink final : public H3Events {
     std::uint8_t lanes = 8;             // dialer: lane streams to open
     std::uint32_t max_payload = 65536;  // of forwarded messages
     std::size_t max_lane_backlog = 4 << 20;
+    std::uint64_t epoch = 0;  // ours, in NODE_HELLO
   };
 
   NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
@@ -74,13 +78,16 @@ class NodeLink final : public H3Events {
   bool up() const noexcept { return up_; }
   // The peer's node name, once its NODE_HELLO matched its certificate ("" before).
   const std::string &peer_name() const noexcept { return peer_name_; }
+  // The peer's epoch from its NODE_HELLO: a new one means a new process of that node.
+  std::uint64_t peer_epoch() const noexcept { return peer_epoch_; }
   quic::Connection &connection() const noexcept { return connection_; }
   const LinkCounters &counters() const noexcept { return counters_; }
 
-  // Control stream: one INTEREST or UNINTEREST with the next advert sequence number.
-  void send_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
   // Lane stream chosen by the subject (so one subject keeps its order and a loss delays only
   // the subjects of one lane): ROUTE then the MESSAGE frame. False when dropped (backlog full).
+  // Control stream: a frame encoded elsewhere (NODE_ADVERT, NODE_INTEREST: ours or flooded
+  // on), once up.
+  void send_control(const SharedBuffer &frame);
   bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
 
   // Closes the connection (once) with an application error and a reason for the log.
@@ -110,6 +117,11 @@ class NodeLink final : public H3Events {
   void on_control_frame(const OverlayFrame &frame);
   void on_lane_frame(StreamState &stream, const OverlayFrame &frame);
   void check_up();
+  // Adverts may be larger than a small broker's max_payload: the control stream accepts at
+  // least kMaxControlPayload.
+  std::uint32_t control_limit() const noexcept {
+    return std::max<std::uint32_t>(settings_.max_payload, kMaxControlPayload);
+  }
 
   LinkId id_;
   quic::Connection &connection_;
@@ -122,9 +134,8 @@ class NodeLink final : public H3Events {
   bool hello_received_ = false;
   bool up_ = false;
   bool closed_ = false;
-  std::uint64_t last_advert_ = 0;  // the peer's advert sequence numbers only increase
-  bool any_advert_ = false;
   std::string peer_name_;
+  std::uint64_t peer_epoch_ = 0;
   LinkCounters counters_;
 };
 

@@ -1,7 +1,7 @@
 // The frames of node links (docs/protocol.md section 17): the six-byte Flume header with a type
 // space of its own. MESSAGE (0x09) is the client protocol's frame, byte for byte, so a forwarded
 // message is the very frame the origin encoded for its own subscribers; ROUTE, NODE_HELLO,
-// INTEREST and UNINTEREST exist only on node links. Bytes in, frames out: no I/O here.
+// NODE_ADVERT and NODE_INTEREST exist only on node links. Bytes in, frames out: no I/O here.
 #pragma once
 
 #include <cstddef>
@@ -11,25 +11,33 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codec/shared_buffer.hpp"
 
 namespace flume::overlay {
 
-inline constexpr std::uint16_t kOverlayVersion = 1;
+// 2: NODE_HELLO carries the sender's epoch; NODE_ADVERT (link state) and NODE_INTEREST
+// (interest per origin, flooded) replace version 1's neighbour-only INTEREST / UNINTEREST.
+inline constexpr std::uint16_t kOverlayVersion = 2;
 
 enum class OverlayFrameType : std::uint8_t {
   message = 0x09,     // lane: a forwarded message (the client protocol's MESSAGE frame)
   route = 0x20,       // lane: origin, sequence and hop limit of the MESSAGE that follows
   node_hello = 0x21,  // control, first frame each way: overlay version and node name
-  interest = 0x22,    // control: the sender's local subscribers hold this pattern
-  uninterest = 0x23,  // control: they no longer do
+  // 0x22 and 0x23 were version 1's INTEREST and UNINTEREST; unknown since version 2.
+  node_advert = 0x24,    // control, flooded: a node's address and links (link state)
+  node_interest = 0x25,  // control, flooded: the patterns a node's subscribers hold, all of them
 };
 
 // Fixed payload sizes (docs/protocol.md 17.3).
-inline constexpr std::size_t kRoutePayloadSize = 25;    // origin u64, epoch u64, seq u64, hops u8
-inline constexpr std::size_t kInterestPayloadSize = 8;  // advert sequence u64
-inline constexpr std::size_t kMaxLanes = 64;            // lane streams per link, at most
+inline constexpr std::size_t kRoutePayloadSize = 25;  // origin u64, epoch u64, seq u64, hops u8
+// The largest NODE_ADVERT / NODE_INTEREST payload a node sends, and the least every node
+// accepts on the control stream whatever its max_payload (as HELLO in section 3.3).
+inline constexpr std::size_t kMaxControlPayload = 65536;
+inline constexpr std::size_t kMaxLanes = 64;           // lane streams per link, at most
+inline constexpr std::size_t kMaxAdvertLinks = 256;    // links one NODE_ADVERT may list
+inline constexpr std::size_t kAdvertLinkCostSize = 8;  // cost u16, rtt_us u32, loss_permille u16
 
 struct RouteHeader {
   std::uint64_t origin = 0;  // the origin node's id (node_id_of its name)
@@ -43,8 +51,8 @@ std::uint64_t node_id_of(std::string_view node_name);
 
 SharedBuffer encode_route(const RouteHeader &route);
 // `lanes`: how many lane streams the sender opens (the dialer: 1..kMaxLanes; the listener: 0).
-SharedBuffer encode_node_hello(std::string_view node_name, std::uint8_t lanes);
-SharedBuffer encode_interest(bool add, std::string_view pattern, std::uint64_t advert_sequence);
+// `epoch`: the sender's epoch (new each start), so a peer tells a restarted node from the old one.
+SharedBuffer encode_node_hello(std::string_view node_name, std::uint8_t lanes, std::uint64_t epoch);
 
 struct OverlayFrame {
   OverlayFrameType type;
@@ -57,10 +65,54 @@ std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload);
 struct NodeHello {
   std::string node_name;
   std::uint8_t lanes = 0;
+  std::uint64_t epoch = 0;
 };
 // nullopt if the payload is malformed, the version unknown, the name invalid or lanes > 64.
 std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload);
-std::optional<std::uint64_t> parse_interest(std::span<const std::uint8_t> payload);
+
+// One link in a NODE_ADVERT: the peer and what the link costs. Today cost is 1 per hop and the
+// measurements are 0 (placeholders until links are measured); the fields are on the wire already.
+struct AdvertLink {
+  std::string peer;
+  std::uint16_t cost = 1;
+  std::uint32_t rtt_us = 0;
+  std::uint16_t loss_permille = 0;
+  bool operator==(const AdvertLink &) const = default;
+};
+
+// A node's link state (docs/protocol.md 17.7): flooded to the whole cluster, newest
+// (epoch, sequence) wins.
+struct NodeAdvert {
+  std::string origin;  // node name
+  std::uint64_t epoch = 0;
+  std::uint64_t sequence = 0;
+  std::string address;  // "host:port" to dial for a node link; "" when the node has none to give
+  std::vector<AdvertLink> links;
+};
+
+// Empty buffer when the advert cannot be encoded (invalid name, address over 255 bytes, more
+// than kMaxAdvertLinks links) or memory ran out.
+SharedBuffer encode_node_advert(const NodeAdvert &advert);
+// nullopt, with `error` saying why, when the payload is malformed, lists more than
+// kMaxAdvertLinks links, names an invalid node or repeats a peer.
+std::optional<NodeAdvert> parse_node_advert(std::span<const std::uint8_t> payload,
+                                            std::string &error);
+
+// What one node's local subscribers hold (docs/protocol.md 17.8): the whole set each time,
+// flooded, newest (epoch, sequence) wins, as NODE_ADVERT.
+struct NodeInterest {
+  std::string origin;
+  std::uint64_t epoch = 0;
+  std::uint64_t sequence = 0;
+  std::vector<std::string> patterns;
+};
+
+// Empty buffer when it cannot be encoded: an invalid origin or pattern, or a payload over
+// kMaxControlPayload (the caller then advertises `>` instead: more traffic, never less).
+SharedBuffer encode_node_interest(const NodeInterest &interest);
+// nullopt, with `error`, when the payload is malformed or names an invalid origin or pattern.
+std::optional<NodeInterest> parse_node_interest(std::span<const std::uint8_t> payload,
+                                                std::string &error);
 
 // Reads overlay frames from one direction of one stream, in any split. Header checks (type,
 // subject rule, payload limit) come before any payload is buffered; a frame is assembled in a

@@ -28,19 +28,27 @@ std::string hex(const SharedBuffer &buffer) {
 
 // The examples of docs/protocol.md 17.6, byte for byte.
 TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
-  EXPECT_EQ(hex(encode_node_hello("a", 8)), "21 00 00 00 00 05 00 01 08 01 61");
-  EXPECT_EQ(hex(encode_node_hello("b", 0)), "21 00 00 00 00 05 00 01 00 01 62");
-  EXPECT_EQ(hex(encode_interest(true, "orders.>", 3)),
-            "22 08 00 00 00 08 6f 72 64 65 72 73 2e 3e 00 00 00 00 00 00 00 03");
+  EXPECT_EQ(hex(encode_node_hello("a", 8, 7)),
+            "21 00 00 00 00 0d 00 02 08 01 61 00 00 00 00 00 00 00 07");
+  EXPECT_EQ(hex(encode_node_hello("b", 0, 9)),
+            "21 00 00 00 00 0d 00 02 00 01 62 00 00 00 00 00 00 00 09");
+  EXPECT_EQ(hex(encode_node_interest({"c", 7, 3, {"orders.>"}})),
+            "25 00 00 00 00 1f 01 63 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 03 00 00 00 01 "
+            "08 6f 72 64 65 72 73 2e 3e");
   EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8})),
             "20 00 00 00 00 19 ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
             "00 2a 08");
+  NodeAdvert advert{"b", 7, 1, "127.0.0.1:7502", {{"a"}, {"c", 3, 1500, 20}}};
+  EXPECT_EQ(hex(encode_node_advert(advert)),
+            "24 00 00 00 00 37 01 62 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 01 0e 31 32 37 "
+            "2e 30 2e 30 2e 31 3a 37 35 30 32 00 02 01 61 00 01 00 00 00 00 00 00 01 63 00 03 00 "
+            "00 05 dc 00 14");
 }
 
 TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
   const RouteHeader route{node_id_of("a"), 7, 42, 3};
   std::vector<std::uint8_t> stream = bytes_of(encode_route(route));
-  const auto interest = bytes_of(encode_interest(true, "orders.>", 9));
+  const auto interest = bytes_of(encode_node_interest({"c", 1, 9, {"orders.>"}}));
   stream.insert(stream.end(), interest.begin(), interest.end());
   for (std::size_t split = 0; split <= stream.size(); ++split) {
     OverlayFrameReader reader(65536);
@@ -56,13 +64,49 @@ TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
           EXPECT_EQ(parsed->sequence, 42u);
           EXPECT_EQ(parsed->hop_limit, 3);
         } else {
-          EXPECT_EQ(frame.subject, "orders.>");
-          EXPECT_EQ(parse_interest(frame.payload), 9u);
+          std::string error;
+          auto parsed = parse_node_interest(frame.payload, error);
+          ASSERT_TRUE(parsed) << error;
+          EXPECT_EQ(parsed->sequence, 9u);
+          EXPECT_EQ(parsed->patterns, std::vector<std::string>{"orders.>"});
         }
       }
     }
     EXPECT_EQ(types.size(), 2u) << "split at " << split;
   }
+}
+
+TEST(OverlayFrames, VersionOnesInterestFramesAreUnknownNow) {
+  for (std::uint8_t type : {0x22, 0x23}) {
+    const std::uint8_t interest[] = {type, 0x01, 0, 0, 0, 8, 'a'};
+    std::span<const std::uint8_t> input(interest);
+    OverlayFrameReader reader(65536);
+    OverlayFrame frame{};
+    EXPECT_EQ(reader.next(input, frame), OverlayFrameReader::Status::error);
+  }
+}
+
+TEST(OverlayFrames, NodeInterestRefusesBadPatternsCountsAndLengths) {
+  std::string error;
+  const auto good = bytes_of(encode_node_interest({"c", 1, 2, {"a.*", "b.>"}}));
+  const std::span<const std::uint8_t> payload = std::span(good).subspan(6);
+  ASSERT_TRUE(parse_node_interest(payload, error)) << error;
+  for (std::size_t size = 0; size < payload.size(); ++size)
+    EXPECT_FALSE(parse_node_interest(payload.first(size), error)) << size;
+  auto invalid = std::vector<std::uint8_t>(payload.begin(), payload.end());
+  invalid[invalid.size() - 1] = '.';  // "b.>" becomes "b.."
+  EXPECT_FALSE(parse_node_interest(invalid, error));
+  EXPECT_NE(error.find("invalid pattern"), std::string::npos) << error;
+  auto huge = std::vector<std::uint8_t>(payload.begin(), payload.end());
+  huge[18] = 0xff;  // pattern count 0xff000002: refused before anything is reserved
+  EXPECT_FALSE(parse_node_interest(huge, error));
+  EXPECT_NE(error.find("more patterns"), std::string::npos) << error;
+  EXPECT_FALSE(encode_node_interest({"c", 1, 2, {"a b"}}));
+  // More than a control frame holds: the encoder refuses, so the node advertises '>'.
+  std::vector<std::string> many;
+  for (int i = 0; i < 10000; ++i)
+    many.push_back(std::string("pattern.").append(std::to_string(i)));
+  EXPECT_FALSE(encode_node_interest({"c", 1, 2, many}));
 }
 
 TEST(OverlayFrames, ClientOnlyFrameTypeIsRefusedAtTheHeader) {
@@ -82,15 +126,20 @@ TEST(OverlayFrames, OversizedPayloadIsRefusedBeforeItIsBuffered) {
   EXPECT_EQ(reader.next(input, frame), OverlayFrameReader::Status::error);
 }
 
-TEST(OverlayFrames, NodeHelloNamesTheNodeAndItsLanes) {
-  const auto hello = bytes_of(encode_node_hello("node-1", 8));
+TEST(OverlayFrames, NodeHelloNamesTheNodeItsLanesAndItsEpoch) {
+  const auto hello = bytes_of(encode_node_hello("node-1", 8, 0x0102030405060708));
   auto parsed = parse_node_hello(std::span(hello).subspan(6));
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->node_name, "node-1");
   EXPECT_EQ(parsed->lanes, 8);
+  EXPECT_EQ(parsed->epoch, 0x0102030405060708u);
   auto bad = hello;
   bad[6 + 2] = 65;  // more lanes than allowed
   EXPECT_FALSE(parse_node_hello(std::span(bad).subspan(6)));
+  auto old = hello;
+  old[6 + 1] = 1;  // a version-1 node: refused, not misread
+  EXPECT_FALSE(parse_node_hello(std::span(old).subspan(6)));
+  EXPECT_FALSE(parse_node_hello(std::span(hello).subspan(6).first(hello.size() - 7)));
 }
 
 TEST(DedupeWindow, SecondCopyIsADuplicateAndARestartStartsAfresh) {
