@@ -25,6 +25,9 @@ struct ClusterConfig {
   std::size_t max_links = 64;
   std::size_t max_patterns_per_link = 100000;
   std::chrono::milliseconds redial_interval{1000};
+  // Probes a second on each link this node dials (0..10, 0 = none): RTT, loss and liveness
+  // (docs/overlay.md, "Measuring links").
+  unsigned probe_rate = 2;
 };
 
 }  // namespace flume::overlay

@@ -40,6 +40,7 @@ ClusterNode::~ClusterNode() {
   for (auto &peer : peers_) {
     if (peer->redial.valid()) loop_.remove_timer(peer->redial);
   }
+  if (probe_timer_.valid()) loop_.remove_timer(probe_timer_);
   // The endpoints drop their connections without callbacks; the links go with this object.
   listener_.reset();
   dialer_.reset();
@@ -136,6 +137,8 @@ std::error_code ClusterNode::open(std::string &message) {
   gnutls_rnd(GNUTLS_RND_NONCE, &epoch_, sizeof epoch_);
   engine_.set_cluster_hooks(this);
   hooked_ = true;
+  probe_timer_ = loop_.add_timer([this] { tick_links(); });
+  tick_links();
   for (auto &peer : peers_) {
     Peer *p = peer.get();
     p->redial = loop_.add_timer([this, p] { dial(*p); });
@@ -152,6 +155,7 @@ void ClusterNode::close() {
   }
   for (auto &peer : peers_)
     loop_.disarm(peer->redial);
+  if (probe_timer_.valid()) loop_.disarm(probe_timer_);
   if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
   if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
 }
@@ -187,6 +191,7 @@ void ClusterNode::on_connected(quic::Connection &connection) {
   settings.lanes = config_.lanes;
   settings.max_payload = engine_.config().max_payload;
   settings.max_lane_backlog = config_.max_lane_backlog;
+  settings.probe_rate = config_.probe_rate;
   const LinkId id = next_link_++;
   auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
   connection.user_data = link.get();
@@ -216,6 +221,7 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   if (link == nullptr && !info.handshake_completed) ++stats_.handshakes_failed;
   if (link != nullptr) {
     if (link->up()) --stats_.links_up;
+    if (link->dead()) ++stats_.links_dead;
     interest_.remove_link(link->id());
     add(closed_links_, link->counters());
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
@@ -365,7 +371,9 @@ std::vector<LinkInfo> ClusterNode::links() const {
   std::vector<LinkInfo> out;
   for (const auto &[id, link] : links_) {
     out.push_back(LinkInfo{link->peer_name(), link->connection().peer_address().to_string(),
-                           link->dialer(), interest_.patterns(id), link->counters()});
+                           link->dialer(), interest_.patterns(id), link->counters(), link->up(),
+                           link->measurement().estimate(), link->measurement().peer_estimate(),
+                           link->connection().stats()});
   }
   std::sort(out.begin(), out.end(),
             [](const LinkInfo &a, const LinkInfo &b) { return a.peer_name < b.peer_name; });

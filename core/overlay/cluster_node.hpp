@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -45,6 +46,7 @@ struct ClusterStats {
   std::uint64_t hop_limit_exceeded = 0;
   std::uint64_t own_messages_returned = 0;  // a message of ours came back (a loop)
   std::uint64_t adverts_rejected = 0;
+  std::uint64_t links_dead = 0;  // closed because the probes showed the peer gone
 };
 
 struct LinkInfo {
@@ -53,6 +55,10 @@ struct LinkInfo {
   bool dialer = false;
   std::size_t peer_patterns = 0;
   LinkCounters counters;
+  bool up = false;
+  LinkEstimate measured;                     // this node's probe numbers for the link
+  std::optional<LinkEstimate> peer_measured;  // the peer's, from its flume-link-measurement
+  quic::ConnectionStats quic;                // QUIC's own estimates (RTT, lost packets)
 };
 
 class ClusterNode final : public quic::ConnectionHandler,
@@ -101,6 +107,7 @@ class ClusterNode final : public quic::ConnectionHandler,
                         const SharedBuffer &message_frame) override;
 
   // LinkOwner
+  std::string link_state_document() override;  // cluster_node_state.cpp
   void link_up(NodeLink &link) override;
   bool link_interest(NodeLink &link, bool add, std::string_view pattern) override;
   void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
@@ -110,6 +117,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   void dial(Peer &peer);
   void schedule_redial(Peer &peer);
   void advertise(bool add, std::string_view pattern);
+  void tick_links();  // every link's probes and liveness (cluster_node_state.cpp)
 
   EventLoop &loop_;
   broker::Broker &engine_;
@@ -129,6 +137,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::vector<LinkId> matched_;
   LinkCounters closed_links_;  // counters of links already gone
   ClusterStats stats_;
+  TimerId probe_timer_;
   bool hooked_ = false;
   bool closing_ = false;
 };

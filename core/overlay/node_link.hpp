@@ -16,6 +16,7 @@
 
 #include "overlay/h3_session.hpp"
 #include "overlay/interest_table.hpp"
+#include "overlay/link_measurement.hpp"
 #include "overlay/overlay_frames.hpp"
 #include "quic/connection.hpp"
 
@@ -51,6 +52,8 @@ class LinkOwner {
   // A forwarded message: `message` is the whole MESSAGE frame (valid during the call).
   virtual void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                             std::span<const std::uint8_t> message) = 0;
+  // The body of a GET of kStatePath on this link's connection (protocol 17.9).
+  virtual std::string link_state_document() { return "{}"; }
 };
 
 class NodeLink final : public H3Events {
@@ -60,6 +63,7 @@ class NodeLink final : public H3Events {
     std::uint8_t lanes = 8;             // dialer: lane streams to open
     std::uint32_t max_payload = 65536;  // of forwarded messages
     std::size_t max_lane_backlog = 4 << 20;
+    unsigned probe_rate = 2;  // dialer: probes a second (0 = none; link_probes.cpp)
   };
 
   NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
@@ -82,6 +86,13 @@ class NodeLink final : public H3Events {
   // Lane stream chosen by the subject (so one subject keeps its order and a loss delays only
   // the subjects of one lane): ROUTE then the MESSAGE frame. False when dropped (backlog full).
   bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
+
+  // Probes (link_probes.cpp): the dialer sends those due, both ends settle timeouts and close a
+  // link its probes show dead. Called every few tens of milliseconds.
+  void tick(std::uint64_t now);
+  const LinkMeasurement &measurement() const noexcept { return measurement_; }
+  // Closed because the probes showed the peer gone (counted as links_dead).
+  bool dead() const noexcept { return dead_; }
 
   // Closes the connection (once) with an application error and a reason for the log.
   void close(std::uint64_t code, const std::string &reason);
@@ -110,6 +121,9 @@ class NodeLink final : public H3Events {
   void on_control_frame(const OverlayFrame &frame);
   void on_lane_frame(StreamState &stream, const OverlayFrame &frame);
   void check_up();
+  // Probe and state requests and probe responses; false when the stream is none of those.
+  bool on_resource_request(std::int64_t stream_id, std::string_view path);
+  bool on_probe_response(std::int64_t stream_id, unsigned status);
 
   LinkId id_;
   quic::Connection &connection_;
@@ -126,6 +140,8 @@ class NodeLink final : public H3Events {
   bool any_advert_ = false;
   std::string peer_name_;
   LinkCounters counters_;
+  LinkMeasurement measurement_;
+  bool dead_ = false;
 };
 
 }  // namespace flume::overlay
