@@ -15,7 +15,7 @@ namespace {
 using namespace flume::cli;
 
 constexpr const char *kDescription =
-    "The Flume command-line client: publish, subscribe, and measure a broker.";
+    "The Flume command-line client: publish, subscribe, measure a broker, and show an overlay.";
 
 constexpr const char *kFooter =
     R"('flume COMMAND --help' lists a command's own options. The common options below work with
@@ -26,6 +26,7 @@ examples:
   flume pub orders.eu.created '{"id": 42}'
   seq 3 | flume pub numbers
   flume bench --subscribers 2 --rate 10000
+  flume overlay --cluster-ca ca.pem --cert ops.pem --key ops.key 127.0.0.1:7338
 )";
 
 constexpr CommandInfo kFlume{""};
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
   // Common options before the command land in the same place as after it.
   add_common_options(flume, common);
   const Command commands[] = {add_pub(flume, common), add_sub(flume, common),
-                              add_bench(flume, common)};
+                              add_bench(flume, common), add_overlay(flume, common)};
 
   auto label = [&] {
     for (const Command &command : commands) {
@@ -69,9 +70,9 @@ int main(int argc, char **argv) {
     return command.run();
   }
   const auto extras = flume.remaining();
-  if (extras.empty()) usage_error(kFlume, "no command given (pub, sub or bench)");
+  if (extras.empty()) usage_error(kFlume, "no command given (pub, sub, bench or overlay)");
   if (extras.front().size() > 1 && extras.front()[0] == '-') {
     usage_error(kFlume, "unknown option '" + extras.front() + "' before the command");
   }
-  usage_error(kFlume, "unknown command '" + extras.front() + "' (commands: pub, sub, bench)");
+  usage_error(kFlume, "unknown command '" + extras.front() + "' (commands: pub, sub, bench, overlay)");
 }

@@ -133,5 +133,6 @@ void format_message(OutputFormat format, std::string_view subject,
 Command add_pub(CLI::App &flume, CommonOptions &common);
 Command add_sub(CLI::App &flume, CommonOptions &common);
 Command add_bench(CLI::App &flume, CommonOptions &common);
+Command add_overlay(CLI::App &flume, CommonOptions &common);  // flume_cli_overlay.cpp
 
 }  // namespace flume::cli
