@@ -84,6 +84,9 @@ class StateFetch final : public quic::ConnectionHandler, public overlay::H3Event
     connection_ = nullptr;
     if (!info.handshake_completed && info.message.find("ALPN") != std::string::npos) {
       finish("not a Flume node's cluster port (" + info.message + ")");
+    } else if (!info.handshake_completed && info.message.find("certificate rejected") !=
+                                                   std::string::npos) {
+      finish(info.message + "; the node accepts only certificates its cluster CA issued");
     } else {
       finish(info.message.empty() ? "connection closed" : info.message);
     }
@@ -126,7 +129,7 @@ class StateFetch final : public quic::ConnectionHandler, public overlay::H3Event
 };
 
 // The state document of one node, or exits 1 saying why not.
-nlohmann::json fetch_state(const std::shared_ptr<tls::ClientTrust> &trust,
+nlohmann::ordered_json fetch_state(const std::shared_ptr<tls::ClientTrust> &trust,
                            const std::string &node, std::chrono::milliseconds timeout) {
   HostPort parsed;
   std::string error;
@@ -160,35 +163,35 @@ nlohmann::json fetch_state(const std::shared_ptr<tls::ClientTrust> &trust,
   for (int i = 0; i < 20 && endpoint.connection_count() > 0; ++i)
     loop.run_once(std::chrono::milliseconds(10));
   if (!fetch.error.empty()) fail(kOverlay, node + ": " + fetch.error);
-  nlohmann::json document = nlohmann::json::parse(fetch.body, nullptr, false);
+  nlohmann::ordered_json document = nlohmann::ordered_json::parse(fetch.body, nullptr, false);
   if (document.is_discarded() || !document.is_object() || !document.contains("node")) {
     fail(kOverlay, node + ": not a Flume node (its answer is not a state document)");
   }
   return document;
 }
 
-std::string millis(const nlohmann::json &us) {
+std::string millis(const nlohmann::ordered_json &us) {
   if (!us.is_number_unsigned() || us.get<std::uint64_t>() == 0) return "-";
   char text[32];
   std::snprintf(text, sizeof text, "%.2f", static_cast<double>(us.get<std::uint64_t>()) / 1000);
   return text;
 }
 
-void print_node(const std::string &asked, const nlohmann::json &doc) {
-  const nlohmann::json &node = doc["node"];
+void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
+  const nlohmann::ordered_json &node = doc["node"];
   std::printf("node %s  epoch %s  cluster %s  (asked %s)\n",
               node.value("name", "?").c_str(), node.value("epoch", "?").c_str(),
               node.value("cluster_address", "?").c_str(), asked.c_str());
-  const nlohmann::json links = doc.value("links", nlohmann::json::array());
+  const nlohmann::ordered_json links = doc.value("links", nlohmann::ordered_json::array());
   if (links.empty()) {
     std::printf("  no links\n");
   } else {
     std::printf("  %-16s %-8s %-5s %9s %9s %7s %9s %9s %10s %10s\n", "PEER", "DIR", "STATE",
                 "RTT_MS", "RTTVAR_MS", "LOSS", "COST_B/S", "QUIC_MS", "FORWARDED", "RECEIVED");
-    for (const nlohmann::json &link : links) {
+    for (const nlohmann::ordered_json &link : links) {
       // The dialer measures; an accepting node shows what its dialer reported.
       const bool dialed = link.value("direction", "") == "dialed";
-      const nlohmann::json m =
+      const nlohmann::ordered_json m =
           dialed || link["peer_measured"].is_null() ? link["measured"] : link["peer_measured"];
       const unsigned settled = m.value("settled", 0u);
       char loss[16] = "-";
@@ -206,17 +209,17 @@ void print_node(const std::string &asked, const nlohmann::json &doc) {
                       link["counters"].value("messages_received", 0ull)));
     }
   }
-  const nlohmann::json local = doc.value("local_interest", nlohmann::json::array());
+  const nlohmann::ordered_json local = doc.value("local_interest", nlohmann::ordered_json::array());
   std::printf("  interest here:");
   if (local.empty()) std::printf(" (none)");
-  for (const nlohmann::json &p : local)
+  for (const nlohmann::ordered_json &p : local)
     std::printf(" %s", p.get<std::string>().c_str());
   std::printf("\n");
-  for (const nlohmann::json &link : links) {
+  for (const nlohmann::ordered_json &link : links) {
     std::printf("  interest from %s:", link.value("peer", "?").c_str());
-    const nlohmann::json patterns = link.value("interest", nlohmann::json::array());
+    const nlohmann::ordered_json patterns = link.value("interest", nlohmann::ordered_json::array());
     if (patterns.empty()) std::printf(" (none)");
-    for (const nlohmann::json &p : patterns)
+    for (const nlohmann::ordered_json &p : patterns)
       std::printf(" %s", p.get<std::string>().c_str());
     if (link.value("interest_count", std::size_t{0}) > patterns.size())
       std::printf(" ... (%zu in all)", link.value("interest_count", std::size_t{0}));
@@ -235,7 +238,7 @@ int run_overlay(const CommonOptions &common, const OverlayOptions &options) {
                                                             options.key_file, error);
   if (!trust) fail(kOverlay, error);
   const auto timeout = common.timeout.value_or(std::chrono::milliseconds(5000));
-  nlohmann::json all = nlohmann::json::array();
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const std::string &node : options.nodes)
     all.push_back(fetch_state(trust, node, timeout));
   if (options.json) {

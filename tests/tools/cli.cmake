@@ -36,3 +36,12 @@ foreach(case_name sub_reports_a_restart_and_exits_3 exit_on_gap_stops_at_the_fir
                    "$<TARGET_FILE:flume-broker>")
   set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 90)
 endforeach()
+
+# cli_overlay.sh runs two flume-broker nodes of its own (b dials a) and flume overlay on them.
+foreach(case_name overlay_shows_links_rtt_and_interest overlay_failures_say_why
+                  killed_node_noticed_within_2s)
+  add_test(NAME tools.cli_${case_name}
+           COMMAND sh "${FLUME_CLI_TESTS}/cli_overlay.sh" "$<TARGET_FILE:flume-cli>" "${case_name}"
+                   "$<TARGET_FILE:flume-broker>")
+  set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 60)
+endforeach()
