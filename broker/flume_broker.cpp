@@ -302,9 +302,10 @@ Options parse_options(int argc, char **argv) {
 void print_cluster_stats(const flume::overlay::ClusterNode &node) {
   const auto c = node.stats();
   std::printf(
-      "cluster: links_up=%llu forwarded=%llu received=%llu delivered=%llu duplicates=%llu "
+      "cluster: links_up=%llu links_dead=%llu forwarded=%llu received=%llu delivered=%llu "
+      "duplicates=%llu "
       "dropped_backlog=%llu adverts_rejected=%llu handshakes_failed=%llu\n",
-      static_cast<unsigned long long>(c.links_up),
+      static_cast<unsigned long long>(c.links_up), static_cast<unsigned long long>(c.links_dead),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
       static_cast<unsigned long long>(c.messages_delivered),

@@ -84,8 +84,8 @@ class StateFetch final : public quic::ConnectionHandler, public overlay::H3Event
     connection_ = nullptr;
     if (!info.handshake_completed && info.message.find("ALPN") != std::string::npos) {
       finish("not a Flume node's cluster port (" + info.message + ")");
-    } else if (!info.handshake_completed && info.message.find("certificate rejected") !=
-                                                   std::string::npos) {
+    } else if (!info.handshake_completed &&
+               info.message.find("certificate rejected") != std::string::npos) {
       finish(info.message + "; the node accepts only certificates its cluster CA issued");
     } else {
       finish(info.message.empty() ? "connection closed" : info.message);
@@ -130,7 +130,7 @@ class StateFetch final : public quic::ConnectionHandler, public overlay::H3Event
 
 // The state document of one node, or exits 1 saying why not.
 nlohmann::ordered_json fetch_state(const std::shared_ptr<tls::ClientTrust> &trust,
-                           const std::string &node, std::chrono::milliseconds timeout) {
+                                   const std::string &node, std::chrono::milliseconds timeout) {
   HostPort parsed;
   std::string error;
   if (!parse_host_port(node, 1, parsed, error) || parsed.host.empty()) {
@@ -158,8 +158,8 @@ nlohmann::ordered_json fetch_state(const std::shared_ptr<tls::ClientTrust> &trus
   // short drain so the node sees the connection close.
   while (!fetch.done && std::chrono::steady_clock::now() < deadline)
     loop.run_once(std::chrono::milliseconds(50));
-  if (!fetch.done) fail(kOverlay, node + ": no answer within " +
-                                      std::to_string(timeout.count()) + " ms");
+  if (!fetch.done)
+    fail(kOverlay, node + ": no answer within " + std::to_string(timeout.count()) + " ms");
   for (int i = 0; i < 20 && endpoint.connection_count() > 0; ++i)
     loop.run_once(std::chrono::milliseconds(10));
   if (!fetch.error.empty()) fail(kOverlay, node + ": " + fetch.error);
@@ -179,9 +179,9 @@ std::string millis(const nlohmann::ordered_json &us) {
 
 void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
   const nlohmann::ordered_json &node = doc["node"];
-  std::printf("node %s  epoch %s  cluster %s  (asked %s)\n",
-              node.value("name", "?").c_str(), node.value("epoch", "?").c_str(),
-              node.value("cluster_address", "?").c_str(), asked.c_str());
+  std::printf("node %s  epoch %s  cluster %s  (asked %s)\n", node.value("name", "?").c_str(),
+              node.value("epoch", "?").c_str(), node.value("cluster_address", "?").c_str(),
+              asked.c_str());
   const nlohmann::ordered_json links = doc.value("links", nlohmann::ordered_json::array());
   if (links.empty()) {
     std::printf("  no links\n");
@@ -197,16 +197,15 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
       char loss[16] = "-";
       if (settled > 0)
         std::snprintf(loss, sizeof loss, "%.1f%%", 100.0 * m.value("lost", 0u) / settled);
-      std::printf("  %-16s %-8s %-5s %9s %9s %7s %9llu %9s %10llu %10llu\n",
-                  link.value("peer", "?").c_str(), link.value("direction", "?").c_str(),
-                  link.value("state", "?").c_str(), millis(m["srtt_us"]).c_str(),
-                  millis(m["rttvar_us"]).c_str(), loss,
-                  static_cast<unsigned long long>(m.value("cost_bytes_per_second", 0ull)),
-                  millis(link["quic"]["srtt_us"]).c_str(),
-                  static_cast<unsigned long long>(
-                      link["counters"].value("messages_forwarded", 0ull)),
-                  static_cast<unsigned long long>(
-                      link["counters"].value("messages_received", 0ull)));
+      std::printf(
+          "  %-16s %-8s %-5s %9s %9s %7s %9llu %9s %10llu %10llu\n",
+          link.value("peer", "?").c_str(), link.value("direction", "?").c_str(),
+          link.value("state", "?").c_str(), millis(m["srtt_us"]).c_str(),
+          millis(m["rttvar_us"]).c_str(), loss,
+          static_cast<unsigned long long>(m.value("cost_bytes_per_second", 0ull)),
+          millis(link["quic"]["srtt_us"]).c_str(),
+          static_cast<unsigned long long>(link["counters"].value("messages_forwarded", 0ull)),
+          static_cast<unsigned long long>(link["counters"].value("messages_received", 0ull)));
     }
   }
   const nlohmann::ordered_json local = doc.value("local_interest", nlohmann::ordered_json::array());

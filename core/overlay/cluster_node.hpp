@@ -56,9 +56,9 @@ struct LinkInfo {
   std::size_t peer_patterns = 0;
   LinkCounters counters;
   bool up = false;
-  LinkEstimate measured;                     // this node's probe numbers for the link
+  LinkEstimate measured;                      // this node's probe numbers for the link
   std::optional<LinkEstimate> peer_measured;  // the peer's, from its flume-link-measurement
-  quic::ConnectionStats quic;                // QUIC's own estimates (RTT, lost packets)
+  quic::ConnectionStats quic;                 // QUIC's own estimates (RTT, lost packets)
 };
 
 class ClusterNode final : public quic::ConnectionHandler,

@@ -114,8 +114,8 @@ class H3Session {
   H3Events &events_;
   nghttp3_conn *h3_ = nullptr;
   std::unordered_map<std::int64_t, Body> bodies_;
-  std::unordered_map<std::int64_t, std::string> paths_;  // request :path while headers arrive
-  std::unordered_map<std::int64_t, unsigned> statuses_;  // response :status while headers arrive
+  std::unordered_map<std::int64_t, std::string> paths_;    // request :path while headers arrive
+  std::unordered_map<std::int64_t, unsigned> statuses_;    // response :status while headers arrive
   std::unordered_map<std::int64_t, Fields> flume_fields_;  // flume-* fields while headers arrive
   std::unordered_map<std::int64_t, StreamBytes> stream_bytes_;
   bool flushing_ = false;

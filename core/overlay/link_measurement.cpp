@@ -140,7 +140,8 @@ LinkEstimate LinkMeasurement::estimate() const noexcept {
   out.srtt_us = srtt_ns_ / 1000;
   out.rttvar_us = rttvar_ns_ / 1000;
   out.settled = settled_;
-  const std::uint64_t mask = settled_ >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << settled_) - 1;
+  const std::uint64_t mask =
+      settled_ >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << settled_) - 1;
   out.lost = static_cast<std::uint32_t>(__builtin_popcountll(history_ & mask));
   out.cost_bytes_per_second = cost_;
   out.probes_sent = sent_;

@@ -24,9 +24,9 @@ void NodeLink::tick(std::uint64_t now) {
   if (!up_ || closed_ || !h3_) return;
   measurement_.expire(now);
   if (measurement_.dead(now, dialer())) {
-    const auto silence = std::chrono::duration_cast<std::chrono::milliseconds>(
-        LinkMeasurement::dead_after_for(dialer() ? measurement_.rate()
-                                                 : measurement_.peer_estimate()->rate));
+    const auto silence =
+        std::chrono::duration_cast<std::chrono::milliseconds>(LinkMeasurement::dead_after_for(
+            dialer() ? measurement_.rate() : measurement_.peer_estimate()->rate));
     const std::string reason =
         dialer() ? "no probe answered for " + std::to_string(silence.count()) + " ms"
                  : "no probe arrived for " + std::to_string(silence.count()) + " ms";
@@ -79,8 +79,7 @@ bool NodeLink::on_resource_request(std::int64_t stream_id, std::string_view path
       h3_->respond_complete(stream_id, 503, {}, SharedBuffer());
       return true;
     }
-    h3_->respond_complete(stream_id, 200, {{"content-type", "application/json"}},
-                          std::move(body));
+    h3_->respond_complete(stream_id, 200, {{"content-type", "application/json"}}, std::move(body));
     return true;
   }
   return false;

@@ -156,8 +156,7 @@ TEST(LinkProbes, DialerMeasuresAPlausibleLoopbackRttAndTheListenerLearnsIt) {
   ASSERT_TRUE(eventually(
       [&] {
         auto links = a.links();
-        return links.size() == 1 && links[0].peer_measured &&
-               links[0].peer_measured->settled >= 10;
+        return links.size() == 1 && links[0].peer_measured && links[0].peer_measured->settled >= 10;
       },
       3s));
   const LinkInfo accepted = a.links().at(0);
