@@ -40,7 +40,8 @@ constexpr const char *kFooter =
 max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
-cluster_advertise, cluster_max_links); peer may be a list; command-line options override the file. Example:
+cluster_advertise, cluster_max_links, cluster_probe_rate); peer may be a list; command-line
+options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -128,6 +129,9 @@ constexpr Setting kSettings[] = {
     {"cluster-max-links", "--cluster-max-links", "N",
      "dial nodes learnt from adverts while this node has fewer links\n(default 16; seeds are "
      "always dialled)"},
+    {"cluster-probe-rate", "--cluster-probe-rate", "N",
+     "probes a second on each link this node dials (0-10, default 2;\n0 = off): RTT, loss "
+     "and noticing a dead peer within 2 s"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},
@@ -205,6 +209,8 @@ void apply(Options &options, const std::string &name, const std::string &value,
     options.cluster.advertise = value;
   } else if (name == "cluster-max-links") {
     options.cluster.learnt_dial_limit = parse_count(label, value, 0, 4096);
+  } else if (name == "cluster-probe-rate") {
+    options.cluster.probe_rate = static_cast<unsigned>(parse_count(label, value, 0, 10));
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -311,10 +317,10 @@ Options parse_options(int argc, char **argv) {
 void print_cluster_stats(const flume::overlay::ClusterNode &node) {
   const auto c = node.stats();
   std::printf(
-      "cluster: links_up=%llu forwarded=%llu received=%llu delivered=%llu duplicates=%llu "
-      "dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu nodes_known=%llu "
-      "node_adverts_rejected=%llu links_replaced=%llu relayed=%llu\n",
-      static_cast<unsigned long long>(c.links_up),
+      "cluster: links_up=%llu links_dead=%llu forwarded=%llu received=%llu delivered=%llu "
+      "duplicates=%llu dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu "
+      "nodes_known=%llu node_adverts_rejected=%llu links_replaced=%llu relayed=%llu\n",
+      static_cast<unsigned long long>(c.links_up), static_cast<unsigned long long>(c.links_dead),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
       static_cast<unsigned long long>(c.messages_delivered),

@@ -15,7 +15,8 @@ namespace {
 using namespace flume::cli;
 
 constexpr const char *kDescription =
-    "The Flume command-line client: publish, subscribe, measure a broker, and issue access tokens.";
+    "The Flume command-line client: publish, subscribe, measure a broker, show an overlay, and "
+    "issue access tokens.";
 
 constexpr const char *kFooter =
     R"('flume COMMAND --help' lists a command's own options. The common options below work with
@@ -27,6 +28,7 @@ examples:
   seq 3 | flume pub numbers
   flume bench --subscribers 2 --rate 10000
   flume token keygen --out keys
+  flume overlay --cluster-ca ca.pem --cert ops.pem --key ops.key 127.0.0.1:7338
 )";
 
 constexpr CommandInfo kFlume{""};
@@ -53,7 +55,8 @@ int main(int argc, char **argv) {
   // Common options before the command land in the same place as after it.
   add_common_options(flume, common);
   const Command commands[] = {add_pub(flume, common), add_sub(flume, common),
-                              add_bench(flume, common), add_token(flume, common)};
+                              add_bench(flume, common), add_overlay(flume, common),
+                              add_token(flume, common)};
 
   auto label = [&] {
     for (const Command &command : commands) {
@@ -70,10 +73,10 @@ int main(int argc, char **argv) {
     return command.run();
   }
   const auto extras = flume.remaining();
-  if (extras.empty()) usage_error(kFlume, "no command given (pub, sub, bench or token)");
+  if (extras.empty()) usage_error(kFlume, "no command given (pub, sub, bench, overlay or token)");
   if (extras.front().size() > 1 && extras.front()[0] == '-') {
     usage_error(kFlume, "unknown option '" + extras.front() + "' before the command");
   }
   usage_error(kFlume,
-              "unknown command '" + extras.front() + "' (commands: pub, sub, bench, token)");
+              "unknown command '" + extras.front() + "' (commands: pub, sub, bench, overlay, token)");
 }

@@ -134,5 +134,6 @@ Command add_pub(CLI::App &flume, CommonOptions &common);
 Command add_sub(CLI::App &flume, CommonOptions &common);
 Command add_bench(CLI::App &flume, CommonOptions &common);
 Command add_token(CLI::App &flume, CommonOptions &common);
+Command add_overlay(CLI::App &flume, CommonOptions &common);  // flume_cli_overlay.cpp
 
 }  // namespace flume::cli

@@ -39,6 +39,9 @@ struct ClusterConfig {
   // their links and does not dial them), to build topologies that are not a full mesh on one
   // machine.
   std::vector<std::string> refuse_peers;
+  // Probes a second on each link this node dials (0..10, 0 = none): RTT, loss and liveness
+  // (docs/overlay.md, "Measuring links").
+  unsigned probe_rate = 2;
 };
 
 }  // namespace flume::overlay

@@ -40,6 +40,7 @@ ClusterNode::~ClusterNode() {
     if (peer->redial.valid()) loop_.remove_timer(peer->redial);
   }
   if (advert_timer_.valid()) loop_.remove_timer(advert_timer_);
+  if (probe_timer_.valid()) loop_.remove_timer(probe_timer_);
   // The endpoints drop their connections without callbacks; the links go with this object.
   listener_.reset();
   dialer_.reset();
@@ -140,6 +141,8 @@ std::error_code ClusterNode::open(std::string &message) {
                                           .count());
   engine_.set_cluster_hooks(this);
   hooked_ = true;
+  probe_timer_ = loop_.add_timer([this] { tick_links(); });
+  tick_links();
   for (auto &peer : peers_) {
     Peer *p = peer.get();
     p->redial = loop_.add_timer([this, p] { dial(*p); });
@@ -158,6 +161,7 @@ void ClusterNode::close() {
   for (auto &peer : peers_)
     loop_.disarm(peer->redial);
   if (advert_timer_.valid()) loop_.disarm(advert_timer_);
+  if (probe_timer_.valid()) loop_.disarm(probe_timer_);
   if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
   if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
 }
@@ -200,6 +204,7 @@ void ClusterNode::on_connected(quic::Connection &connection) {
   settings.max_payload = engine_.config().max_payload;
   settings.max_lane_backlog = config_.max_lane_backlog;
   settings.epoch = epoch_;
+  settings.probe_rate = config_.probe_rate;
   const LinkId id = next_link_++;
   auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
   connection.user_data = link.get();
@@ -231,6 +236,7 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   if (link != nullptr) {
     was_up = accepted_.erase(link->id()) != 0;
     if (was_up) --stats_.links_up;
+    if (link->dead()) ++stats_.links_dead;
     add(closed_links_, link->counters());
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
               link->peer_name().empty() ? "?" : link->peer_name().c_str(),
@@ -310,7 +316,8 @@ std::vector<LinkInfo> ClusterNode::links() const {
   for (const auto &[id, link] : links_) {
     out.push_back(LinkInfo{link->peer_name(), link->connection().peer_address().to_string(),
                            link->dialer(), origin_interest_.patterns(link->peer_name()),
-                           link->counters()});
+                           link->counters(), link->up(), link->measurement().estimate(),
+                           link->measurement().peer_estimate(), link->connection().stats()});
   }
   std::sort(out.begin(), out.end(),
             [](const LinkInfo &a, const LinkInfo &b) { return a.peer_name < b.peer_name; });

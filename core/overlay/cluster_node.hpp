@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -59,6 +60,7 @@ struct ClusterStats {
   std::uint64_t node_adverts_expired = 0;   // entries that aged out
   std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
   std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
+  std::uint64_t links_dead = 0;  // closed because the probes showed the peer gone
 };
 
 struct LinkInfo {
@@ -67,6 +69,10 @@ struct LinkInfo {
   bool dialer = false;
   std::size_t peer_patterns = 0;  // in the peer node's NODE_INTEREST
   LinkCounters counters;
+  bool up = false;
+  LinkEstimate measured;                      // this node's probe numbers for the link
+  std::optional<LinkEstimate> peer_measured;  // the peer's, from its flume-link-measurement
+  quic::ConnectionStats quic;                 // QUIC's own estimates (RTT, lost packets)
 };
 
 class ClusterNode final : public quic::ConnectionHandler,
@@ -122,6 +128,7 @@ class ClusterNode final : public quic::ConnectionHandler,
                         const SharedBuffer &message_frame) override;
 
   // LinkOwner
+  std::string link_state_document() override;  // cluster_node_state.cpp
   void link_up(NodeLink &link) override;
   void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                     std::span<const std::uint8_t> message) override;
@@ -156,6 +163,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   static NodeLink *link_of(quic::Connection &connection) noexcept;
   void dial(Peer &peer);
   void schedule_redial(Peer &peer);
+  void tick_links();  // every link's probes and liveness (cluster_node_state.cpp)
 
   EventLoop &loop_;
   broker::Broker &engine_;
@@ -189,6 +197,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::string advertise_address_;
   std::uint64_t own_advert_sequence_ = 0;
   TimerId advert_timer_;
+  TimerId probe_timer_;
   bool hooked_ = false;
   bool closing_ = false;
 };

@@ -58,6 +58,8 @@ struct H3Session::Callbacks {
     s.bodies_.erase(stream_id);
     s.paths_.erase(stream_id);
     s.statuses_.erase(stream_id);
+    s.flume_fields_.erase(stream_id);
+    s.stream_bytes_.erase(stream_id);
     return 0;
   }
 
@@ -78,6 +80,8 @@ struct H3Session::Callbacks {
       for (char c : text_of(value))
         status = status * 10 + static_cast<unsigned>(c - '0');
       s.statuses_[stream_id] = status;
+    } else if (n.substr(0, 6) == "flume-") {
+      s.flume_fields_[stream_id].emplace_back(n, text_of(value));
     }
     return 0;
   }
@@ -89,11 +93,13 @@ struct H3Session::Callbacks {
       const std::string path = it == s.paths_.end() ? std::string() : it->second;
       if (it != s.paths_.end()) s.paths_.erase(it);
       s.events_.on_request(stream_id, path);
+      s.flume_fields_.erase(stream_id);
     } else {
       auto it = s.statuses_.find(stream_id);
       const unsigned status = it == s.statuses_.end() ? 0 : it->second;
       if (it != s.statuses_.end()) s.statuses_.erase(it);
       s.events_.on_response(stream_id, status);
+      s.flume_fields_.erase(stream_id);
     }
     return 0;
   }
@@ -117,10 +123,14 @@ struct H3Session::Callbacks {
 
   // Body bytes for nghttp3: whatever send_body queued, or "later" (resumed by send_body).
   static nghttp3_ssize read_data(nghttp3_conn *, std::int64_t stream_id, nghttp3_vec *vec,
-                                 std::size_t veccnt, std::uint32_t *, void *user_data, void *) {
+                                 std::size_t veccnt, std::uint32_t *flags, void *user_data,
+                                 void *) {
     H3Session &s = of(user_data);
     auto it = s.bodies_.find(stream_id);
-    if (it == s.bodies_.end() || it->second.pending.empty()) return NGHTTP3_ERR_WOULDBLOCK;
+    if (it != s.bodies_.end() && it->second.complete && it->second.pending.size() <= veccnt)
+      *flags |= NGHTTP3_DATA_FLAG_EOF;
+    if (it == s.bodies_.end() || (it->second.pending.empty() && !it->second.complete))
+      return NGHTTP3_ERR_WOULDBLOCK;
     Body &body = it->second;
     std::size_t n = 0;
     while (n < veccnt && !body.pending.empty()) {
@@ -244,6 +254,62 @@ bool H3Session::send_body(std::int64_t stream_id, SharedBuffer bytes, bool flush
   return true;
 }
 
+std::int64_t H3Session::open_get(std::string_view authority, std::string_view path,
+                                 const Fields &extra) {
+  const std::int64_t stream_id = connection_.open_bidi_stream();
+  if (stream_id < 0) return -1;
+  std::vector<nghttp3_nv> fields = {field(":method", "GET"), field(":scheme", "https"),
+                                    field(":authority", authority), field(":path", path)};
+  for (const auto &[name, value] : extra)
+    fields.push_back(field(name, value));
+  if (int rv = nghttp3_conn_submit_request(h3_, stream_id, fields.data(), fields.size(), nullptr,
+                                           nullptr);
+      rv != 0) {
+    fail(rv, "submitting a request");
+    return -1;
+  }
+  flush();
+  return stream_id;
+}
+
+bool H3Session::respond_complete(std::int64_t stream_id, unsigned status, const Fields &extra,
+                                 SharedBuffer body) {
+  const std::string code = std::to_string(status);
+  std::vector<nghttp3_nv> fields = {field(":status", code)};
+  for (const auto &[name, value] : extra)
+    fields.push_back(field(name, value));
+  const nghttp3_data_reader reader{Callbacks::read_data};
+  const bool with_body = body.size() > 0;
+  if (with_body) {
+    Body &b = bodies_[stream_id];
+    b.pending_bytes = body.size();
+    b.pending.push_back(std::move(body));
+    b.complete = true;
+  }
+  if (int rv = nghttp3_conn_submit_response(h3_, stream_id, fields.data(), fields.size(),
+                                            with_body ? &reader : nullptr);
+      rv != 0) {
+    bodies_.erase(stream_id);
+    return false;
+  }
+  flush();
+  return true;
+}
+
+const std::string *H3Session::received_field(std::int64_t stream_id, std::string_view name) const {
+  auto it = flume_fields_.find(stream_id);
+  if (it == flume_fields_.end()) return nullptr;
+  for (const auto &[n, value] : it->second) {
+    if (n == name) return &value;
+  }
+  return nullptr;
+}
+
+H3Session::StreamBytes H3Session::stream_bytes(std::int64_t stream_id) const {
+  auto it = stream_bytes_.find(stream_id);
+  return it == stream_bytes_.end() ? StreamBytes{} : it->second;
+}
+
 std::size_t H3Session::unsent_body_bytes(std::int64_t stream_id) const {
   auto it = bodies_.find(stream_id);
   const std::size_t queued = it == bodies_.end() ? 0 : it->second.pending_bytes;
@@ -266,6 +332,7 @@ void H3Session::flush() {
     }
     if (stream_id < 0) break;
     const std::size_t total = nghttp3_vec_len(vec, static_cast<std::size_t>(count));
+    if (stream_id >= 0 && (stream_id & 2) == 0) stream_bytes_[stream_id].sent += total;
     if (total > 0) {
       SharedBuffer copy = SharedBuffer::allocate(total);
       if (!copy) {
@@ -299,6 +366,7 @@ void H3Session::flush() {
 void H3Session::on_stream_data(std::int64_t stream_id, std::span<const std::uint8_t> data,
                                bool fin) {
   if (h3_ == nullptr || !failure_.empty()) return;
+  if ((stream_id & 2) == 0) stream_bytes_[stream_id].received += data.size();
   in_read_ = true;  // callbacks below may queue body bytes; they leave after read_stream
   const nghttp3_ssize n = nghttp3_conn_read_stream(h3_, stream_id, data.data(), data.size(), fin);
   in_read_ = false;
@@ -326,6 +394,8 @@ void H3Session::on_stream_closed(std::int64_t stream_id, std::uint64_t app_error
       h3_, stream_id, app_error_code != 0 ? app_error_code : NGHTTP3_H3_NO_ERROR);
   if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) fail(rv, "closing a stream");
   bodies_.erase(stream_id);
+  stream_bytes_.erase(stream_id);
+  flume_fields_.erase(stream_id);
 }
 
 }  // namespace flume::overlay

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "codec/shared_buffer.hpp"
@@ -63,6 +64,23 @@ class H3Session {
   // Appends body bytes to a stream opened or answered above; they leave in flush(), at once
   // unless `flush_now` is false (a caller appending several buffers flushes after the last).
   bool send_body(std::int64_t stream_id, SharedBuffer bytes, bool flush_now = true);
+  // Short exchanges beside the long-lived streams (probes, the state document; protocol 17.9).
+  // Dialer: a GET with extra header fields (name, value) and no body; the stream id, or -1.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::int64_t open_get(std::string_view authority, std::string_view path, const Fields &extra);
+  // Listener: a complete response (status, extra fields, the whole body) that ends the stream.
+  bool respond_complete(std::int64_t stream_id, unsigned status, const Fields &extra,
+                        SharedBuffer body);
+  // A received header field named flume-* on a stream, while its on_request/on_response runs
+  // (nullptr if absent).
+  const std::string *received_field(std::int64_t stream_id, std::string_view name) const;
+  // HTTP/3 bytes (frames, QPACK-encoded fields) sent and received on a stream so far.
+  struct StreamBytes {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+  };
+  StreamBytes stream_bytes(std::int64_t stream_id) const;
+
   // Body bytes given to send_body not yet handed to QUIC, plus what QUIC has not yet sent.
   std::size_t unsent_body_bytes(std::int64_t stream_id) const;
 
@@ -84,6 +102,7 @@ class H3Session {
     std::deque<SharedBuffer> inflight;  // given to nghttp3, not yet "acknowledged"
     std::size_t inflight_offset = 0;    // bytes of inflight.front() already acknowledged
     std::size_t pending_bytes = 0;
+    bool complete = false;  // pending holds the whole body: end the stream after it
   };
   struct Callbacks;
 
@@ -95,8 +114,10 @@ class H3Session {
   H3Events &events_;
   nghttp3_conn *h3_ = nullptr;
   std::unordered_map<std::int64_t, Body> bodies_;
-  std::unordered_map<std::int64_t, std::string> paths_;  // request :path while headers arrive
-  std::unordered_map<std::int64_t, unsigned> statuses_;  // response :status while headers arrive
+  std::unordered_map<std::int64_t, std::string> paths_;    // request :path while headers arrive
+  std::unordered_map<std::int64_t, unsigned> statuses_;    // response :status while headers arrive
+  std::unordered_map<std::int64_t, Fields> flume_fields_;  // flume-* fields while headers arrive
+  std::unordered_map<std::int64_t, StreamBytes> stream_bytes_;
   bool flushing_ = false;
   bool in_read_ = false;                 // inside nghttp3_conn_read_stream
   std::vector<std::int64_t> to_resume_;  // streams given body bytes meanwhile

@@ -45,4 +45,12 @@ std::size_t InterestTable::patterns(LinkId link) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::vector<std::string> InterestTable::patterns_of(LinkId link, std::size_t limit) const {
+  std::vector<std::string> out;
+  for (auto it = handles_.lower_bound(std::make_pair(link, std::string()));
+       it != handles_.end() && it->first.first == link && out.size() < limit; ++it)
+    out.push_back(it->first.second);
+  return out;
+}
+
 }  // namespace flume::overlay

@@ -32,6 +32,8 @@ class InterestTable {
   void match(std::string_view subject, std::vector<LinkId> &out) const;
 
   std::size_t patterns(LinkId link) const;
+  // The patterns of one link, at most `limit`, in byte order.
+  std::vector<std::string> patterns_of(LinkId link, std::size_t limit) const;
 
  private:
   std::size_t max_per_link_;

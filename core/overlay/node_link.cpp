@@ -2,6 +2,7 @@
 
 #include "codec/frame.hpp"
 #include "log/log.hpp"
+#include "loop/event_loop.hpp"
 
 namespace flume::overlay {
 
@@ -33,7 +34,11 @@ std::optional<std::size_t> lane_number(std::string_view path) {
 }  // namespace
 
 NodeLink::NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings)
-    : id_(id), connection_(connection), owner_(owner), settings_(std::move(settings)) {}
+    : id_(id),
+      connection_(connection),
+      owner_(owner),
+      settings_(std::move(settings)),
+      measurement_(settings_.probe_rate) {}
 
 NodeLink::~NodeLink() = default;
 
@@ -109,6 +114,7 @@ void NodeLink::on_stream_closed(std::int64_t stream_id, std::uint64_t code) {
 }
 
 void NodeLink::on_request(std::int64_t stream_id, std::string_view path) {
+  if (on_resource_request(stream_id, path)) return;
   if (path == kControlPath && control_stream_ < 0) {
     control_stream_ = stream_id;
     streams_.try_emplace(stream_id, StreamKind::control, control_limit());
@@ -132,6 +138,7 @@ void NodeLink::on_request(std::int64_t stream_id, std::string_view path) {
 }
 
 void NodeLink::on_response(std::int64_t stream_id, unsigned status) {
+  if (on_probe_response(stream_id, status)) return;
   if (status != 200) {
     close(kH3GeneralProtocolError, "the peer answered " + std::to_string(status) + " on stream " +
                                        std::to_string(stream_id));
@@ -242,6 +249,7 @@ void NodeLink::check_up() {
     if (lane < 0) return;
   }
   up_ = true;
+  measurement_.start(EventLoop::now_ns());
   owner_.link_up(*this);
 }
 

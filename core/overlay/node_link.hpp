@@ -17,6 +17,7 @@
 
 #include "overlay/h3_session.hpp"
 #include "overlay/interest_table.hpp"
+#include "overlay/link_measurement.hpp"
 #include "overlay/overlay_frames.hpp"
 #include "quic/connection.hpp"
 
@@ -54,6 +55,8 @@ class LinkOwner {
   // A NODE_INTEREST, likewise.
   virtual void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
                                   std::span<const std::uint8_t> whole) = 0;
+  // The body of a GET of kStatePath on this link's connection (protocol 17.9).
+  virtual std::string link_state_document() { return "{}"; }
 };
 
 class NodeLink final : public H3Events {
@@ -64,6 +67,7 @@ class NodeLink final : public H3Events {
     std::uint32_t max_payload = 65536;  // of forwarded messages
     std::size_t max_lane_backlog = 4 << 20;
     std::uint64_t epoch = 0;  // ours, in NODE_HELLO
+    unsigned probe_rate = 2;  // dialer: probes a second (0 = none; link_probes.cpp)
   };
 
   NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
@@ -89,6 +93,13 @@ class NodeLink final : public H3Events {
   // on), once up.
   void send_control(const SharedBuffer &frame);
   bool forward(std::string_view subject, const SharedBuffer &route, const SharedBuffer &message);
+
+  // Probes (link_probes.cpp): the dialer sends those due, both ends settle timeouts and close a
+  // link its probes show dead. Called every few tens of milliseconds.
+  void tick(std::uint64_t now);
+  const LinkMeasurement &measurement() const noexcept { return measurement_; }
+  // Closed because the probes showed the peer gone (counted as links_dead).
+  bool dead() const noexcept { return dead_; }
 
   // Closes the connection (once) with an application error and a reason for the log.
   void close(std::uint64_t code, const std::string &reason);
@@ -122,6 +133,9 @@ class NodeLink final : public H3Events {
   std::uint32_t control_limit() const noexcept {
     return std::max<std::uint32_t>(settings_.max_payload, kMaxControlPayload);
   }
+  // Probe and state requests and probe responses; false when the stream is none of those.
+  bool on_resource_request(std::int64_t stream_id, std::string_view path);
+  bool on_probe_response(std::int64_t stream_id, unsigned status);
 
   LinkId id_;
   quic::Connection &connection_;
@@ -137,6 +151,8 @@ class NodeLink final : public H3Events {
   std::string peer_name_;
   std::uint64_t peer_epoch_ = 0;
   LinkCounters counters_;
+  LinkMeasurement measurement_;
+  bool dead_ = false;
 };
 
 }  // namespace flume::overlay

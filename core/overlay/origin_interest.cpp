@@ -53,6 +53,13 @@ std::size_t OriginInterest::patterns(const std::string &origin) const {
   return it == entries_.end() ? 0 : table_.patterns(it->second.key);
 }
 
+std::vector<std::string> OriginInterest::patterns_of(const std::string &origin,
+                                                     std::size_t limit) const {
+  auto it = entries_.find(origin);
+  return it == entries_.end() ? std::vector<std::string>{}
+                              : table_.patterns_of(it->second.key, limit);
+}
+
 std::vector<SharedBuffer> OriginInterest::frames() const {
   std::vector<SharedBuffer> out;
   for (const auto &[name, entry] : entries_) {

@@ -32,6 +32,8 @@ class OriginInterest {
   // The origins whose patterns match `subject`, each once, in name order (into `out`).
   void match(std::string_view subject, std::vector<std::string> &out) const;
   std::size_t patterns(const std::string &origin) const;
+  // Up to `limit` of the origin's patterns (for the state document).
+  std::vector<std::string> patterns_of(const std::string &origin, std::size_t limit) const;
   // Every held frame, to greet a new neighbour with.
   std::vector<SharedBuffer> frames() const;
   std::vector<std::string> origins() const;

@@ -41,3 +41,11 @@ endforeach()
 flume_cli_test(cli_token.sh token_issue_inspect_verify)
 flume_cli_test(cli_token.sh token_verification_failures_exit_4)
 flume_cli_test(cli_token.sh token_usage_errors_exit_2)
+# cli_overlay.sh runs two flume-broker nodes of its own (b dials a) and flume overlay on them.
+foreach(case_name overlay_shows_links_rtt_and_interest overlay_failures_say_why
+                  killed_node_noticed_within_2s)
+  add_test(NAME tools.cli_${case_name}
+           COMMAND sh "${FLUME_CLI_TESTS}/cli_overlay.sh" "$<TARGET_FILE:flume-cli>" "${case_name}"
+                   "$<TARGET_FILE:flume-broker>")
+  set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 60)
+endforeach()
