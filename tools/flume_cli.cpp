@@ -77,6 +77,6 @@ int main(int argc, char **argv) {
   if (extras.front().size() > 1 && extras.front()[0] == '-') {
     usage_error(kFlume, "unknown option '" + extras.front() + "' before the command");
   }
-  usage_error(kFlume,
-              "unknown command '" + extras.front() + "' (commands: pub, sub, bench, overlay, token)");
+  usage_error(kFlume, "unknown command '" + extras.front() +
+                          "' (commands: pub, sub, bench, overlay, token)");
 }

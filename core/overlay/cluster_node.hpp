@@ -16,8 +16,8 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -60,7 +60,7 @@ struct ClusterStats {
   std::uint64_t node_adverts_expired = 0;   // entries that aged out
   std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
   std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
-  std::uint64_t links_dead = 0;  // closed because the probes showed the peer gone
+  std::uint64_t links_dead = 0;             // closed because the probes showed the peer gone
 };
 
 struct LinkInfo {

@@ -166,8 +166,8 @@ std::string ClusterNode::link_state_document() {
       if (i > 0) out += ',';
       append_string(out, patterns[i]);
     }
-    out += "],\"interest_count\":" +
-           std::to_string(origin_interest_.patterns(link->peer_name())) + '}';
+    out += "],\"interest_count\":" + std::to_string(origin_interest_.patterns(link->peer_name())) +
+           '}';
   }
   // Every other node this one knows of (from NODE_ADVERTs): where it is, its links as it
   // advertised them, the next hop towards it, and its interest.
@@ -206,7 +206,8 @@ std::string ClusterNode::link_state_document() {
       out += "null,\"hops\":null";
     }
     out += ",\"interest\":[";
-    const std::vector<std::string> patterns = origin_interest_.patterns_of(name, kMaxPatternsInState);
+    const std::vector<std::string> patterns =
+        origin_interest_.patterns_of(name, kMaxPatternsInState);
     for (std::size_t i = 0; i < patterns.size(); ++i) {
       if (i > 0) out += ',';
       append_string(out, patterns[i]);
