@@ -25,16 +25,21 @@ failed() {
 
 # run_broker ARGS...: starts it, one client publishes through it, SIGTERM stops it.
 run_broker() {
+  rm -f "$work/out" "$work/err"
   "$broker" -l 127.0.0.1:0 --data-dir "$work" "$@" >"$work/out" 2>"$work/err" &
   pid=$!
   tries=0
-  until grep -q ' listening on ' "$work/out" 2>/dev/null; do
+  address=
+  # Until the whole line is there: a read can catch it half written. (The log was removed
+  # first: the redirect happens in the child, so this shell could otherwise read the previous
+  # start's lines before the file is truncated.)
+  until [ -n "$address" ]; do
     kill -0 "$pid" 2>/dev/null || failed "flume-broker exited before listening"
     tries=$((tries + 1))
     [ $tries -gt 100 ] && failed "flume-broker did not say 'listening on' within 10 s"
     sleep 0.1
+    address=$(sed -n 's/.* listening on \([^ ]*\) .*/\1/p' "$work/out" 2>/dev/null)
   done
-  address=$(sed -n 's/.* listening on \([^ ]*\) .*/\1/p' "$work/out")
   "$flume" pub -q -s "flume://$address" --ca "$work/cert.pem" log.test x >"$work/client" 2>&1 ||
     failed "flume pub failed"
   kill -TERM "$pid"

@@ -8,16 +8,21 @@ broker=$3
 broker_pid=
 
 start_broker() {  # start_broker LISTEN: in the background, once it says where it listens
+  rm -f "$work/broker.log"
   "$broker" -l "$1" --data-dir "$work/data" >"$work/broker.log" 2>&1 &
   broker_pid=$!
   tries=0
-  until grep -q ' listening on ' "$work/broker.log" 2>/dev/null; do
+  address=
+  # Until the whole line is there: a read can catch it half written. (The log was removed
+  # first: the redirect happens in the child, so this shell could otherwise read the previous
+  # start's lines before the file is truncated.)
+  until [ -n "$address" ]; do
     kill -0 "$broker_pid" 2>/dev/null || failed "flume-broker exited before listening"
     tries=$((tries + 1))
     [ $tries -gt 200 ] && failed "flume-broker did not listen within 20 s"
     sleep 0.1
+    address=$(sed -n 's/.* listening on \([^ ]*\) .*/\1/p' "$work/broker.log" 2>/dev/null)
   done
-  address=$(sed -n 's/.* listening on \([^ ]*\) .*/\1/p' "$work/broker.log")
   FLUME_SERVER="flume://$address"
   FLUME_CA="$work/data/cert.pem"
   export FLUME_SERVER FLUME_CA
