@@ -1,6 +1,7 @@
 // flume overlay: fetches each given node's state document (GET /.well-known/flume/overlay/1/state
 // on its cluster port, docs/protocol.md 17.9) over HTTP/3 with a certificate from the cluster CA,
-// and prints the nodes, their links with RTT and loss, and the interest each peer advertised.
+// and prints the nodes, their links with RTT and loss, and every node known with its route and
+// interest.
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,8 +24,8 @@ constexpr const char *kDescription =
     R"(show overlay nodes, their links (RTT, loss) and interest
 
 Asks each HOST:PORT (a node's --cluster-listen address) for its state over HTTP/3 and prints
-this node, its links with the probe RTT, variance, loss and probe cost, QUIC's own RTT, and the
-patterns each peer advertised. Node links are mutual TLS: give the cluster CA and a certificate
+this node, its links with the probe RTT, variance, loss and probe cost, QUIC's own RTT, and
+every node it knows of with the next hop towards it and its interest. Node links are mutual TLS: give the cluster CA and a certificate
 it issued (for example one made with 'flume-broker cluster issue-node').)";
 
 constexpr const char *kFooter =
@@ -214,14 +215,28 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
   for (const nlohmann::ordered_json &p : local)
     std::printf(" %s", p.get<std::string>().c_str());
   std::printf("\n");
-  for (const nlohmann::ordered_json &link : links) {
-    std::printf("  interest from %s:", link.value("peer", "?").c_str());
-    const nlohmann::ordered_json patterns = link.value("interest", nlohmann::ordered_json::array());
+  // Every node this one knows of (a document without "nodes": its linked peers), with the next
+  // hop towards it and its interest.
+  const bool has_nodes = doc.contains("nodes") && doc["nodes"].is_array();
+  const nlohmann::ordered_json others = has_nodes ? doc["nodes"] : links;
+  for (const nlohmann::ordered_json &other : others) {
+    const std::string name = other.value(has_nodes ? "name" : "peer", "?");
+    std::string route;
+    if (has_nodes) {
+      route = other.contains("next_hop") && other["next_hop"].is_string()
+                  ? "via " + other["next_hop"].get<std::string>() + " (" +
+                        std::to_string(other.value("hops", 0)) + " hop" +
+                        (other.value("hops", 0) == 1 ? ")" : "s)")
+                  : "no route";
+    }
+    std::printf("  node %s%s%s, interest:", name.c_str(), route.empty() ? "" : " ", route.c_str());
+    const nlohmann::ordered_json patterns =
+        other.value("interest", nlohmann::ordered_json::array());
     if (patterns.empty()) std::printf(" (none)");
     for (const nlohmann::ordered_json &p : patterns)
       std::printf(" %s", p.get<std::string>().c_str());
-    if (link.value("interest_count", std::size_t{0}) > patterns.size())
-      std::printf(" ... (%zu in all)", link.value("interest_count", std::size_t{0}));
+    if (other.value("interest_count", std::size_t{0}) > patterns.size())
+      std::printf(" ... (%zu in all)", other.value("interest_count", std::size_t{0}));
     std::printf("\n");
   }
 }

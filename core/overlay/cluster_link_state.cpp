@@ -43,6 +43,25 @@ void ClusterNode::links_changed() {
   recompute_routes();
 }
 
+namespace {
+
+// A link as this node advertises it: its measured RTT and loss, from this end's probes (the
+// dialer's) or else the numbers the dialer shared (flume-link-measurement). Cost stays 1: paths
+// are still chosen by hops (docs/overlay.md, "Routes"); the numbers are there for whoever reads
+// the link-state map, `flume overlay` among them.
+AdvertLink advertised(const NodeLink &link) {
+  AdvertLink out{link.peer_name()};
+  LinkEstimate estimate = link.measurement().estimate();
+  if (estimate.settled == 0 && link.measurement().peer_estimate())
+    estimate = *link.measurement().peer_estimate();
+  out.rtt_us = static_cast<std::uint32_t>(std::min<std::uint64_t>(estimate.srtt_us, UINT32_MAX));
+  out.loss_permille = static_cast<std::uint16_t>(
+      estimate.settled == 0 ? 0 : std::uint64_t{estimate.lost} * 1000 / estimate.settled);
+  return out;
+}
+
+}  // namespace
+
 void ClusterNode::send_own_advert() {
   NodeAdvert advert;
   advert.origin = config_.node_name;
@@ -50,8 +69,7 @@ void ClusterNode::send_own_advert() {
   advert.sequence = ++own_advert_sequence_;
   advert.address = advertise_address_;
   for (LinkId id : accepted_) {
-    if (advert.links.size() < kMaxAdvertLinks)
-      advert.links.push_back(AdvertLink{links_.at(id)->peer_name()});
+    if (advert.links.size() < kMaxAdvertLinks) advert.links.push_back(advertised(*links_.at(id)));
   }
   std::sort(advert.links.begin(), advert.links.end(),
             [](const AdvertLink &a, const AdvertLink &b) { return a.peer < b.peer; });

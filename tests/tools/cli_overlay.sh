@@ -63,7 +63,7 @@ case $case_name in
     pids="$pids $!"
     # The dialer's probe RTT (ms with two decimals) on b, the same link as a reports it.
     until_output 10 '^  a +dialed +up +[0-9]+\.[0-9]{2} ' "$addr_b"
-    until_output 10 'interest from a: orders\.>' "$addr_b"
+    until_output 10 '^  node a via a \(1 hop\), interest: orders\.>' "$addr_b"
     until_output 10 '^  b +accepted +up +[0-9]+\.[0-9]{2} ' "$addr_a"
     # Loss 0.0%, and a probe cost of some hundreds of bytes a second at the default 2/s (once a
     # whole second of probes is counted).
