@@ -19,8 +19,9 @@ constexpr const char *kDescription =
     "issue access tokens.";
 
 constexpr const char *kFooter =
-    R"('flume COMMAND --help' lists a command's own options. The common options below work with
-every command, before or after its name.
+    R"('flume COMMAND --help' lists a command's own options. The common options below go before or
+after the command's name; pub, sub and bench use them all, overlay only --timeout, and token
+(offline) none.
 
 examples:
   flume sub 'orders.>'
