@@ -319,7 +319,8 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
   std::printf(
       "cluster: links_up=%llu links_dead=%llu forwarded=%llu received=%llu delivered=%llu "
       "duplicates=%llu dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu "
-      "nodes_known=%llu node_adverts_rejected=%llu links_replaced=%llu relayed=%llu\n",
+      "nodes_known=%llu node_adverts_rejected=%llu links_replaced=%llu relayed=%llu "
+      "dropped_upstream=%llu\n",
       static_cast<unsigned long long>(c.links_up), static_cast<unsigned long long>(c.links_dead),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
@@ -331,7 +332,8 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
       static_cast<unsigned long long>(c.nodes_known),
       static_cast<unsigned long long>(c.node_adverts_rejected),
       static_cast<unsigned long long>(c.links_replaced),
-      static_cast<unsigned long long>(c.messages_relayed));
+      static_cast<unsigned long long>(c.messages_relayed),
+      static_cast<unsigned long long>(c.dropped_upstream));
   std::fflush(stdout);
 }
 

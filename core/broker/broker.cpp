@@ -185,6 +185,26 @@ void Broker::deliver_forwarded(CheckedSubject subject, const SharedBuffer &messa
   route_forwarded(subject, message_frame);
 }
 
+void Broker::count_cluster_drops(CheckedSubject subject, std::uint64_t count) {
+  CallScope scope(*this);
+  if (!scope.entered() || count == 0) return;
+  matched_.clear();
+  router_.match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
+  for (Subscription *sub : matched_) {
+    if (sub->state != SubscriptionState::live) continue;
+    try {
+      sub->queue.add_tail_drops(count);
+      sub->dropped += count;
+      sub->session.dropped += count;
+      stats_.dropped_in_cluster += count;
+      pump(*sub);
+    } catch (...) {
+      internal_failure(sub->session);  // only the subscriber's own transport can throw
+    }
+  }
+  matched_.clear();
+}
+
 void Broker::on_stream_data(Session *session, std::int64_t stream_id,
                             std::span<const std::uint8_t> data, bool fin) {
   CallScope scope(*this);

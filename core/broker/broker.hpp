@@ -100,6 +100,10 @@ class Broker {
   // local publish would be, but never handed to the cluster hooks again (the overlay decides
   // where forwarded messages go). `message_frame` is a complete MESSAGE frame for `subject`.
   void deliver_forwarded(CheckedSubject subject, const SharedBuffer &message_frame);
+  // `count` messages of `subject` that a node link dropped before they reached this node (its
+  // lane was full): each matching local subscription counts them as drops, reported to its
+  // client with DROPPED where its stream stands now, so the client sees the gap.
+  void count_cluster_drops(CheckedSubject subject, std::uint64_t count);
 
   BrokerStats stats() const;
   // Zeroed stats (state closed) for a session the broker does not know.

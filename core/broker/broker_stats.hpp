@@ -56,6 +56,10 @@ struct BrokerStats {
   // broker-wide memory budget made: a subscription among the largest took its policy because
   // the queues of all connections together were full. Not a separate cause in the sum below.
   std::uint64_t dropped_memory_budget = 0;
+  // (message, subscription) pairs a node link dropped before the message reached this node,
+  // counted from LINK_DROPPED: reported to the clients like drops, but never matched here, so
+  // not in the sum below.
+  std::uint64_t dropped_in_cluster = 0;
 
   // Held now.
   std::uint64_t queued_messages = 0;

@@ -68,6 +68,9 @@ class DeliveryQueue {
   Entry take_front() noexcept;
 
   std::uint64_t tail_drops() const noexcept { return tail_drops_; }
+  // Drops that happened elsewhere (before the messages got here), to report after the last
+  // queued message like the policy's own.
+  void add_tail_drops(std::uint64_t count) noexcept { tail_drops_ += count; }
   std::uint64_t take_tail_drops() noexcept {
     const std::uint64_t drops = tail_drops_;
     tail_drops_ = 0;

@@ -190,4 +190,37 @@ void ClusterNode::link_message(NodeLink &from, const RouteHeader &route, std::st
   }
 }
 
+void ClusterNode::link_dropped(NodeLink &from, std::string_view subject,
+                               const LinkDropped &dropped) {
+  SubjectError error = SubjectError::ok;
+  const std::optional<CheckedSubject> checked = CheckedSubject::check(subject, error);
+  if (!checked) {
+    ++stats_.drop_notices_rejected;
+    return;
+  }
+  stats_.dropped_upstream += dropped.count;
+  try {
+    // On towards the other interested nodes behind this one: their subscribers missed these too.
+    if (dropped.hop_limit > 1) {
+      const SharedBuffer relayed = encode_link_dropped(
+          subject, LinkDropped{dropped.count, static_cast<std::uint8_t>(dropped.hop_limit - 1)});
+      origin_interest_.match(subject, interested_);
+      next_hops_.clear();
+      for (const std::string &node : interested_) {
+        if (auto found = routes_.route_to(node)) next_hops_.push_back(found->next_hop);
+      }
+      std::sort(next_hops_.begin(), next_hops_.end());
+      next_hops_.erase(std::unique(next_hops_.begin(), next_hops_.end()), next_hops_.end());
+      for (const std::string &hop : next_hops_) {
+        NodeLink *link = accepted_link_to(hop);
+        if (link != nullptr && link != &from && relayed) link->send_control(relayed);
+      }
+    }
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory relaying a LINK_DROPPED");
+  }
+  local_interest_.match(subject, local_matched_);
+  if (!local_matched_.empty()) engine_.count_cluster_drops(*checked, dropped.count);
+}
+
 }  // namespace flume::overlay

@@ -61,6 +61,10 @@ struct ClusterStats {
   std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
   std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
   std::uint64_t links_dead = 0;             // closed because the probes showed the peer gone
+  // LINK_DROPPED: messages other nodes' links dropped on the way here (counted as drops on the
+  // matching local subscriptions), and notices refused (an invalid subject).
+  std::uint64_t dropped_upstream = 0;
+  std::uint64_t drop_notices_rejected = 0;
 };
 
 struct LinkInfo {
@@ -136,6 +140,8 @@ class ClusterNode final : public quic::ConnectionHandler,
                    std::span<const std::uint8_t> whole) override;
   void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
                           std::span<const std::uint8_t> whole) override;
+  void link_dropped(NodeLink &link, std::string_view subject,
+                    const LinkDropped &dropped) override;  // cluster_forwarding.cpp
 
   // Interest and forwarding (cluster_forwarding.cpp).
   void update_own_interest(bool force);  // our aggregated patterns changed: a new NODE_INTEREST

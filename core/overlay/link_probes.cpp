@@ -22,6 +22,7 @@ void take_peer_estimate(const H3Session &h3, std::int64_t stream_id, LinkMeasure
 
 void NodeLink::tick(std::uint64_t now) {
   if (!up_ || closed_ || !h3_) return;
+  send_drop_notices();
   measurement_.expire(now);
   if (measurement_.dead(now, dialer())) {
     const auto silence =

@@ -71,7 +71,11 @@ bool NodeLink::start() {
 
 void NodeLink::close(std::uint64_t code, const std::string &reason) {
   if (closed_) return;
+  send_drop_notices();  // with a flush close they may still get there
   closed_ = true;
+  for (const auto &[subject, count] : unreported_drops_)
+    counters_.drops_unreported += count;
+  unreported_drops_.clear();
   FLUME_LOG(code == kH3NoError ? log::Level::debug : log::Level::warn, "overlay",
             "closing the link with %s (%s): %s", peer_name_.empty() ? "?" : peer_name_.c_str(),
             connection_.peer_address().to_string().c_str(), reason.c_str());
@@ -90,6 +94,7 @@ bool NodeLink::forward(std::string_view subject, const SharedBuffer &route,
   const std::int64_t lane = lanes_[lane_hash(subject) % lanes_.size()];
   if (h3_->unsent_body_bytes(lane) >= settings_.max_lane_backlog) {
     ++counters_.dropped_backlog;
+    note_drop(subject);
     return false;
   }
   h3_->send_body(lane, route, false);
@@ -211,6 +216,14 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
       return;
     case OverlayFrameType::node_interest:
       owner_.link_node_interest(*this, frame.payload, frame.whole);
+      return;
+    case OverlayFrameType::link_dropped:
+      if (const auto dropped = parse_link_dropped(frame.payload)) {
+        counters_.drops_received += dropped->count;
+        owner_.link_dropped(*this, frame.subject, *dropped);
+      } else {
+        close(kH3GeneralProtocolError, "malformed LINK_DROPPED");
+      }
       return;
     default:
       close(kH3GeneralProtocolError, "a lane frame on the control stream");

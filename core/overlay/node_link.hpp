@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,11 @@ struct LinkCounters {
   std::uint64_t bytes_forwarded = 0;     // their frame bytes (ROUTE not counted)
   std::uint64_t dropped_backlog = 0;     // not sent: the lane already held max_lane_backlog
   std::uint64_t messages_received = 0;   // MESSAGE frames received (before dedupe)
+  // Of dropped_backlog: told to the peer in LINK_DROPPED frames, or not (the table of
+  // subjects waiting to be told was full, or the link closed first): counted here only.
+  std::uint64_t drops_reported = 0;
+  std::uint64_t drops_unreported = 0;
+  std::uint64_t drops_received = 0;  // messages the peer's LINK_DROPPED frames counted
 };
 
 class LinkOwner {
@@ -52,6 +58,9 @@ class LinkOwner {
   // A NODE_ADVERT: `payload` to parse, `whole` the frame to flood on (both valid during the call).
   virtual void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
                            std::span<const std::uint8_t> whole) = 0;
+  // A LINK_DROPPED: messages of `subject` the peer's side dropped before they got here.
+  virtual void link_dropped(NodeLink &link, std::string_view subject,
+                            const LinkDropped &dropped) = 0;
   // A NODE_INTEREST, likewise.
   virtual void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
                                   std::span<const std::uint8_t> whole) = 0;
@@ -133,6 +142,10 @@ class NodeLink final : public H3Events {
   std::uint32_t control_limit() const noexcept {
     return std::max<std::uint32_t>(settings_.max_payload, kMaxControlPayload);
   }
+  // Drops for a full lane (link_drop_notices.cpp): remembered per subject and told to the peer
+  // in LINK_DROPPED frames every tick, so its subscribers count them as gaps.
+  void note_drop(std::string_view subject);
+  void send_drop_notices();
   // Probe and state requests and probe responses; false when the stream is none of those.
   bool on_resource_request(std::int64_t stream_id, std::string_view path);
   bool on_probe_response(std::int64_t stream_id, unsigned status);
@@ -153,6 +166,7 @@ class NodeLink final : public H3Events {
   LinkCounters counters_;
   LinkMeasurement measurement_;
   bool dead_ = false;
+  std::map<std::string, std::uint64_t, std::less<>> unreported_drops_;  // subject -> count
 };
 
 }  // namespace flume::overlay

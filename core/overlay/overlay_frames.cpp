@@ -39,7 +39,8 @@ SharedBuffer frame_of(OverlayFrameType type, std::string_view subject, std::size
 }
 
 bool known_type(std::uint8_t type) {
-  return type == 0x09 || type == 0x20 || type == 0x21 || type == 0x24 || type == 0x25;
+  return type == 0x09 || type == 0x20 || type == 0x21 || type == 0x24 || type == 0x25 ||
+         type == 0x26;
 }
 
 }  // namespace
@@ -73,6 +74,27 @@ SharedBuffer encode_node_hello(std::string_view node_name, std::uint8_t lanes,
   std::memcpy(p + 4, node_name.data(), node_name.size());
   put_u64(p + 4 + node_name.size(), epoch);
   return out;
+}
+
+SharedBuffer encode_link_dropped(std::string_view subject, const LinkDropped &dropped) {
+  std::uint8_t *p = nullptr;
+  SharedBuffer out = frame_of(OverlayFrameType::link_dropped, subject, kLinkDroppedPayloadSize, p);
+  if (!out) return out;
+  p[0] = static_cast<std::uint8_t>(dropped.count >> 24);
+  p[1] = static_cast<std::uint8_t>(dropped.count >> 16);
+  p[2] = static_cast<std::uint8_t>(dropped.count >> 8);
+  p[3] = static_cast<std::uint8_t>(dropped.count);
+  p[4] = dropped.hop_limit;
+  return out;
+}
+
+std::optional<LinkDropped> parse_link_dropped(std::span<const std::uint8_t> payload) {
+  if (payload.size() != kLinkDroppedPayloadSize) return std::nullopt;
+  const std::uint32_t count = (std::uint32_t{payload[0]} << 24) |
+                              (std::uint32_t{payload[1]} << 16) | (std::uint32_t{payload[2]} << 8) |
+                              payload[3];
+  if (count == 0) return std::nullopt;
+  return LinkDropped{count, payload[4]};
 }
 
 std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload) {
@@ -320,7 +342,8 @@ OverlayFrameReader::Status OverlayFrameReader::next(std::span<const std::uint8_t
         return fail("unknown node-link frame type " + std::to_string(header.type));
       if (header.payload_length > max_payload_) return fail("payload over the limit");
       const auto type = static_cast<OverlayFrameType>(header.type);
-      const bool wants_subject = type == OverlayFrameType::message;
+      const bool wants_subject =
+          type == OverlayFrameType::message || type == OverlayFrameType::link_dropped;
       if (wants_subject != (header.subject_length > 0)) {
         return fail(wants_subject ? "frame without its subject" : "unexpected subject");
       }

@@ -28,6 +28,7 @@ enum class OverlayFrameType : std::uint8_t {
   // 0x22 and 0x23 were version 1's INTEREST and UNINTEREST; unknown since version 2.
   node_advert = 0x24,    // control, flooded: a node's address and links (link state)
   node_interest = 0x25,  // control, flooded: the patterns a node's subscribers hold, all of them
+  link_dropped = 0x26,   // control: messages of a subject a link dropped on the way here
 };
 
 // Fixed payload sizes (docs/protocol.md 17.3).
@@ -62,6 +63,18 @@ struct OverlayFrame {
 };
 
 std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload);
+
+// LINK_DROPPED (docs/protocol.md 17.10): `count` messages of `subject` that a node link dropped
+// (its lane was full) before they reached the receiver; relayed towards interested nodes while
+// `hop_limit` lasts, so subscribers everywhere count them as drops.
+inline constexpr std::size_t kLinkDroppedPayloadSize = 5;  // count u32, hop_limit u8
+struct LinkDropped {
+  std::uint32_t count = 0;
+  std::uint8_t hop_limit = 0;
+};
+SharedBuffer encode_link_dropped(std::string_view subject, const LinkDropped &dropped);
+// nullopt when the payload is not 5 bytes or counts nothing.
+std::optional<LinkDropped> parse_link_dropped(std::span<const std::uint8_t> payload);
 struct NodeHello {
   std::string node_name;
   std::uint8_t lanes = 0;

@@ -109,6 +109,29 @@ TEST(OverlayFrames, NodeInterestRefusesBadPatternsCountsAndLengths) {
   EXPECT_FALSE(encode_node_interest({"c", 1, 2, many}));
 }
 
+TEST(OverlayFrames, LinkDroppedCarriesItsSubjectCountAndHopLimit) {
+  const auto encoded = bytes_of(encode_link_dropped("orders.eu", LinkDropped{70000, 8}));
+  // Protocol 17.3: type 0x26, the subject, then count u32 and hop_limit u8.
+  const std::vector<std::uint8_t> expected = {0x26, 9,   0,   0,   0,   5,    'o',  'r',  'd',  'e',
+                                              'r',  's', '.', 'e', 'u', 0x00, 0x01, 0x11, 0x70, 8};
+  EXPECT_EQ(encoded, expected);
+  OverlayFrameReader reader(65536);
+  OverlayFrame frame{};
+  std::span<const std::uint8_t> input(encoded);
+  ASSERT_EQ(reader.next(input, frame), OverlayFrameReader::Status::frame);
+  EXPECT_EQ(frame.type, OverlayFrameType::link_dropped);
+  EXPECT_EQ(frame.subject, "orders.eu");
+  const auto parsed = parse_link_dropped(frame.payload);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->count, 70000u);
+  EXPECT_EQ(parsed->hop_limit, 8);
+  // Counting nothing, or another length, is malformed.
+  const std::uint8_t zero[] = {0, 0, 0, 0, 8};
+  EXPECT_FALSE(parse_link_dropped(zero));
+  const std::uint8_t short_payload[] = {0, 0, 1};
+  EXPECT_FALSE(parse_link_dropped(short_payload));
+}
+
 TEST(OverlayFrames, ClientOnlyFrameTypeIsRefusedAtTheHeader) {
   const std::uint8_t publish[] = {0x08, 0x01, 0, 0, 0, 0, 'a'};
   std::span<const std::uint8_t> input(publish);
