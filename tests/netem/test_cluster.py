@@ -82,7 +82,8 @@ class Node:
     """One flume-broker in one emulated host: client port 7337 on every address of its namespace
     (clients run inside it and dial 127.0.0.1), node links on <host address>:7338."""
 
-    def __init__(self, cluster: "Cluster", host: str, peers: Sequence[str], ca_dir: str):
+    def __init__(self, cluster: "Cluster", host: str, peers: Sequence[str], ca_dir: str,
+                 extra: Sequence[str] = ()):
         self.host = host
         self.cluster = cluster
         net = cluster.net
@@ -94,7 +95,7 @@ class Node:
                 "--cluster-ca", os.path.join(ca_dir, "ca.pem"),
                 "--node-cert", os.path.join(ca_dir, f"{host}.pem"),
                 "--node-key", os.path.join(ca_dir, f"{host}.key"),
-                "--data-dir", self.data_dir, "--stats-interval", "1"]
+                "--data-dir", self.data_dir, "--stats-interval", "1", *extra]
         for p in peers:
             argv += ["--peer", f"{net.addr(p)}:{NODE_PORT}"]
         with open(self.log_path, "wb") as out:
@@ -202,15 +203,17 @@ class Cluster:
                            timeout=30)
         return d
 
-    def start(self, host: str, peers: Sequence[str] = (), ca_dir: Optional[str] = None) -> Node:
-        node = Node(self, host, peers, ca_dir or self.ca_dir)
+    def start(self, host: str, peers: Sequence[str] = (), ca_dir: Optional[str] = None,
+              extra: Sequence[str] = ()) -> Node:
+        node = Node(self, host, peers, ca_dir or self.ca_dir, extra)
         self.nodes[host] = node
         return node
 
-    def start_mesh(self, hosts: Sequence[str]) -> None:
-        """Each node lists the nodes started before it (full-mesh seeding, docs/overlay.md)."""
+    def start_mesh(self, hosts: Sequence[str], extra: Sequence[str] = ()) -> None:
+        """Each node lists the nodes started before it (full-mesh seeding, docs/overlay.md);
+        `extra` flags go to every node."""
         for i, h in enumerate(hosts):
-            self.start(h, peers=hosts[:i])
+            self.start(h, peers=hosts[:i], extra=extra)
 
     def wait_linked(self, want: Dict[str, int], timeout_s: float = 20) -> None:
         """Until every node in want reports links_up == its value."""
