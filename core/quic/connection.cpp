@@ -4,6 +4,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "quic/endpoint.hpp"
 #include "quic/quic_socket.hpp"
@@ -22,6 +23,32 @@ constexpr std::size_t kMaxReasonPhrase = 1024;
 
 bool Connection::is_established() const noexcept {
   return state_ == State::established && !close_requested_;
+}
+
+std::string Connection::application_error_name(std::uint64_t code) const {
+  if (negotiated_alpn() != "h3") return std::string(error_code_name(code));
+  static constexpr const char *kH3Names[] = {"H3_NO_ERROR",
+                                             "H3_GENERAL_PROTOCOL_ERROR",
+                                             "H3_INTERNAL_ERROR",
+                                             "H3_STREAM_CREATION_ERROR",
+                                             "H3_CLOSED_CRITICAL_STREAM",
+                                             "H3_FRAME_UNEXPECTED",
+                                             "H3_FRAME_ERROR",
+                                             "H3_EXCESSIVE_LOAD",
+                                             "H3_ID_ERROR",
+                                             "H3_SETTINGS_ERROR",
+                                             "H3_MISSING_SETTINGS",
+                                             "H3_REQUEST_REJECTED",
+                                             "H3_REQUEST_CANCELLED",
+                                             "H3_REQUEST_INCOMPLETE",
+                                             "H3_MESSAGE_ERROR",
+                                             "H3_CONNECT_ERROR",
+                                             "H3_VERSION_FALLBACK"};
+  if (code >= 0x100 && code < 0x100 + std::size(kH3Names)) return kH3Names[code - 0x100];
+  if (code == 0x200) return "QPACK_DECOMPRESSION_FAILED";
+  if (code == 0x201) return "QPACK_ENCODER_STREAM_ERROR";
+  if (code == 0x202) return "QPACK_DECODER_STREAM_ERROR";
+  return "H3 error";
 }
 
 std::string Connection::negotiated_alpn() const {

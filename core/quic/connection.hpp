@@ -84,6 +84,9 @@ class Connection {
   // Client: the name given to connect(). Server: the SNI the client sent ("" if none).
   const std::string &server_name() const noexcept { return server_name_; }
   std::string negotiated_alpn() const;
+  // An application error code's name in this connection's protocol: HTTP/3's (RFC 9114, 9204)
+  // on an "h3" connection (node links), Flume's otherwise.
+  std::string application_error_name(std::uint64_t code) const;
   // SHA-256 fingerprint of the peer's certificate ("" if none), e.g. for an insecure client's
   // warning ("pin it with --pin …").
   std::string peer_certificate_fingerprint() const;

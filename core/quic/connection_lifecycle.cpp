@@ -285,7 +285,7 @@ CloseInfo Connection::describe_peer_close() const {
   std::string phrase = info.reason_phrase.empty() ? std::string() : ": " + info.reason_phrase;
   if (ccerr->type == NGTCP2_CCERR_TYPE_APPLICATION) {
     info.reason = CloseReason::application;
-    info.message = "closed by peer: " + std::string(error_code_name(ccerr->error_code)) + " (" +
+    info.message = "closed by peer: " + application_error_name(ccerr->error_code) + " (" +
                    hex(ccerr->error_code) + ")" + phrase;
     return info;
   }

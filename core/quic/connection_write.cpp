@@ -74,7 +74,7 @@ void Connection::write(std::uint64_t now) {
     info.reason = CloseReason::application;
     info.error_code = close_code_;
     info.reason_phrase = close_reason_;
-    info.message = "closed locally: " + std::string(error_code_name(close_code_)) +
+    info.message = "closed locally: " + application_error_name(close_code_) +
                    (close_reason_.empty() ? std::string() : ": " + close_reason_);
     finish(std::move(info));
     send_connection_close(ccerr, now);
