@@ -32,8 +32,10 @@ func osThreads(t *testing.T) int {
 
 // 1000 goroutines waiting in Next park on the netpoller: they add no OS thread each. (A blocking
 // recv in C would hold 1000 threads. On a quiet machine the count does not move at all; on a loaded
-// one the runtime may start some dozens of threads while the 1000 goroutines make their first,
-// non-waiting C call at once, which then sit idle: hence the bound of a tenth.)
+// one the runtime starts threads for the goroutines whose first, non-waiting C call is still
+// running when others start theirs, and those threads then sit idle. The goroutines start in
+// batches of 50 so that burst stays small, and the bound is a fifth: 1000 blocked waiters would
+// be five times over it. One CI run on a busy machine saw +124 with all 1000 started at once.)
 func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
 	b := startBroker(t)
 	c := connect(t, b)
@@ -47,7 +49,7 @@ func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	got := make(chan string, n)
-	for _, s := range subs {
+	for i, s := range subs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -55,11 +57,14 @@ func TestThousandWaitingNextsUseNoThreadEach(t *testing.T) {
 				got <- m.Subject
 			}
 		}()
+		if i%50 == 49 {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	time.Sleep(500 * time.Millisecond) // every goroutine is parked in Next by now
 	waiting := osThreads(t)
 	t.Logf("OS threads: %d before, %d with %d goroutines waiting in Next (+%d)", before, waiting, n, waiting-before)
-	if waiting-before > n/10 {
+	if waiting-before > n/5 {
 		t.Errorf("%d waiting Nexts added %d OS threads", n, waiting-before)
 	}
 	// And they all wake for their message.
