@@ -2,7 +2,7 @@
 checks that every name here exists at run time and the other way round."""
 
 import os
-from typing import Any, Callable, Iterator, List, Optional, Union, final
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Union, final
 
 _Data = Union[bytes, bytearray, memoryview, str]
 _Path = Union[str, "os.PathLike[str]"]
@@ -222,7 +222,7 @@ class Client:
     def __exit__(self, *args: Any) -> None: ...
 
 def connect(
-    url: str = "flume://127.0.0.1:7337",
+    url: str | Sequence[str] = "flume://127.0.0.1:7337",
     *,
     name: Optional[str] = None,
     ca_file: Optional[_Path] = None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Awaitable, Callable, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, List, Optional, Sequence, TypeVar, Union
 
 from . import _flume
 from .errors import ClosedError, from_code
@@ -32,7 +32,8 @@ async def _in_executor(function: Callable[..., _T], *args: Any, **kwargs: Any) -
     return await loop.run_in_executor(None, functools.partial(function, *args, **kwargs))
 
 
-async def connect(url: str = "flume://127.0.0.1:7337", **options: Any) -> "Client":
+async def connect(url: str | Sequence[str] = "flume://127.0.0.1:7337",
+                  **options: Any) -> "Client":
     """Connects like :func:`flume.connect` (same keyword arguments) without blocking the loop.
 
     ``publish_timeout`` is how long :meth:`Client.publish` waits for room, without blocking the

@@ -27,11 +27,26 @@ int milliseconds(double seconds, const char *what) {
   return static_cast<int>(seconds * 1000.0 + 0.5);
 }
 
-py::object connect(const std::string &url, py::handle name, py::handle ca_file,
-                   py::handle pin_sha256, bool insecure, py::handle token, double connect_timeout,
-                   bool reconnect, double reconnect_min, double reconnect_max,
-                   py::handle server_name, std::size_t max_pending_bytes, double publish_timeout,
-                   py::handle keep_alive) {
+// "URL" as given, or a list/tuple of URLs (nodes of a cluster) joined with commas for libflume.
+std::string broker_urls(py::handle given) {
+  if (py::isinstance<py::str>(given)) return given.cast<std::string>();
+  if (!py::isinstance<py::list>(given) && !py::isinstance<py::tuple>(given)) {
+    throw py::type_error("url must be a str or a list of str (nodes of a cluster)");
+  }
+  std::string joined;
+  for (py::handle each : given) {
+    if (!py::isinstance<py::str>(each)) throw py::type_error("every url in the list must be a str");
+    if (!joined.empty()) joined += ',';
+    joined += each.cast<std::string>();
+  }
+  return joined;
+}
+
+py::object connect(py::handle url_given, py::handle name, py::handle ca_file, py::handle pin_sha256,
+                   bool insecure, py::handle token, double connect_timeout, bool reconnect,
+                   double reconnect_min, double reconnect_max, py::handle server_name,
+                   std::size_t max_pending_bytes, double publish_timeout, py::handle keep_alive) {
+  const std::string url = broker_urls(url_given);
   flume_client_options options = FLUME_CLIENT_OPTIONS_INIT;
   const std::string name_text = name.is_none() ? "flume-python" : name.cast<std::string>();
   const std::string ca_text = path_or_empty(ca_file, "ca_file");
@@ -267,9 +282,9 @@ returns once the broker accepted the subscription (up to `timeout` seconds), rai
         py::arg("publish_timeout") = 5.0, py::arg("keep_alive") = 1.0,
         R"(Connects to a broker and returns a Client once the broker accepted it.
 
-url: "flume://host:port" ("host:port", "host"; port 7337 by default). Nodes of a cluster:
-several separated by commas ("flume://a:7337,flume://b:7337"): the client races handshakes to
-all and keeps the nearest (the first to answer), and on every reconnect races them again.
+url: "flume://host:port" ("host:port", "host"; port 7337 by default). Nodes of a cluster: a
+list of URLs (or one string with them separated by commas): the client races handshakes to all
+and keeps the nearest (the first to answer), and on every reconnect races them again.
 Trust: ca_file (PEM with the CA or the broker's self-signed certificate), pin_sha256 (the
 fingerprint "AB:CD:..." the broker prints), or insecure=True (no verification). With none of
 them, the system's CA store, except for a broker on this machine, whose self-signed cert.pem in
