@@ -105,21 +105,27 @@ NodeLink *ClusterNode::accepted_link_to(const std::string &name) {
   return nullptr;
 }
 
-void ClusterNode::forward_to_interested(std::string_view subject, const SharedBuffer &route,
-                                        const SharedBuffer &message, const NodeLink *from,
-                                        const std::string &origin_name) {
+std::size_t ClusterNode::find_next_hops(std::string_view subject, const std::string &skip_node) {
+  std::size_t unrouted = 0;
   origin_interest_.match(subject, interested_);
   next_hops_.clear();
   for (const std::string &node : interested_) {
-    if (node == origin_name) continue;
+    if (node == skip_node) continue;
     if (auto found = routes_.route_to(node)) {
       next_hops_.push_back(found->next_hop);
     } else {
-      ++stats_.no_route;
+      ++unrouted;
     }
   }
   std::sort(next_hops_.begin(), next_hops_.end());
   next_hops_.erase(std::unique(next_hops_.begin(), next_hops_.end()), next_hops_.end());
+  return unrouted;
+}
+
+void ClusterNode::forward_to_interested(std::string_view subject, const SharedBuffer &route,
+                                        const SharedBuffer &message, const NodeLink *from,
+                                        const std::string &origin_name) {
+  stats_.no_route += find_next_hops(subject, origin_name);
   for (const std::string &hop : next_hops_) {
     NodeLink *link = accepted_link_to(hop);
     if (link == nullptr || link == from) continue;
@@ -204,13 +210,7 @@ void ClusterNode::link_dropped(NodeLink &from, std::string_view subject,
     if (dropped.hop_limit > 1) {
       const SharedBuffer relayed = encode_link_dropped(
           subject, LinkDropped{dropped.count, static_cast<std::uint8_t>(dropped.hop_limit - 1)});
-      origin_interest_.match(subject, interested_);
-      next_hops_.clear();
-      for (const std::string &node : interested_) {
-        if (auto found = routes_.route_to(node)) next_hops_.push_back(found->next_hop);
-      }
-      std::sort(next_hops_.begin(), next_hops_.end());
-      next_hops_.erase(std::unique(next_hops_.begin(), next_hops_.end()), next_hops_.end());
+      find_next_hops(subject, config_.node_name);
       for (const std::string &hop : next_hops_) {
         NodeLink *link = accepted_link_to(hop);
         if (link != nullptr && link != &from && relayed) link->send_control(relayed);

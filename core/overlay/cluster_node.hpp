@@ -149,6 +149,9 @@ class ClusterNode final : public quic::ConnectionHandler,
   void forget_interest_of_unknown_nodes();
   // Sends `route` + `message` one copy per next hop towards every node whose interest matches,
   // except `origin_name` and the link it came from.
+  // next_hops_ := the next hops towards every node whose interest matches `subject`, except
+  // `skip_node`, each once; returns how many such nodes have no route.
+  std::size_t find_next_hops(std::string_view subject, const std::string &skip_node);
   void forward_to_interested(std::string_view subject, const SharedBuffer &route,
                              const SharedBuffer &message, const NodeLink *from,
                              const std::string &origin_name);
@@ -189,7 +192,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::uint64_t epoch_ = 0;
   std::uint64_t sequence_ = 0;
   std::vector<std::string> interested_;  // scratch, per message
-  std::vector<std::string> next_hops_;   // scratch, per message
+  std::vector<std::string> next_hops_;   // scratch, per message: find_next_hops()
   std::vector<LinkId> local_matched_;    // scratch, per message
   LinkCounters closed_links_;            // counters of links already gone
   ClusterStats stats_;
