@@ -39,8 +39,8 @@
 #include <string>
 
 #include "net/udp_socket.hpp"
-#include "quic/address_limits.hpp"
 #include "protocol/protocol.hpp"
+#include "quic/address_limits.hpp"
 #include "tls/client_trust.hpp"
 #include "tls/server_credentials.hpp"
 
