@@ -365,15 +365,16 @@ void print_stats(const flume::BrokerServer &server) {
       static_cast<unsigned long long>(s.queued_messages));
   const auto t = server.transport_stats();
   if (t.connections_refused + t.refused_address_connections + t.refused_address_rate +
-          t.retries_for_address_rate !=
+          t.retries_for_address_rate + t.dropped_address_rate !=
       0) {
     std::printf(
         "admission: refused_at_limit=%llu refused_per_address=%llu refused_rate=%llu "
-        "retries_for_rate=%llu\n",
+        "retries_for_rate=%llu dropped_for_rate=%llu\n",
         static_cast<unsigned long long>(t.connections_refused),
         static_cast<unsigned long long>(t.refused_address_connections),
         static_cast<unsigned long long>(t.refused_address_rate),
-        static_cast<unsigned long long>(t.retries_for_address_rate));
+        static_cast<unsigned long long>(t.retries_for_address_rate),
+        static_cast<unsigned long long>(t.dropped_address_rate));
   }
   std::fflush(stdout);
 }
