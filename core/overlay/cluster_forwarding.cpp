@@ -135,20 +135,21 @@ ClusterNode::Sent ClusterNode::send_towards(const RouteHeader &route,
                                             std::string_view subject, const SharedBuffer &message,
                                             const NodeLink *avoid) {
   Sent sent;
-  hop_groups_.clear();
+  // Local, not a member: a link closing while this sends re-sends through here too.
+  std::vector<std::pair<NodeLink *, std::vector<RouteDestination>>> hop_groups;
   for (const RouteDestination &destination : destinations) {
     NodeLink *link = next_link_towards(destination.node);
     if (link == nullptr || link == avoid) {
       ++sent.unrouted;
       continue;
     }
-    auto group = std::find_if(hop_groups_.begin(), hop_groups_.end(),
+    auto group = std::find_if(hop_groups.begin(), hop_groups.end(),
                               [link](const auto &g) { return g.first == link; });
-    if (group == hop_groups_.end()) group = hop_groups_.insert(hop_groups_.end(), {link, {}});
+    if (group == hop_groups.end()) group = hop_groups.insert(hop_groups.end(), {link, {}});
     group->second.push_back(destination);
   }
   const std::uint64_t now = EventLoop::now_ns();
-  for (auto &[link, group] : hop_groups_) {
+  for (auto &[link, group] : hop_groups) {
     for (std::size_t first = 0; first < group.size(); first += kMaxRouteDestinations) {
       const std::size_t last = std::min(group.size(), first + kMaxRouteDestinations);
       RouteHeader copy{route.origin, route.epoch, route.sequence, route.hop_limit, {}};
@@ -175,6 +176,7 @@ void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::
     // Each destination gets the next of its own numbers, so it sees gaps and order; a node with
     // no route gets none (counted in no_route here: nothing was sent that it could miss).
     destinations_.clear();
+    const std::uint8_t order_class = order_class_of(subject.view());
     for (const std::string &node : interested_) {
       if (node == config_.node_name) continue;
       if (!routes_.route_to(node)) {
@@ -183,11 +185,12 @@ void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::
       }
       DestinationNumbers &numbers = destination_numbers_[node];
       if (numbers.id == 0) numbers.id = node_id_of(node);
-      destinations_.push_back({numbers.id, numbers.next++});
+      destinations_.push_back({numbers.id, numbers.next[order_class]++});
     }
     if (destinations_.empty()) return;
     const RouteHeader route{node_id_, epoch_, ++sequence_, config_.hop_limit, {}};
-    stats_.no_route += send_towards(route, destinations_, subject.view(), message, nullptr).unrouted;
+    stats_.no_route +=
+        send_towards(route, destinations_, subject.view(), message, nullptr).unrouted;
   } catch (...) {
     FLUME_LOG(log::Level::error, "overlay", "out of memory forwarding a message");
   }
@@ -222,8 +225,11 @@ void ClusterNode::link_message(NodeLink &from, const RouteHeader &route, std::st
     }
     if (!relay_destinations_.empty()) {
       if (route.hop_limit > 1) {
-        RouteHeader next{route.origin, route.epoch, route.sequence,
-                         static_cast<std::uint8_t>(route.hop_limit - 1), {}};
+        RouteHeader next{route.origin,
+                         route.epoch,
+                         route.sequence,
+                         static_cast<std::uint8_t>(route.hop_limit - 1),
+                         {}};
         const Sent sent = send_towards(next, relay_destinations_, subject, frame, &from);
         stats_.no_route += sent.unrouted;
         stats_.messages_relayed += sent.copies;
@@ -242,8 +248,8 @@ void ClusterNode::link_message(NodeLink &from, const RouteHeader &route, std::st
       case DedupeWindow::Verdict::fresh:
         break;
     }
-    switch (reorder_.offer(route.origin, route.epoch, own->sequence, subject, frame,
-                           EventLoop::now_ns())) {
+    switch (reorder_.offer(route.origin, order_class_of(subject), route.epoch, own->sequence,
+                           subject, frame, EventLoop::now_ns())) {
       case ReorderWindow::Verdict::held:
         schedule_reorder_timer();
         break;
@@ -294,8 +300,8 @@ void ClusterNode::on_link_unusable(NodeLink &link) {
   std::uint64_t lost = 0;
   try {
     for (const SentCopy &copy : copies) {
-      const Sent sent = send_towards(copy.route, copy.route.destinations, copy.subject,
-                                     copy.message, &link);
+      const Sent sent =
+          send_towards(copy.route, copy.route.destinations, copy.subject, copy.message, &link);
       resent += sent.destinations;
       lost += copy.route.destinations.size() - sent.destinations;
     }

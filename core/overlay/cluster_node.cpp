@@ -41,7 +41,7 @@ ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig 
                    static_cast<std::uint64_t>(
                        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.reorder_window)
                            .count()),
-                   config_.reorder_max_bytes, 4096}) {}
+                   config_.reorder_max_bytes, 16384}) {}
 
 ClusterNode::~ClusterNode() {
   if (hooked_) engine_.set_cluster_hooks(nullptr);

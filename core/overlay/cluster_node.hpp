@@ -14,6 +14,7 @@
 // Loop thread only: the same loop as the broker engine.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -231,19 +232,19 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::uint64_t node_id_ = 0;
   std::uint64_t epoch_ = 0;
   std::uint64_t sequence_ = 0;
-  std::vector<std::string> interested_;  // scratch, per message
-  std::vector<std::string> next_hops_;   // scratch, per message: find_next_hops()
-  std::vector<LinkId> local_matched_;    // scratch, per message
+  std::vector<std::string> interested_;               // scratch, per message
+  std::vector<std::string> next_hops_;                // scratch, per message: find_next_hops()
+  std::vector<LinkId> local_matched_;                 // scratch, per message
   std::vector<RouteDestination> destinations_;        // scratch, per message
   std::vector<RouteDestination> relay_destinations_;  // scratch, per message
-  std::vector<std::pair<NodeLink *, std::vector<RouteDestination>>> hop_groups_;  // scratch
-  // Per destination node: its id and the next number this node gives it (ROUTE dest_sequence).
+  // Per destination node: its id and the next number this node gives it (ROUTE dest_sequence)
+  // in each order class.
   struct DestinationNumbers {
     std::uint64_t id = 0;
-    std::uint64_t next = 0;
+    std::array<std::uint64_t, kOrderClasses> next{};
   };
   std::unordered_map<std::string, DestinationNumbers> destination_numbers_;
-  LinkCounters closed_links_;            // counters of links already gone
+  LinkCounters closed_links_;  // counters of links already gone
   ClusterStats stats_;
   // Links that are up and were not refused (self, duplicate, refuse_peers): the ones counted
   // in links_up and listed in our advert.

@@ -8,16 +8,6 @@ namespace flume::overlay {
 
 namespace {
 
-// FNV-1a: cheap, stable across nodes and versions, and spreads dotted subjects well enough.
-std::uint64_t lane_hash(std::string_view subject) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (char c : subject) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 std::optional<std::size_t> lane_number(std::string_view path) {
   if (path.substr(0, kLanePathPrefix.size()) != kLanePathPrefix) return std::nullopt;
   std::string_view digits = path.substr(kLanePathPrefix.size());
@@ -93,7 +83,7 @@ void NodeLink::send_control(const SharedBuffer &frame) {
 bool NodeLink::forward(std::string_view subject, const SharedBuffer &route,
                        const SharedBuffer &message) {
   if (!up_ || closed_ || lanes_.empty()) return false;
-  const std::int64_t lane = lanes_[lane_hash(subject) % lanes_.size()];
+  const std::int64_t lane = lanes_[subject_hash(subject) % lanes_.size()];
   if (h3_->unsent_body_bytes(lane) >= settings_.max_lane_backlog) {
     ++counters_.dropped_backlog;
     note_drop(subject);

@@ -51,6 +51,15 @@ std::uint64_t node_id_of(std::string_view node_name) {
   return get_u64(digest.data());
 }
 
+std::uint64_t subject_hash(std::string_view subject) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : subject) {
+    hash ^= static_cast<std::uint8_t>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
 SharedBuffer encode_route(const RouteHeader &route) {
   const std::size_t count = route.destinations.size();
   if (count == 0 || count > kMaxRouteDestinations) return {};
@@ -108,8 +117,7 @@ std::optional<LinkDropped> parse_link_dropped(std::span<const std::uint8_t> payl
   return LinkDropped{count, payload[4]};
 }
 
-std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload,
-                                       std::string &error) {
+std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload, std::string &error) {
   if (payload.size() < kRouteFixedSize) {
     error = "ROUTE shorter than 27 bytes";
     return std::nullopt;
@@ -124,8 +132,11 @@ std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload,
             std::to_string(count) + " destinations";
     return std::nullopt;
   }
-  RouteHeader out{get_u64(payload.data()), get_u64(payload.data() + 8),
-                  get_u64(payload.data() + 16), payload[24], {}};
+  RouteHeader out{get_u64(payload.data()),
+                  get_u64(payload.data() + 8),
+                  get_u64(payload.data() + 16),
+                  payload[24],
+                  {}};
   out.destinations.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint8_t *entry = payload.data() + kRouteFixedSize + kRouteEntrySize * i;

@@ -49,7 +49,8 @@ inline constexpr std::size_t kMaxAdvertLinks = 256;    // links one NODE_ADVERT 
 inline constexpr std::size_t kAdvertLinkCostSize = 8;  // cost u16, rtt_us u32, loss_permille u16
 
 // One destination node of a ROUTE copy and the origin's number for it: the origin numbers the
-// messages it sends to each node 0, 1, 2, ... (per epoch), so that node sees gaps and order.
+// messages it sends to each node 0, 1, 2, ... per epoch and order class of the subject, so that
+// node sees gaps and order.
 struct RouteDestination {
   std::uint64_t node = 0;  // node_id_of its name
   std::uint64_t sequence = 0;
@@ -66,6 +67,18 @@ struct RouteHeader {
 
 // First 8 bytes of SHA-256 of the node name, big-endian.
 std::uint64_t node_id_of(std::string_view node_name);
+
+// FNV-1a-64 of the subject's bytes (offset basis 0xcbf29ce484222325, prime 0x100000001b3): the
+// lane a subject takes on a link (mod the link's lanes) and its order class (mod 64).
+std::uint64_t subject_hash(std::string_view subject);
+// An origin numbers the messages for each destination per order class (docs/protocol.md 17.3),
+// so a message missing in one class holds back only the subjects of that class, as a lost
+// packet on a lane holds back only that lane's subjects (with 1, 2, 4, ... 64 lanes a class
+// always travels on one lane).
+inline constexpr std::size_t kOrderClasses = 64;
+inline std::uint8_t order_class_of(std::string_view subject) {
+  return static_cast<std::uint8_t>(subject_hash(subject) % kOrderClasses);
+}
 
 // Empty buffer when the route lists no destination or more than kMaxRouteDestinations.
 SharedBuffer encode_route(const RouteHeader &route);

@@ -27,7 +27,8 @@ struct SentCopy {
 
 class SentLog {
  public:
-  SentLog(std::uint64_t keep_ns, std::size_t max_bytes) : keep_ns_(keep_ns), max_bytes_(max_bytes) {}
+  SentLog(std::uint64_t keep_ns, std::size_t max_bytes)
+      : keep_ns_(keep_ns), max_bytes_(max_bytes) {}
 
   void record(std::uint64_t now_ns, RouteHeader route, std::string_view subject,
               const SharedBuffer &message);

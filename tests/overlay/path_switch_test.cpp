@@ -1,8 +1,9 @@
-// Path switches over real HTTP/3 on 127.0.0.1: a line a - b - c plus a direct a - c link. The
-// direct link fails (closed at once, what it had not sent is lost) while a stream of messages
-// flows from a to c; a re-sends what it had sent on it along a - b - c, c's dedupe window drops
-// the copies that had arrived, its reorder window puts the rest in order, and c redials a, so
-// the path switches back mid-stream too.
+// Path switches over real HTTP/3 on 127.0.0.1: a line a - b - c plus a direct a - c link. While
+// 4000 messages flow from a to c, the direct link fails twice: closed at once by a (what it had
+// not sent is lost), and, once c has dialled again, by c (what a sends until the close reaches
+// it is lost). Each time a re-sends what it had sent on it along a - b - c, c's dedupe window
+// drops the copies that had arrived, and its reorder window keeps each subject's order while
+// the path switches to b and back.
 #include <atomic>
 #include <set>
 #include <thread>
@@ -23,12 +24,15 @@ TEST(PathSwitch, MessagesInFlightOnAFailedLinkArriveOnceInOrderOverTheOtherPath)
   RunningNode a(files, "a", "one", {});
   RunningNode b(files, "b", "one", Peers{a.cluster_address()});
   RunningNode c(files, "c", "one", Peers{a.cluster_address(), b.cluster_address()});
-  ASSERT_TRUE(eventually([&] { return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }));
+  ASSERT_TRUE(
+      eventually([&] { return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }));
 
   ClientResult result;
   auto at_c = Client::connect(c.url(), c.trusting(), result);
   ASSERT_TRUE(at_c) << result.message;
-  auto subscriber = at_c->subscribe("orders.>", {}, nullptr, result);
+  SubscribeOptions options;
+  options.queue_limit = 8192;  // room for every message: a drop here would not be the cluster's
+  auto subscriber = at_c->subscribe("orders.>", options, nullptr, result);
   ASSERT_TRUE(subscriber) << result.message;
   // a sends to c directly, and knows the way round through b (b's advert lists c).
   ASSERT_TRUE(eventually([&] {
@@ -52,9 +56,10 @@ TEST(PathSwitch, MessagesInFlightOnAFailedLinkArriveOnceInOrderOverTheOtherPath)
     ClientResult r;
     auto publisher = Client::connect(a.url(), a.trusting(), r);
     if (!publisher) return;
+    const std::string padding(1000, '.');
     for (int i = 0; i < kCount; ++i) {
-      if (!publisher->publish(i % 2 ? "orders.eu" : "orders.us", bytes(std::to_string(i))).ok())
-        return;
+      const std::string payload = std::to_string(i) + ' ' + padding;
+      if (!publisher->publish(i % 2 ? "orders.eu" : "orders.us", bytes(payload)).ok()) return;
       if (i % 50 == 49) std::this_thread::sleep_for(1ms);
     }
     published = publisher->flush(5000ms).ok();
@@ -65,6 +70,7 @@ TEST(PathSwitch, MessagesInFlightOnAFailedLinkArriveOnceInOrderOverTheOtherPath)
   int last_eu = -1, last_us = -1;
   int received = 0;
   bool failed = false;
+  bool failed_again = false;
   while (true) {
     Message message;
     if (!subscriber->recv(message, 2000ms).ok()) break;
@@ -74,22 +80,30 @@ TEST(PathSwitch, MessagesInFlightOnAFailedLinkArriveOnceInOrderOverTheOtherPath)
     EXPECT_GT(n, last) << message.subject() << " out of order";
     last = n;
     if (++received == kCount / 4) {
+      // a drops the link at once: what it had not sent yet is lost.
       failed = a.on_loop([&] { return a.node().fail_link_for_test("c"); });
+    }
+    if (received == 3 * kCount / 4) {
+      // The link is back (c redials a); now c drops it: what a sends until the close reaches
+      // it is lost on the way.
+      failed_again =
+          eventually([&] { return c.on_loop([&] { return c.node().fail_link_for_test("a"); }); });
     }
   }
   publishing.join();
   ASSERT_TRUE(published) << "the publisher did not get all its messages out";
   ASSERT_TRUE(failed) << "the link a - c was not there to fail";
+  ASSERT_TRUE(failed_again) << "the link a - c did not come back to fail again";
   const ClusterStats at_a = a.stats();
   const ClusterStats at_cs = c.stats();
-  std::printf("path switch: received %d of %d; a: resent %llu, lost_on_link %llu; c: lost %llu, "
-              "late %llu, reordered %llu, duplicates %llu\n",
-              received, kCount, static_cast<unsigned long long>(at_a.resent),
-              static_cast<unsigned long long>(at_a.lost_on_link),
-              static_cast<unsigned long long>(at_cs.lost_in_cluster),
-              static_cast<unsigned long long>(at_cs.late),
-              static_cast<unsigned long long>(at_cs.reordered),
-              static_cast<unsigned long long>(at_cs.duplicates));
+  std::printf(
+      "path switch: received %d of %d; a: resent %llu, lost_on_link %llu; c: lost %llu, "
+      "late %llu, reordered %llu, duplicates %llu\n",
+      received, kCount, static_cast<unsigned long long>(at_a.resent),
+      static_cast<unsigned long long>(at_a.lost_on_link),
+      static_cast<unsigned long long>(at_cs.lost_in_cluster),
+      static_cast<unsigned long long>(at_cs.late), static_cast<unsigned long long>(at_cs.reordered),
+      static_cast<unsigned long long>(at_cs.duplicates));
   EXPECT_GT(at_a.resent, 0u) << "the failed link's recent messages were not re-sent";
   EXPECT_EQ(static_cast<std::uint64_t>(received) + at_cs.lost_in_cluster,
             static_cast<std::uint64_t>(kCount))

@@ -13,14 +13,13 @@ namespace {
 
 constexpr std::uint64_t kMs = 1'000'000;
 constexpr std::uint64_t kOrigin = 0xa;
+constexpr std::uint8_t kClass = 3;
 
 class ReorderWindowTest : public ::testing::Test {
  protected:
   ReorderWindow make(std::size_t max_bytes = 1 << 20) {
     return ReorderWindow(
-        [this](std::string_view subject, const SharedBuffer &) {
-          delivered.emplace_back(subject);
-        },
+        [this](std::string_view subject, const SharedBuffer &) { delivered.emplace_back(subject); },
         ReorderWindow::Limits{150 * kMs, max_bytes, 16});
   }
   // A "frame" of `size` bytes; the subject names the number, so the order can be read back.
@@ -31,7 +30,7 @@ class ReorderWindowTest : public ::testing::Test {
   static std::string n(std::uint64_t sequence) { return "m." + std::to_string(sequence); }
   ReorderWindow::Verdict offer(ReorderWindow &window, std::uint64_t sequence, std::uint64_t now,
                                std::uint64_t epoch = 1, std::size_t size = 10) {
-    return window.offer(kOrigin, epoch, sequence, n(sequence), frame(size), now);
+    return window.offer(kOrigin, kClass, epoch, sequence, n(sequence), frame(size), now);
   }
   std::vector<std::string> names(std::initializer_list<std::uint64_t> numbers) {
     std::vector<std::string> out;
@@ -98,6 +97,19 @@ TEST_F(ReorderWindowTest, NoMessageWaitsLongerThanTheWindowWhateverArrivedFirst)
   EXPECT_FALSE(window.next_deadline());
 }
 
+TEST_F(ReorderWindowTest, AGapInOneOrderClassHoldsBackNoOtherClass) {
+  ReorderWindow window = make();
+  offer(window, 0, 0);
+  EXPECT_EQ(offer(window, 2, 1 * kMs), ReorderWindow::Verdict::held);  // class 3 waits for 1
+  // The same origin's numbering in class 4 is its own: 0 and 1 go straight through.
+  EXPECT_EQ(window.offer(kOrigin, kClass + 1, 1, 0, "x.0", frame(), 2 * kMs),
+            ReorderWindow::Verdict::delivered);
+  EXPECT_EQ(window.offer(kOrigin, kClass + 1, 1, 1, "x.1", frame(), 3 * kMs),
+            ReorderWindow::Verdict::delivered);
+  EXPECT_EQ(delivered, (std::vector<std::string>{"m.0", "x.0", "x.1"}));
+  EXPECT_EQ(window.held_messages(), 1u);
+}
+
 TEST_F(ReorderWindowTest, DuplicatesOfHeldMessagesAreRefused) {
   ReorderWindow window = make();
   offer(window, 0, 0);
@@ -117,6 +129,10 @@ TEST_F(ReorderWindowTest, ANewEpochFlushesTheOldNumberingAndStartsAgain) {
   EXPECT_EQ(delivered, names({0, 2, 0}));
   EXPECT_EQ(window.lost(), 1u);
   EXPECT_EQ(offer(window, 1, 3 * kMs, 2), ReorderWindow::Verdict::delivered);
+  // A straggler from the earlier start: not delivered, and the new numbering goes on.
+  EXPECT_EQ(offer(window, 3, 4 * kMs, 1), ReorderWindow::Verdict::late);
+  EXPECT_EQ(offer(window, 2, 5 * kMs, 2), ReorderWindow::Verdict::delivered);
+  EXPECT_EQ(delivered, names({0, 2, 0, 1, 2}));
 }
 
 TEST_F(ReorderWindowTest, AFirstMessageThatIsNotNumberZeroWaitsAndItsGapIsNotCounted) {
@@ -127,8 +143,8 @@ TEST_F(ReorderWindowTest, AFirstMessageThatIsNotNumberZeroWaitsAndItsGapIsNotCou
   EXPECT_EQ(delivered, names({0, 1}));
   // Another origin heard from mid-way through its numbering (this node started later).
   delivered.clear();
-  window.offer(0xb, 1, 40, "m.40", frame(), 0);
-  window.offer(0xb, 1, 41, "m.41", frame(), 1 * kMs);
+  window.offer(0xb, kClass, 1, 40, "m.40", frame(), 0);
+  window.offer(0xb, kClass, 1, 41, "m.41", frame(), 1 * kMs);
   window.expire(150 * kMs);
   EXPECT_EQ(delivered, names({40, 41}));
   EXPECT_EQ(window.lost(), 0u);
@@ -149,16 +165,28 @@ TEST_F(ReorderWindowTest, TheByteBoundGivesUpTheGapEarly) {
   EXPECT_EQ(window.held_bytes(), 0u);
 }
 
+TEST_F(ReorderWindowTest, AWindowOfZeroNeverHoldsAndCountsWhatWasOvertaken) {
+  ReorderWindow window(
+      [this](std::string_view subject, const SharedBuffer &) { delivered.emplace_back(subject); },
+      ReorderWindow::Limits{0, 1 << 20, 16});
+  offer(window, 0, 0);
+  EXPECT_EQ(offer(window, 2, 0), ReorderWindow::Verdict::delivered);
+  EXPECT_EQ(offer(window, 1, 0), ReorderWindow::Verdict::late);
+  EXPECT_EQ(delivered, names({0, 2}));
+  EXPECT_EQ(window.lost(), 1u);
+  EXPECT_EQ(window.held_messages(), 0u);
+}
+
 TEST_F(ReorderWindowTest, TooManyOriginsFlushEveryoneInsteadOfGrowing) {
   ReorderWindow window = make();
   for (std::uint64_t origin = 1; origin <= 16; ++origin) {
-    window.offer(origin, 1, 0, "m.0", frame(), 0);
-    window.offer(origin, 1, 2, "m.2", frame(), 0);  // each holds one message
+    window.offer(origin, kClass, 1, 0, "m.0", frame(), 0);
+    window.offer(origin, kClass, 1, 2, "m.2", frame(), 0);  // each holds one message
   }
-  EXPECT_EQ(window.origins(), 16u);
+  EXPECT_EQ(window.streams(), 16u);
   EXPECT_EQ(window.held_messages(), 16u);
-  window.offer(17, 1, 0, "m.0", frame(), 0);
-  EXPECT_EQ(window.origins(), 1u);
+  window.offer(17, kClass, 1, 0, "m.0", frame(), 0);
+  EXPECT_EQ(window.streams(), 1u);
   EXPECT_EQ(window.held_messages(), 0u);
   EXPECT_EQ(window.lost(), 16u);  // each flushed origin's missing 1
 }
