@@ -252,6 +252,7 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
     if (link->dead()) ++stats_.links_dead;
     drop_accepted(*link);
     add(closed_links_, link->counters());
+    closed_links_evicted_ += link->sent_log().evicted();
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
               link->peer_name().empty() ? "?" : link->peer_name().c_str(),
               connection.peer_address().to_string().c_str(), info.message.c_str());
@@ -339,8 +340,11 @@ void ClusterNode::link_up(NodeLink &link) {
 ClusterStats ClusterNode::stats() const {
   ClusterStats out = stats_;
   LinkCounters total = closed_links_;
-  for (const auto &[id, link] : links_)
+  out.resend_evicted = closed_links_evicted_;
+  for (const auto &[id, link] : links_) {
     add(total, link->counters());
+    out.resend_evicted += link->sent_log().evicted();
+  }
   out.messages_forwarded = total.messages_forwarded;
   out.dropped_backlog = total.dropped_backlog;
   out.resent = total.resent;

@@ -81,6 +81,9 @@ struct ClusterStats {
   // could not be (the per-link numbers are in LinkCounters).
   std::uint64_t resent = 0;
   std::uint64_t lost_on_link = 0;
+  // Copies pushed out of a link's resend log by its byte bound before their second was up:
+  // had that link failed, they could not have been re-sent.
+  std::uint64_t resend_evicted = 0;
 };
 
 struct LinkInfo {
@@ -244,7 +247,8 @@ class ClusterNode final : public quic::ConnectionHandler,
     std::array<std::uint64_t, kOrderClasses> next{};
   };
   std::unordered_map<std::string, DestinationNumbers> destination_numbers_;
-  LinkCounters closed_links_;  // counters of links already gone
+  LinkCounters closed_links_;               // counters of links already gone
+  std::uint64_t closed_links_evicted_ = 0;  // their SentLog::evicted()
   ClusterStats stats_;
   // Links that are up and were not refused (self, duplicate, refuse_peers): the ones counted
   // in links_up and listed in our advert.

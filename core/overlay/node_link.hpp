@@ -123,6 +123,7 @@ class NodeLink final : public H3Events {
 
   // The ROUTE + MESSAGE copies sent recently, for the owner to re-send when the link fails.
   SentLog &sent_log() noexcept { return sent_log_; }
+  const SentLog &sent_log() const noexcept { return sent_log_; }
   void count_failover(std::uint64_t resent, std::uint64_t lost) noexcept {
     counters_.resent += resent;
     counters_.lost_on_link += lost;
