@@ -175,9 +175,8 @@ void add_auth_key(Options &options, const std::string &text, const std::string &
   auto key = flume::auth::VerifyingKey::parse(text, error);
   if (!key) usage_error(label + ": " + error);
   auto &keys = options.server.engine.auth_keys;
-  const bool duplicate = std::any_of(keys.begin(), keys.end(), [&](const auto &known) {
-    return known.id() == key->id();
-  });
+  const bool duplicate = std::any_of(keys.begin(), keys.end(),
+                                     [&](const auto &known) { return known.id() == key->id(); });
   if (duplicate) return;  // the same key twice (file and command line) is one key
   keys.push_back(std::move(*key));
   options.auth_key_sources.push_back(label);
@@ -298,7 +297,8 @@ void load_config_file(Options &options, const std::string &path) {
     if ((name == "peer" || name == "auth-key") && node.is_array()) {
       for (const auto &item : *node.as_array()) {
         auto text = item.value<std::string>();
-        if (!text || !item.is_string()) usage_error(where + ": '" + key_text + "' must list strings");
+        if (!text || !item.is_string())
+          usage_error(where + ": '" + key_text + "' must list strings");
         apply(options, name, *text, key_text + " (" + where + ")");
       }
       continue;
@@ -361,8 +361,9 @@ Options parse_options(int argc, char **argv) {
   if (!options.server.engine.auth_keys.empty() && !options.cluster.node_name.empty()) {
     // Node links carry no tenant and no grants yet: a message published under one tenant would
     // reach another node's default tenant. Refused rather than leaked (docs/security.md).
-    usage_error("--auth-key cannot be used with --node-name yet: node links do not carry "
-                "tenants or grants (docs/security.md, 'Not yet')");
+    usage_error(
+        "--auth-key cannot be used with --node-name yet: node links do not carry "
+        "tenants or grants (docs/security.md, 'Not yet')");
   }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
@@ -494,8 +495,9 @@ int main(int argc, char **argv) {
   }
   const auto &auth_keys = options.server.engine.auth_keys;
   if (auth_keys.empty()) {
-    std::printf("access tokens: not checked (no --auth-key): every client that trusts the "
-                "certificate may publish and subscribe to anything\n");
+    std::printf(
+        "access tokens: not checked (no --auth-key): every client that trusts the "
+        "certificate may publish and subscribe to anything\n");
     FLUME_LOG(flume::log::Level::warn, "flume-broker",
               "no --auth-key: access tokens are not checked, the broker is open to every client");
   } else {

@@ -210,7 +210,7 @@ class Broker {
   BrokerConfig config_;
   // Before the sessions: queues release their buffers into it when they go.
   MemoryAccount memory_;
-  QueueRanking ranking_;  // subscriptions with queued bytes, largest first
+  QueueRanking ranking_;                // subscriptions with queued bytes, largest first
   SubjectTrie<Subscription *> router_;  // the default tenant's subject space
   // The other tenants' subject spaces, each a router of its own so no pattern can reach across;
   // present while the tenant has a subscription.

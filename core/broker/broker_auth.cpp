@@ -49,8 +49,9 @@ bool Broker::admit_token(Session &s, std::span<const std::uint8_t> token,
     return false;
   };
   if (token.empty()) {
-    return refuse(&stats_.token_missing, "token required: this broker admits only clients with an "
-                                        "access token (docs/security.md)");
+    return refuse(&stats_.token_missing,
+                  "token required: this broker admits only clients with an "
+                  "access token (docs/security.md)");
   }
   const std::uint64_t now_ms = unix_now_ms();
   auth::Verification verified =
@@ -71,9 +72,8 @@ bool Broker::admit_token(Session &s, std::span<const std::uint8_t> token,
       return refuse(&stats_.token_not_yet_valid, verified.message);
   }
   if (renewal && verified.token.tenant != s.tenant) {
-    return refuse(nullptr,
-                  "the renewed token is for tenant '" + verified.token.tenant +
-                      "', the connection's tenant is '" + s.tenant + "'");
+    return refuse(nullptr, "the renewed token is for tenant '" + verified.token.tenant +
+                               "', the connection's tenant is '" + s.tenant + "'");
   }
   s.token_checked = true;
   s.tenant = std::move(verified.token.tenant);
@@ -113,9 +113,8 @@ void Broker::revoke_ungranted_subscriptions(Session &s) {
     if (s.state == SessionState::closed) return;
     ++stats_.subscriptions_revoked;
     stats_.discarded_on_close += discard_queue(*sub);
-    const std::string message =
-        "the renewed token does not grant subscribing to '" + sub->pattern + "': " +
-        auth::describe(auth::may_subscribe(s.grants, sub->pattern));
+    const std::string message = "the renewed token does not grant subscribing to '" + sub->pattern +
+                                "': " + auth::describe(auth::may_subscribe(s.grants, sub->pattern));
     end_with_error(*sub, ErrorCode::permission_denied, message);
   }
 }

@@ -36,8 +36,8 @@ struct Subscription {
   SubscriptionHandle route;
   // The router holding `route`: the broker's, or its tenant's (tokens with a tenant).
   SubjectTrie<Subscription *> *router = nullptr;
-  std::string pattern;      // kept when the broker is an overlay node (ClusterHooks) or checks tokens
-  bool announced = false;   // `pattern` was handed to the cluster hooks
+  std::string pattern;  // kept when the broker is an overlay node (ClusterHooks) or checks tokens
+  bool announced = false;                         // `pattern` was handed to the cluster hooks
   ErrorCode end_code = ErrorCode::slow_consumer;  // the ERROR ending it, in state slow_consumer
   std::string end_message;
   DeliveryQueue queue;

@@ -123,18 +123,20 @@ TEST_F(BrokerAuth, TokenOverTheWireLimitIsAProtocolError) {
 }
 
 TEST_F(BrokerAuth, SubscribeGrantsFollowCoversAndDenyWins) {
-  const std::string token = issue(keys.signing, "acme",
-                                  {{}, {}, {"orders.>", "logs.*", "metrics.cpu"}, {"orders.*.secret"}});
+  const std::string token = issue(
+      keys.signing, "acme", {{}, {}, {"orders.>", "logs.*", "metrics.cpu"}, {"orders.*.secret"}});
   Client client(*broker);
   ASSERT_TRUE(connect(client, token));
   struct Case {
     const char *pattern;
     bool allowed;
   } cases[] = {
-      {"orders.eu", true},           {"orders.*.created", true}, {"orders.>", false},
-      {"orders.eu.secret", false},   {"orders.*.*", false},      {"logs.app", true},
-      {"logs.*", true},              {"logs.>", false},          {"metrics.cpu", true},
-      {"metrics.mem", false},        {"metrics.*", false},       {">", false},
+      {"orders.eu", true},   {"orders.*.created", true},
+      {"orders.>", false},   {"orders.eu.secret", false},
+      {"orders.*.*", false}, {"logs.app", true},
+      {"logs.*", true},      {"logs.>", false},
+      {"metrics.cpu", true}, {"metrics.mem", false},
+      {"metrics.*", false},  {">", false},
   };
   std::uint32_t id = 1;
   for (const Case &c : cases) {
@@ -183,7 +185,8 @@ TEST_F(BrokerAuth, PublishOutsideTheGrantsGetsPermissionDeniedAndTheConnectionSt
 TEST_F(BrokerAuth, ConnectionIsClosedWithTokenExpiredByTheTimerAtExpiryPlusSkew) {
   // Expires 50 s from now: refused from 110 s on.
   Client client(*broker, /*now_ns=*/5 * kSecondNs);
-  ASSERT_TRUE(connect(client, issue(keys.signing, "acme", {{}, {}, {">"}, {}}, kNow - 10, kNow + 50)));
+  ASSERT_TRUE(
+      connect(client, issue(keys.signing, "acme", {{}, {}, {">"}, {}}, kNow - 10, kNow + 50)));
   client.subscribe("a.>", 1);
   ASSERT_EQ(broker->next_timer(), 5 * kSecondNs + 110 * kSecondNs);
   broker->on_timer(5 * kSecondNs + 109 * kSecondNs);
@@ -197,12 +200,13 @@ TEST_F(BrokerAuth, ConnectionIsClosedWithTokenExpiredByTheTimerAtExpiryPlusSkew)
 
 TEST_F(BrokerAuth, RenewalExtendsTheConnectionAndEndsSubscriptionsNoLongerGranted) {
   Client client(*broker);
-  ASSERT_TRUE(connect(client, issue(keys.signing, "acme", {{}, {}, {"a.>", "b.>"}, {}}, kNow - 10,
-                                    kNow + 10)));
+  ASSERT_TRUE(connect(
+      client, issue(keys.signing, "acme", {{}, {}, {"a.>", "b.>"}, {}}, kNow - 10, kNow + 10)));
   client.subscribe("a.x", 1);
   client.subscribe("b.x", 2);
   now_ms += 30'000;
-  client.control(auth_frame(issue(keys.signing, "acme", {{}, {}, {"a.>"}, {}}, kNow, kNow + 600), 9));
+  client.control(
+      auth_frame(issue(keys.signing, "acme", {{}, {}, {"a.>"}, {}}, kNow, kNow + 600), 9));
   const OwnedFrame answer = client.last_control();
   EXPECT_EQ(answer.type, FrameType::ok);
   EXPECT_EQ(answer.integer(PropertyId::request_id), 9u);
