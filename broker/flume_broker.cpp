@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token_signing.hpp"
 #include "broker_logging.hpp"
 #include "cluster_command.hpp"
 #include "common/command_line.hpp"
@@ -40,8 +42,9 @@ constexpr const char *kFooter =
 max_payload, max_connections, max_connections_per_address, handshake_rate, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
-cluster_advertise, cluster_max_links, cluster_probe_rate, cluster_reorder_ms); peer may be a
-list; command-line options override the file. Example:
+cluster_advertise, cluster_max_links, cluster_probe_rate, cluster_reorder_ms, auth_key,
+auth_keys_file); peer and auth_key may be lists; command-line options override the file.
+Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -56,6 +59,11 @@ node dials the others it learns of (up to --cluster-max-links links) and message
 along fewest-hop routes.
 Make the certificates with 'flume-broker cluster init-ca' and 'flume-broker cluster issue-node'.
 
+Access tokens (docs/security.md): with --auth-key (or --auth-keys-file) every client must present
+a token signed by one of the keys ('flume token issue'); its grants are enforced and its tenant
+is a subject space of its own. Without keys the broker is open to every client that trusts its
+certificate. Tokens are not yet carried between nodes, so a cluster node refuses auth keys.
+
 SIGINT or SIGTERM shuts down gracefully: clients get SHUTTING_DOWN; a second signal exits at once.
 )";
 
@@ -64,6 +72,7 @@ constexpr const char *kLogFormats[] = {"text", "json"};
 
 struct Options {
   flume::BrokerServerConfig server;
+  std::vector<std::string> auth_key_sources;  // where each key came from, for the start line
   flume::overlay::ClusterConfig cluster;
   unsigned long stats_interval = 0;
   std::string log_level = "info";   // one of kLogLevels
@@ -114,6 +123,11 @@ constexpr Setting kSettings[] = {
      "how long a shutdown waits for clients to hear about it\n(default 2000)"},
     {"stats-interval", "--stats-interval", "S",
      "print counters every S seconds (default 0: never)"},
+    {"auth-key", "--auth-key", "KEY",
+     "an operator public key (flpk1...): clients must present a token\nit signed; repeat for "
+     "several (key rotation)"},
+    {"auth-keys-file", "--auth-keys-file", "FILE",
+     "operator public keys, one per line ('#' comments); as --auth-key"},
     {"log-level", "--log-level", "LEVEL",
      "what the log on stderr shows: trace, debug, info (default), warn,\nerror or off. info: "
      "clients the broker refused or closed and why;\ndebug: every connection accepted and "
@@ -165,6 +179,31 @@ const std::string &one_of(const std::string &name, const std::string &value,
   for (std::size_t i = 0; i < N; ++i)
     list += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(choices[i]);
   usage_error(name + " must be " + list + ", not '" + value + "'");
+}
+
+void add_auth_key(Options &options, const std::string &text, const std::string &label) {
+  std::string error;
+  auto key = flume::auth::VerifyingKey::parse(text, error);
+  if (!key) usage_error(label + ": " + error);
+  auto &keys = options.server.engine.auth_keys;
+  const bool duplicate = std::any_of(keys.begin(), keys.end(),
+                                     [&](const auto &known) { return known.id() == key->id(); });
+  if (duplicate) return;  // the same key twice (file and command line) is one key
+  keys.push_back(std::move(*key));
+  options.auth_key_sources.push_back(label);
+}
+
+void load_auth_keys_file(Options &options, const std::string &path, const std::string &label) {
+  std::ifstream file(path);
+  if (!file) usage_error(label + ": cannot read " + path + ": " + std::strerror(errno));
+  std::string line;
+  unsigned number = 0;
+  while (std::getline(file, line) && number < 100000) {
+    ++number;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    add_auth_key(options, line, path + " line " + std::to_string(number));
+  }
 }
 
 // Applies one setting by its long name; shared by the command line and the TOML file so both
@@ -231,6 +270,10 @@ void apply(Options &options, const std::string &name, const std::string &value,
   } else if (name == "cluster-reorder-ms") {
     options.cluster.reorder_window =
         std::chrono::milliseconds(static_cast<long long>(parse_count(label, value, 0, 10000)));
+  } else if (name == "auth-key") {
+    add_auth_key(options, value, label);
+  } else if (name == "auth-keys-file") {
+    load_auth_keys_file(options, value, label);
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -265,16 +308,18 @@ void load_config_file(Options &options, const std::string &path) {
     std::string name = key_text;
     for (char &c : name)
       c = c == '_' ? '-' : c;
+    if (name == "auth-keys") name = "auth-key";  // a list of keys reads better in the plural
     if (name == "config") usage_error(where + ": 'config' cannot be set inside a config file");
     if (std::none_of(std::begin(kSettings), std::end(kSettings),
                      [&](const Setting &setting) { return name == setting.name; })) {
       usage_error(where + ": unknown key '" + key_text +
                   "'; the keys are the long option names with '_' for '-'");
     }
-    if (name == "peer" && node.is_array()) {
+    if ((name == "peer" || name == "auth-key") && node.is_array()) {
       for (const auto &item : *node.as_array()) {
         auto text = item.value<std::string>();
-        if (!text || !item.is_string()) usage_error(where + ": 'peer' must list strings");
+        if (!text || !item.is_string())
+          usage_error(where + ": '" + key_text + "' must list strings");
         apply(options, name, *text, key_text + " (" + where + ")");
       }
       continue;
@@ -306,10 +351,12 @@ Options parse_options(int argc, char **argv) {
       ->type_name("FILE");
   // The values are applied after the file, whatever their place on the command line.
   std::vector<std::optional<std::string>> given(std::size(kSettings));
-  std::vector<std::string> peers;  // --peer is the one repeatable setting
+  std::vector<std::string> peers;  // --peer and --auth-key are the repeatable settings
+  std::vector<std::string> auth_keys;
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
-    if (std::string(kSettings[i].name) == "peer") {
-      app.add_option(kSettings[i].flags, peers, kSettings[i].help)
+    const std::string name = kSettings[i].name;
+    if (name == "peer" || name == "auth-key") {
+      app.add_option(kSettings[i].flags, name == "peer" ? peers : auth_keys, kSettings[i].help)
           ->type_name(kSettings[i].value)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       continue;
@@ -329,6 +376,15 @@ Options parse_options(int argc, char **argv) {
     options.cluster.peers.clear();  // the command line's peers replace the file's
     for (const std::string &peer : peers)
       apply(options, "peer", peer, "--peer");
+  }
+  for (const std::string &key : auth_keys)  // added to the file's: rotation adds keys
+    apply(options, "auth-key", key, "--auth-key");
+  if (!options.server.engine.auth_keys.empty() && !options.cluster.node_name.empty()) {
+    // Node links carry no tenant and no grants yet: a message published under one tenant would
+    // reach another node's default tenant. Refused rather than leaked (docs/security.md).
+    usage_error(
+        "--auth-key cannot be used with --node-name yet: node links do not carry "
+        "tenants or grants (docs/security.md, 'Not yet')");
   }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
@@ -363,14 +419,43 @@ void print_stats(const flume::BrokerServer &server) {
   const auto s = server.stats();
   std::printf(
       "stats: connections=%llu subscriptions=%llu messages_in=%llu messages_out=%llu "
-      "dropped=%llu queued=%llu\n",
+      "dropped=%llu queued=%llu auth_refused=%llu token_expired_closes=%llu "
+      "publish_denied=%llu subscribe_denied=%llu\n",
       static_cast<unsigned long long>(s.connections),
       static_cast<unsigned long long>(s.subscriptions),
       static_cast<unsigned long long>(s.messages_in),
       static_cast<unsigned long long>(s.messages_out),
       static_cast<unsigned long long>(s.dropped_oldest + s.dropped_newest +
                                       s.dropped_slow_consumer + s.dropped_no_memory),
-      static_cast<unsigned long long>(s.queued_messages));
+      static_cast<unsigned long long>(s.queued_messages),
+      static_cast<unsigned long long>(s.token_missing + s.token_malformed + s.token_unknown_key +
+                                      s.token_bad_signature + s.token_expired +
+                                      s.token_not_yet_valid),
+      static_cast<unsigned long long>(s.token_expiry_closes),
+      static_cast<unsigned long long>(s.publish_denied + s.publish_not_granted),
+      static_cast<unsigned long long>(s.subscribe_denied + s.subscribe_not_granted));
+  if (s.token_missing + s.token_malformed + s.token_unknown_key + s.token_bad_signature +
+          s.token_expired + s.token_not_yet_valid + s.publish_denied + s.publish_not_granted +
+          s.subscribe_denied + s.subscribe_not_granted + s.token_renewals_refused >
+      0) {
+    std::printf(
+        "auth: missing=%llu malformed=%llu unknown_key=%llu bad_signature=%llu expired=%llu "
+        "not_yet_valid=%llu renewals=%llu renewals_refused=%llu publish_not_granted=%llu "
+        "publish_denied=%llu subscribe_not_granted=%llu subscribe_denied=%llu revoked=%llu\n",
+        static_cast<unsigned long long>(s.token_missing),
+        static_cast<unsigned long long>(s.token_malformed),
+        static_cast<unsigned long long>(s.token_unknown_key),
+        static_cast<unsigned long long>(s.token_bad_signature),
+        static_cast<unsigned long long>(s.token_expired),
+        static_cast<unsigned long long>(s.token_not_yet_valid),
+        static_cast<unsigned long long>(s.token_renewals),
+        static_cast<unsigned long long>(s.token_renewals_refused),
+        static_cast<unsigned long long>(s.publish_not_granted),
+        static_cast<unsigned long long>(s.publish_denied),
+        static_cast<unsigned long long>(s.subscribe_not_granted),
+        static_cast<unsigned long long>(s.subscribe_denied),
+        static_cast<unsigned long long>(s.subscriptions_revoked));
+  }
   const auto t = server.transport_stats();
   if (t.connections_refused + t.refused_address_connections + t.refused_address_rate +
           t.retries_for_address_rate + t.dropped_address_rate !=
@@ -443,6 +528,22 @@ int main(int argc, char **argv) {
         "peer(s) to dial\n",
         options.cluster.node_name.c_str(), node->local_address().to_string().c_str(),
         options.cluster.ca_file.c_str(), options.cluster.peers.size());
+  }
+  const auto &auth_keys = options.server.engine.auth_keys;
+  if (auth_keys.empty()) {
+    std::printf(
+        "access tokens: not checked (no --auth-key): every client that trusts the "
+        "certificate may publish and subscribe to anything\n");
+    FLUME_LOG(flume::log::Level::warn, "flume-broker",
+              "no --auth-key: access tokens are not checked, the broker is open to every client");
+  } else {
+    std::string ids;
+    for (const auto &key : auth_keys)
+      ids += (ids.empty() ? "" : ", ") + flume::auth::format_key_id(key.id());
+    std::printf("access tokens: required, signed by %zu key(s): %s\n", auth_keys.size(),
+                ids.c_str());
+    FLUME_LOG(flume::log::Level::info, "flume-broker", "access tokens required, key ids %s",
+              ids.c_str());
   }
   std::printf("memory budget for queued messages: %llu MiB (--max-memory)\n",
               static_cast<unsigned long long>(server.stats().memory_budget_bytes >> 20));

@@ -29,6 +29,7 @@ struct CommonOptions {
   std::string pin;
   bool insecure = false;
   std::string name;
+  std::string token;  // access token sent in HELLO (--token, else $FLUME_TOKEN)
   std::optional<std::chrono::milliseconds> timeout;
   bool quiet = false;
 };

@@ -58,6 +58,10 @@ void add_common_options(CLI::App &app, CommonOptions &common) {
        "change the traffic)");
   add("--name", "NAME", "the client name the broker shows",
       [&common](const std::string &value) { common.name = value; });
+  add("--token", "TOKEN",
+      "access token (flt1...) for a broker that requires one\n(default: $FLUME_TOKEN; see "
+      "'flume token issue')",
+      [&common](const std::string &value) { common.token = value; });
   add("--timeout", "MS",
       "connect timeout and the longest wait for the broker (default:\n5000 to connect, 10000 for "
       "confirmations)",
@@ -83,6 +87,9 @@ void finish_common_options(const CommandInfo &command, CommonOptions &common) {
   if (common.ca_file.empty() && common.pin.empty() && !common.insecure) {
     if (const char *ca = std::getenv("FLUME_CA"); ca != nullptr && *ca != '\0') common.ca_file = ca;
   }
+  if (common.token.empty()) {
+    if (const char *token = std::getenv("FLUME_TOKEN"); token != nullptr) common.token = token;
+  }
   if (!common.ca_file.empty() + !common.pin.empty() + common.insecure > 1) {
     usage_error(command, "--ca, --pin and --insecure are alternatives: give only one");
   }
@@ -105,6 +112,7 @@ ClientConfig client_config(const CommonOptions &common, const std::string &defau
   config.ca_file = common.ca_file;
   config.pin_sha256 = common.pin;
   config.insecure = common.insecure;
+  config.token.assign(common.token.begin(), common.token.end());
   if (common.timeout) config.connect_timeout = *common.timeout;
   return config;
 }

@@ -151,6 +151,8 @@ Session *Broker::open_session(SessionTransport &transport, std::uint64_t now_ns,
   }
   raw->has_deadline = true;
   raw->over_limit = over_limit;
+  raw->opened_ns = now_ns;
+  if (!config_.auth_keys.empty()) raw->opened_unix_ms = unix_now_ms();
   ++(over_limit ? refusing_ : active_);
   return raw;
 }
@@ -334,11 +336,21 @@ void Broker::on_timer(std::uint64_t now_ns) {
     ++stats_.hello_timeouts;
     fatal(s, ErrorCode::protocol_error, "no HELLO within the HELLO timeout");
   }
+  while (!expiry_deadlines_.empty() && expiry_deadlines_.begin()->first <= now_ns) {
+    Session &s = *expiry_deadlines_.begin()->second;
+    disarm_expiry(s);
+    ++stats_.token_expiry_closes;
+    fatal(s, ErrorCode::token_expired, "the access token expired");
+  }
 }
 
 std::optional<std::uint64_t> Broker::next_timer() const {
-  if (hello_deadlines_.empty()) return std::nullopt;
-  return hello_deadlines_.begin()->first;
+  std::optional<std::uint64_t> next;
+  if (!hello_deadlines_.empty()) next = hello_deadlines_.begin()->first;
+  if (!expiry_deadlines_.empty() && (!next || expiry_deadlines_.begin()->first < *next)) {
+    next = expiry_deadlines_.begin()->first;
+  }
+  return next;
 }
 
 void Broker::begin_shutdown() {
@@ -390,6 +402,7 @@ void Broker::teardown(Session &s) noexcept {
     hello_deadlines_.erase(s.deadline);
     s.has_deadline = false;
   }
+  disarm_expiry(s);
   --(s.over_limit ? refusing_ : active_);
   s.state = SessionState::closed;
   for (Subscription &sub : s.subscriptions) {
@@ -414,6 +427,12 @@ BrokerStats Broker::stats() const {
   out.subscriptions = router_.size();
   out.router_patterns = router_.pattern_count();
   out.router_nodes = router_.node_count();
+  for (const auto &[tenant, router] : tenant_routers_) {
+    out.subscriptions += router->size();
+    out.router_patterns += router->pattern_count();
+    out.router_nodes += router->node_count();
+  }
+  out.tenants = tenant_routers_.size();
   out.memory_queued_bytes = memory_.bytes;
   out.memory_queued_peak_bytes = memory_.peak;
   out.memory_budget_bytes = config_.max_memory_bytes;

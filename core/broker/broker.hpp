@@ -84,7 +84,7 @@ class Broker {
   // The peer granted stream credit: open the subscription streams that were waiting for it.
   void on_streams_available(Session *session);
 
-  // Closes sessions whose HELLO deadline has passed.
+  // Closes sessions whose HELLO deadline has passed, and those whose token has expired.
   void on_timer(std::uint64_t now_ns);
   // When on_timer() next has work, if ever.
   std::optional<std::uint64_t> next_timer() const;
@@ -145,6 +145,24 @@ class Broker {
   void handle_subscribe(Session &s, const Frame &frame);
   void handle_unsubscribe(Session &s, const Frame &frame);
   void answer_invalid_subject(Session &s, const Frame &frame, std::int64_t stream_id);
+
+  // Access tokens (broker_auth.cpp). Each returns false after refusing (and answering) the
+  // request; the HELLO and AUTH checks fill `s` with the token's tenant, grants and expiry.
+  bool admit_token(Session &s, std::span<const std::uint8_t> token,
+                   std::optional<std::uint32_t> request_id);
+  void handle_auth(Session &s, const Frame &frame);
+  bool subscribe_granted(Session &s, std::string_view pattern,
+                         std::optional<std::uint32_t> request_id, std::uint32_t subscription_id);
+  bool publish_granted(Session &s, std::string_view subject, std::int64_t stream_id);
+  void revoke_ungranted_subscriptions(Session &s);
+  void arm_expiry(Session &s, std::uint64_t expires_unix_seconds);
+  void disarm_expiry(Session &s) noexcept;
+  std::uint64_t unix_now_ms() const;
+  // The router of a tenant's subject space ("" is the default tenant's, router_): nullptr when
+  // the tenant has no subscription; router_for makes one.
+  SubjectTrie<Subscription *> *router_of(const std::string &tenant) noexcept;
+  SubjectTrie<Subscription *> &router_for(const std::string &tenant);
+  void forget_tenant_router_if_empty(const std::string &tenant) noexcept;
   void request_error(Session &s, ErrorCode code, std::string_view message,
                      std::optional<std::uint32_t> request_id,
                      std::optional<std::uint32_t> subscription_id);
@@ -164,6 +182,7 @@ class Broker {
   void open_waiting_streams(Session &s);
   void stream_opened(Subscription &sub, std::int64_t stream_id);
   void end_slow_consumer(Subscription &sub);
+  void end_with_error(Subscription &sub, ErrorCode code, std::string_view message);
   void write_slow_consumer_end(Subscription &sub);
   void finish_stream(Subscription &sub);
   void reset_stream(Subscription &sub, std::uint64_t code);
@@ -191,8 +210,12 @@ class Broker {
   BrokerConfig config_;
   // Before the sessions: queues release their buffers into it when they go.
   MemoryAccount memory_;
-  QueueRanking ranking_;  // subscriptions with queued bytes, largest first
-  SubjectTrie<Subscription *> router_;
+  QueueRanking ranking_;                // subscriptions with queued bytes, largest first
+  SubjectTrie<Subscription *> router_;  // the default tenant's subject space
+  // The other tenants' subject spaces, each a router of its own so no pattern can reach across;
+  // present while the tenant has a subscription.
+  std::unordered_map<std::string, std::unique_ptr<SubjectTrie<Subscription *>>> tenant_routers_;
+  std::multimap<std::uint64_t, Session *> expiry_deadlines_;  // tokens running out
   std::unordered_map<const Session *, std::unique_ptr<Session>> sessions_;
   std::multimap<std::uint64_t, Session *> hello_deadlines_;
   std::vector<Subscription *> matched_;    // fan-out scratch, reused so routing does not allocate

@@ -8,6 +8,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "auth/token_signing.hpp"
 
 #include "codec/frame.hpp"
 #include "flume/version.hpp"
@@ -54,6 +57,16 @@ struct BrokerConfig {
   std::string server_name = std::string(kDefaultServerName);
   // Empty: every HELLO with a supported version is admitted.
   AuthHook authenticate;
+
+  // Operator public keys (docs/security.md). Empty: tokens are not checked and every client is
+  // in the default tenant. Otherwise every HELLO must carry a token one of them verifies, its
+  // grants are enforced on SUBSCRIBE and PUBLISH, its tenant is the client's subject space, and
+  // the connection is closed with TOKEN_EXPIRED when the token runs out (protocol.md 19).
+  // Checked before `authenticate`, which still runs when both are set.
+  std::vector<auth::VerifyingKey> auth_keys;
+  // Unix time in milliseconds, the clock token windows are checked against. Empty: the system
+  // clock. A test sets it to move time without waiting.
+  std::function<std::uint64_t()> unix_time_ms;
 };
 
 }  // namespace flume::broker

@@ -23,10 +23,15 @@ void Broker::route_publish(Session &s, CheckedSubject subject,
   ++s.messages_in;
   // Collect first: delivering may end subscriptions, which must not happen inside the walk.
   matched_.clear();
-  router_.match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
+  // A tenant's publishes reach its own subscribers only, and never the overlay (whose frames
+  // carry no tenant: docs/security.md).
+  ClusterHooks *cluster = s.tenant.empty() ? cluster_ : nullptr;
+  if (SubjectTrie<Subscription *> *router = router_of(s.tenant)) {
+    router->match(subject.view(), [this](Subscription *sub) { matched_.push_back(sub); });
+  }
   if (matched_.empty()) {
     ++stats_.messages_unmatched;
-    if (cluster_ != nullptr) cluster_->on_local_publish(subject, payload, SharedBuffer());
+    if (cluster != nullptr) cluster->on_local_publish(subject, payload, SharedBuffer());
     return;
   }
   const SharedBuffer frame = message_frame(subject, payload);  // the one copy of the payload
@@ -37,7 +42,7 @@ void Broker::route_publish(Session &s, CheckedSubject subject,
     matched_.clear();
     return;
   }
-  if (cluster_ != nullptr) cluster_->on_local_publish(subject, payload, frame);
+  if (cluster != nullptr) cluster->on_local_publish(subject, payload, frame);
   fan_out(frame);
 }
 
@@ -65,20 +70,23 @@ void Broker::fan_out(const SharedBuffer &frame) {
 }
 
 void Broker::interest_added(Subscription &sub, std::string_view pattern) {
-  if (cluster_ == nullptr) return;
+  // Kept for the grant checks after a renewal (AUTH), and for the cluster hooks.
+  if (cluster_ == nullptr && config_.auth_keys.empty()) return;
   sub.pattern = std::string(pattern);
+  if (cluster_ == nullptr || sub.router != &router_) return;  // tenants stay on this node
+  sub.announced = true;
   if (++interest_[sub.pattern] == 1) cluster_->on_interest_added(sub.pattern);
 }
 
 void Broker::interest_removed(Subscription &sub) noexcept {
-  if (cluster_ == nullptr || sub.pattern.empty()) return;
+  if (cluster_ == nullptr || !sub.announced) return;
+  sub.announced = false;
   auto it = interest_.find(sub.pattern);
   if (it == interest_.end()) return;
   if (--it->second == 0) {
     interest_.erase(it);
     cluster_->on_interest_removed(sub.pattern);
   }
-  sub.pattern.clear();
 }
 
 void Broker::deliver(Subscription &sub, const SharedBuffer &frame) {
@@ -324,24 +332,34 @@ void Broker::stream_opened(Subscription &sub, std::int64_t stream_id) {
 void Broker::stop_routing(Subscription &sub) noexcept {
   if (sub.state != SubscriptionState::live) return;
   try {
-    router_.unsubscribe(sub.route);
+    if (sub.router != nullptr) sub.router->unsubscribe(sub.route);
   } catch (...) {
     // Only the router's shrinking can fail; the entry is gone either way.
     ++stats_.internal_errors;
   }
+  if (sub.router != &router_) forget_tenant_router_if_empty(sub.session.tenant);
+  sub.router = nullptr;
   interest_removed(sub);
   sub.session.by_id.erase(sub.id);
   sub.state = SubscriptionState::draining;  // callers set the precise ending state
 }
 
 void Broker::end_slow_consumer(Subscription &sub) {
+  ++stats_.slow_consumer_closes;
+  end_with_error(sub, ErrorCode::slow_consumer, {});
+}
+
+void Broker::end_with_error(Subscription &sub, ErrorCode code, std::string_view message) {
   stop_routing(sub);
   sub.state = SubscriptionState::slow_consumer;
+  sub.end_code = code;
+  sub.end_message.assign(message);
   sub.queue.take_tail_drops();  // nothing to report: the ERROR says more
-  ++stats_.slow_consumer_closes;
-  FLUME_LOG(log::Level::info, "broker", "ended subscription %u of %s%s%s%s: SLOW_CONSUMER", sub.id,
+  FLUME_LOG(log::Level::info, "broker", "ended subscription %u of %s%s%s%s: %.*s", sub.id,
             sub.session.peer.c_str(), sub.session.client_name.empty() ? "" : " (",
-            sub.session.client_name.c_str(), sub.session.client_name.empty() ? "" : ")");
+            sub.session.client_name.c_str(), sub.session.client_name.empty() ? "" : ")",
+            static_cast<int>(error_code_name(static_cast<std::uint64_t>(code)).size()),
+            error_code_name(static_cast<std::uint64_t>(code)).data());
   if (sub.stream_id >= 0) {
     write_slow_consumer_end(sub);
   } else {
@@ -350,10 +368,10 @@ void Broker::end_slow_consumer(Subscription &sub) {
 }
 
 void Broker::write_slow_consumer_end(Subscription &sub) {
-  SharedBuffer error = error_frame(ErrorCode::slow_consumer, {}, std::nullopt, sub.id);
+  SharedBuffer error = error_frame(sub.end_code, sub.end_message, std::nullopt, sub.id);
   if (!error) {
-    reset_stream(sub, static_cast<std::uint64_t>(
-                          ErrorCode::slow_consumer));  // 6.3 allows this when the ERROR cannot go
+    // 6.3 allows this when the ERROR cannot go.
+    reset_stream(sub, static_cast<std::uint64_t>(sub.end_code));
     return;
   }
   sub.session.transport.send(sub.stream_id, std::move(error), false);

@@ -88,6 +88,13 @@ SharedBuffer ok_to_unsubscribe(std::optional<std::uint32_t> request_id,
   return properties_frame(FrameType::ok, properties);
 }
 
+SharedBuffer ok_to_auth(std::optional<std::uint32_t> request_id) noexcept {
+  std::uint8_t scratch[16];
+  PropertyWriter properties(scratch);
+  if (request_id) properties.put_u32(PropertyId::request_id, *request_id);
+  return properties_frame(FrameType::ok, properties);
+}
+
 SharedBuffer error_frame(ErrorCode code, std::string_view message,
                          std::optional<std::uint32_t> request_id,
                          std::optional<std::uint32_t> subscription_id) noexcept {

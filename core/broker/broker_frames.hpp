@@ -28,6 +28,8 @@ SharedBuffer ok_to_subscribe(std::optional<std::uint32_t> request_id, std::uint3
 SharedBuffer ok_to_unsubscribe(std::optional<std::uint32_t> request_id,
                                std::uint32_t subscription_id) noexcept;
 
+SharedBuffer ok_to_auth(std::optional<std::uint32_t> request_id) noexcept;
+
 // ERROR {request_id?, subscription_id?, error_code, error_message?}; an empty message is left out
 // and a long one is cut to 1024 bytes at a UTF-8 character boundary.
 SharedBuffer error_frame(ErrorCode code, std::string_view message,

@@ -116,6 +116,7 @@ void Broker::decode_publish(Session &s, std::int64_t stream_id, std::span<const 
       fatal(s, ErrorCode::protocol_error, why);
       return;
     }
+    if (s.token_checked && !publish_granted(s, frame.subject, stream_id)) continue;
     route_publish(s, CheckedSubject::from_decoded_frame(frame.subject), frame.payload);
   }
   if (!fin || s.state == SessionState::closed) return;
@@ -164,6 +165,9 @@ bool Broker::frame_allowed(const Session &s, StreamKind kind, FrameType type,
     case FrameType::ping:
     case FrameType::pong:
       return true;
+    case FrameType::auth:
+      why = "AUTH needs protocol_version 2 or later";
+      return s.protocol_version >= kAuthFrameVersion;
     case FrameType::hello:
       why = "a second HELLO on the control stream";
       return false;
@@ -206,7 +210,11 @@ void Broker::on_control_frame(Session &s, const Frame &frame) {
       handle_unsubscribe(s, frame);
       break;
     case FrameType::publish:
+      if (s.token_checked && !publish_granted(s, frame.subject, kControlStreamId)) break;
       route_publish(s, CheckedSubject::from_decoded_frame(frame.subject), frame.payload);
+      break;
+    case FrameType::auth:
+      handle_auth(s, frame);
       break;
     case FrameType::ping:
       if (frame.payload.size() > kMaxPingPayload) {

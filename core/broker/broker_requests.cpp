@@ -52,13 +52,15 @@ void Broker::handle_hello(Session &s, const Frame &frame) {
   };
   const std::uint16_t version = std::min(hello.protocol_version, kProtocolVersion);
   if (version == 0) {
-    refuse(ErrorCode::unsupported_version, "the broker speaks protocol_version 1 only");
+    refuse(ErrorCode::unsupported_version, "the broker speaks protocol_versions 1 and 2");
     return;
   }
   if (s.over_limit) {
     refuse(ErrorCode::too_many_connections, "broker is at its connection limit");
     return;
   }
+  s.protocol_version = version;
+  if (!config_.auth_keys.empty() && !admit_token(s, hello.token, hello.request_id)) return;
   if (config_.authenticate) {
     bool admitted = false;
     try {
@@ -93,6 +95,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
     return;
   }
   const std::uint32_t id = request.subscription_id;
+  if (s.token_checked && !subscribe_granted(s, frame.subject, request.request_id, id)) return;
   if (s.by_id.contains(id)) {
     request_error(s, ErrorCode::duplicate_subscription, "subscription_id is already live",
                   request.request_id, id);
@@ -115,9 +118,12 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
   try {
     s.by_id.emplace(id, &sub);
     try {
-      routed = router_.subscribe(frame.subject, &sub, sub.route);
+      SubjectTrie<Subscription *> &router = router_for(s.tenant);
+      routed = router.subscribe(frame.subject, &sub, sub.route);
+      if (routed == SubjectError::ok) sub.router = &router;
     } catch (...) {
       s.by_id.erase(id);
+      forget_tenant_router_if_empty(s.tenant);
       throw;
     }
   } catch (...) {
@@ -126,6 +132,7 @@ void Broker::handle_subscribe(Session &s, const Frame &frame) {
   }
   if (routed != SubjectError::ok) {  // the decoder validated the pattern; kept for safety
     s.by_id.erase(id);
+    forget_tenant_router_if_empty(s.tenant);
     s.subscriptions.pop_back();
     request_error(s, ErrorCode::invalid_subject, describe(routed), request.request_id, id);
     return;

@@ -12,8 +12,8 @@
 
 namespace flume::broker {
 
-// One slot per error code of docs/protocol.md 11.1 (0x00 .. 0x11).
-inline constexpr std::size_t kErrorCodeSlots = 0x12;
+// One slot per error code of docs/protocol.md 11.1 (0x00 .. 0x13).
+inline constexpr std::size_t kErrorCodeSlots = 0x14;
 using ErrorCounts = std::array<std::uint64_t, kErrorCodeSlots>;
 
 struct BrokerStats {
@@ -70,6 +70,24 @@ struct BrokerStats {
   std::uint64_t memory_queued_bytes = 0;
   std::uint64_t memory_queued_peak_bytes = 0;
   std::uint64_t memory_budget_bytes = 0;
+
+  // Access tokens (brokers with auth keys): HELLOs refused, per reason; renewals (AUTH);
+  // connections closed at expiry; requests the grants refused, per reason.
+  std::uint64_t token_missing = 0;
+  std::uint64_t token_malformed = 0;  // oversized included
+  std::uint64_t token_unknown_key = 0;
+  std::uint64_t token_bad_signature = 0;
+  std::uint64_t token_expired = 0;
+  std::uint64_t token_not_yet_valid = 0;
+  std::uint64_t token_renewals = 0;          // AUTH answered with OK
+  std::uint64_t token_renewals_refused = 0;  // AUTH answered with ERROR
+  std::uint64_t token_expiry_closes = 0;     // closed with TOKEN_EXPIRED while connected
+  std::uint64_t publish_not_granted = 0;     // PUBLISH refused: no allow pattern matches
+  std::uint64_t publish_denied = 0;          // PUBLISH refused: a deny pattern matches
+  std::uint64_t subscribe_not_granted = 0;   // SUBSCRIBE refused: no allow pattern covers it
+  std::uint64_t subscribe_denied = 0;        // SUBSCRIBE refused: a deny pattern overlaps it
+  std::uint64_t subscriptions_revoked = 0;   // ended because a renewed token no longer grants them
+  std::uint64_t tenants = 0;                 // tenants with live subscriptions, now
 
   // Faults.
   std::uint64_t internal_errors = 0;          // allocation failures, exceptions from hooks

@@ -48,6 +48,15 @@ const char *parse_hello(std::span<const std::uint8_t> payload, HelloRequest &out
   return nullptr;
 }
 
+const char *parse_auth(std::span<const std::uint8_t> payload, AuthRequest &out) noexcept {
+  Properties properties;
+  if (const char *error = parse_common(payload, properties)) return error;
+  if (!properties.has(PropertyId::token)) return "AUTH without token";
+  out.request_id = optional_u32(properties, PropertyId::request_id);
+  out.token = properties.bytes(PropertyId::token);
+  return nullptr;
+}
+
 const char *parse_subscribe(std::span<const std::uint8_t> payload, SubscribeRequest &out) noexcept {
   Properties properties;
   if (const char *error = parse_common(payload, properties)) return error;

@@ -1,4 +1,4 @@
-// Reading the properties of the requests a client sends (HELLO, SUBSCRIBE, UNSUBSCRIBE) and
+// Reading the properties of the requests a client sends (HELLO, AUTH, SUBSCRIBE, UNSUBSCRIBE) and
 // checking them as docs/protocol.md section 5 requires. Each parse_* returns nullptr when the
 // payload is valid, else a message for the connection error PROTOCOL_ERROR.
 #pragma once
@@ -28,6 +28,12 @@ struct HelloRequest {
   std::span<const std::uint8_t> token;
 };
 
+// AUTH (protocol_version 2): a renewed token for the connection.
+struct AuthRequest {
+  std::optional<std::uint32_t> request_id;
+  std::span<const std::uint8_t> token;  // a view into the frame's payload
+};
+
 struct SubscribeRequest {
   std::optional<std::uint32_t> request_id;
   std::uint32_t subscription_id = 0;
@@ -41,6 +47,7 @@ struct UnsubscribeRequest {
 };
 
 const char *parse_hello(std::span<const std::uint8_t> payload, HelloRequest &out) noexcept;
+const char *parse_auth(std::span<const std::uint8_t> payload, AuthRequest &out) noexcept;
 const char *parse_subscribe(std::span<const std::uint8_t> payload, SubscribeRequest &out) noexcept;
 const char *parse_unsubscribe(std::span<const std::uint8_t> payload,
                               UnsubscribeRequest &out) noexcept;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/grants.hpp"
 #include "broker/broker_stats.hpp"
 #include "broker/session_transport.hpp"
 #include "broker/subscription.hpp"
@@ -81,6 +82,19 @@ class Session {
 
   bool has_deadline = false;
   std::multimap<std::uint64_t, Session *>::iterator deadline;
+
+  // When open_session ran, on the broker's clock and on the Unix clock, read together: a token's
+  // expiry (Unix time) becomes a deadline on the broker's clock from this pair.
+  std::uint64_t opened_ns = 0;
+  std::uint64_t opened_unix_ms = 0;
+  std::uint16_t protocol_version = 0;  // negotiated in HELLO
+
+  // Access token in force (only when the broker has auth keys; otherwise nothing is checked).
+  bool token_checked = false;
+  std::string tenant;  // "" is the default tenant, that of connections without tokens
+  auth::Grants grants;
+  bool has_expiry = false;
+  std::multimap<std::uint64_t, Session *>::iterator expiry;
 };
 
 }  // namespace flume::broker

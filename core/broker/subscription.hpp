@@ -8,6 +8,7 @@
 
 #include "broker/delivery_queue.hpp"
 #include "broker/queue_ranking.hpp"
+#include "protocol/protocol.hpp"
 #include "router/subject_trie.hpp"
 
 namespace flume::broker {
@@ -17,7 +18,8 @@ class Session;
 enum class SubscriptionState : std::uint8_t {
   live,           // in the router, receiving messages
   draining,       // unsubscribed: writes what is queued, then FIN
-  slow_consumer,  // ended by policy `close`, stream not open yet: will write ERROR then FIN
+  slow_consumer,  // ended with an error (end_code): SLOW_CONSUMER by policy `close`, or
+                  // PERMISSION_DENIED by a renewed token; writes ERROR then FIN
   done,           // stream ended or connection gone; only waits to be freed
 };
 
@@ -32,7 +34,12 @@ struct Subscription {
   std::int64_t stream_id = -1;  // -1 until the transport gave us a stream
   bool waiting_for_stream = false;
   SubscriptionHandle route;
-  std::string pattern;  // kept only when the broker is an overlay node (ClusterHooks)
+  // The router holding `route`: the broker's, or its tenant's (tokens with a tenant).
+  SubjectTrie<Subscription *> *router = nullptr;
+  std::string pattern;  // kept when the broker is an overlay node (ClusterHooks) or checks tokens
+  bool announced = false;                         // `pattern` was handed to the cluster hooks
+  ErrorCode end_code = ErrorCode::slow_consumer;  // the ERROR ending it, in state slow_consumer
+  std::string end_message;
   DeliveryQueue queue;
   std::uint64_t dropped = 0;  // policy drops over the subscription's life
   RankLink rank;              // in the broker's QueueRanking while its queue holds bytes

@@ -10,7 +10,11 @@ namespace flume {
 
 inline constexpr std::string_view kAlpn = "flume/1";
 inline constexpr std::uint16_t kDefaultPort = 7337;
-inline constexpr std::uint16_t kProtocolVersion = 1;
+// Version 2 adds the AUTH frame (token renewal) and the error codes PERMISSION_DENIED and
+// TOKEN_EXPIRED (docs/protocol.md section 19); everything else is version 1.
+inline constexpr std::uint16_t kProtocolVersion = 2;
+// The first version in which a client may send AUTH.
+inline constexpr std::uint16_t kAuthFrameVersion = 2;
 inline constexpr std::size_t kMaxPingPayload = 64;
 inline constexpr std::int64_t kControlStreamId = 0;
 

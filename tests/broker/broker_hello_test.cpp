@@ -45,12 +45,12 @@ TEST(BrokerHello, OkWithoutRequestIdWhenHelloHadNone) {
   EXPECT_FALSE(client.last_control().integer(PropertyId::request_id).has_value());
 }
 
-TEST(BrokerHello, HigherClientVersionIsAnsweredWithVersionOne) {
+TEST(BrokerHello, HigherClientVersionIsAnsweredWithTheBrokersVersionTwo) {
   Broker broker({});
   Client client(broker);
   client.control(hello_frame(7));
   EXPECT_EQ(client.last_control().type, FrameType::ok);
-  EXPECT_EQ(client.last_control().integer(PropertyId::protocol_version), 1u);
+  EXPECT_EQ(client.last_control().integer(PropertyId::protocol_version), 2u);
 }
 
 TEST(BrokerHello, VersionZeroIsRefusedWithUnsupportedVersionThenClose) {

@@ -38,7 +38,7 @@ class BrokerMalformed : public ::testing::Test {
 };
 
 TEST_F(BrokerMalformed, UnknownFrameTypeClosesWithUnknownFrameType) {
-  offender.control(from_hex("0c 00 00 00 00 00"));
+  offender.control(from_hex("0d 00 00 00 00 00"));
   expect_closed_with(ErrorCode::unknown_frame_type);
 }
 
@@ -70,7 +70,7 @@ TEST_F(BrokerMalformed, FinInsideAFrameOnAPublishStreamIsTruncatedFrame) {
 
 TEST_F(BrokerMalformed, FinInsideAHeaderIsTruncatedFrameEvenWithAnUnknownType) {
   // 3.4: checks 1-3 wait for the whole header, so a header cut by FIN is TRUNCATED_FRAME.
-  offender.control(from_hex("0c 00 00"), true);
+  offender.control(from_hex("0d 00 00"), true);
   expect_closed_with(ErrorCode::truncated_frame);
 }
 
@@ -104,7 +104,7 @@ TEST_F(BrokerMalformed, InvalidSubjectOnAPublishStreamIsAnsweredNamingTheStream)
 }
 
 TEST_F(BrokerMalformed, FramingErrorOnAPublishStreamIsReportedOnTheControlStream) {
-  offender.on_stream(2, from_hex("0c 00 00 00 00 00"));
+  offender.on_stream(2, from_hex("0d 00 00 00 00 00"));
   expect_closed_with(ErrorCode::unknown_frame_type);
 }
 
@@ -230,7 +230,7 @@ TEST_F(BrokerMalformed, UnknownPropertiesAndUndefinedKnownOnesAreIgnored) {
 
 TEST_F(BrokerMalformed, FramesAfterAFatalErrorInTheSameInputAreNotProcessed) {
   offender.control(
-      concat({from_hex("0c 00 00 00 00 00"), subscribe_frame("a", 1), ping_frame("never")}));
+      concat({from_hex("0d 00 00 00 00 00"), subscribe_frame("a", 1), ping_frame("never")}));
   EXPECT_TRUE(offender.transport.closed);
   EXPECT_TRUE(offender.transport.opened.empty());
   EXPECT_EQ(offender.control_frames().back().type, FrameType::error);

@@ -17,7 +17,7 @@ TEST_F(ClientHandshake, StartSendsHelloWithVersionNameLibraryAndToken) {
   const SentFrame &hello = frames[0];
   EXPECT_EQ(hello.type, FrameType::hello);
   EXPECT_EQ(hello.subject, "");
-  EXPECT_EQ(hello.prop(PropertyId::protocol_version), 1u);
+  EXPECT_EQ(hello.prop(PropertyId::protocol_version), 2u);
   EXPECT_EQ(hello.prop_string(PropertyId::client_name), "orders-service");
   EXPECT_EQ(hello.prop_string(PropertyId::client_library), "flume-c/0.1.0");
   EXPECT_EQ(hello.prop_string(PropertyId::token), "secret");
@@ -36,7 +36,7 @@ TEST_F(ClientHandshake, EmptyOptionalHelloPropertiesAreOmitted) {
   EXPECT_FALSE(hello.has(PropertyId::client_name));
   EXPECT_FALSE(hello.has(PropertyId::client_library));
   EXPECT_FALSE(hello.has(PropertyId::token));
-  EXPECT_EQ(hello.prop(PropertyId::protocol_version), 1u);
+  EXPECT_EQ(hello.prop(PropertyId::protocol_version), 2u);
 }
 
 TEST_F(ClientHandshake, OkToHelloIsParsedIntoServerInfo) {
@@ -141,7 +141,7 @@ TEST_F(ClientHandshake, OkWithHigherProtocolVersionClosesWithProtocolError) {
   feed(0, encode(FrameType::ok, "",
                  Props()
                      .u32(PropertyId::request_id, 1)
-                     .u16(PropertyId::protocol_version, 2)
+                     .u16(PropertyId::protocol_version, 3)
                      .u32(PropertyId::max_payload, 65536)
                      .u32(PropertyId::max_subscriptions, 10)
                      .bytes()));

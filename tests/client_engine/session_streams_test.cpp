@@ -201,7 +201,7 @@ TEST_F(ClientStreams, MalformedHeadersCloseWithTheirCode) {
     ErrorCode expected;
   };
   const Case cases[] = {
-      {"unknown type 0x0c", {0x0c, 0x00, 0x00, 0x00, 0x00, 0x00}, ErrorCode::unknown_frame_type},
+      {"unknown type 0x0d", {0x0d, 0x00, 0x00, 0x00, 0x00, 0x00}, ErrorCode::unknown_frame_type},
       {"MESSAGE without subject",
        {0x09, 0x00, 0x00, 0x00, 0x00, 0x02, 'h', 'i'},
        ErrorCode::missing_subject},

@@ -113,7 +113,7 @@ class E2eMalformed : public ::testing::Test {
 };
 
 TEST_F(E2eMalformed, UnknownFrameTypeClosesTheConnectionWithUnknownFrameType) {
-  raw.send_control({0x0c, 0x00, 0x00, 0x00, 0x00, 0x00});
+  raw.send_control({0x0d, 0x00, 0x00, 0x00, 0x00, 0x00});
   expect_closed_with(ErrorCode::unknown_frame_type);
 }
 

@@ -50,3 +50,9 @@ foreach(case_name overlay_shows_links_rtt_and_interest overlay_failures_say_why
                    "$<TARGET_FILE:flume-broker>")
   set_tests_properties(tools.cli_${case_name} PROPERTIES TIMEOUT 60)
 endforeach()
+
+# A broker that requires tokens: cli_auth.sh starts its own with --auth-key.
+add_test(NAME tools.cli_auth_token_allows_and_denies
+         COMMAND sh "${FLUME_CLI_TESTS}/cli_auth.sh" "$<TARGET_FILE:flume-cli>"
+                 auth_token_allows_and_denies "$<TARGET_FILE:flume-broker>")
+set_tests_properties(tools.cli_auth_token_allows_and_denies PROPERTIES TIMEOUT 60)

@@ -104,7 +104,7 @@ frames = [
 
 malformed = [
     bad("type_zero", frame(0x00), "unknown_type"),
-    bad("type_after_last", frame(0x0C), "unknown_type"),
+    bad("type_after_last", frame(0x0D), "unknown_type"),
     bad("type_ff", frame(0xFF, b"a", b"x"), "unknown_type"),
     bad("publish_without_subject", frame(0x08, b"", b"hi"), "missing_subject"),
     bad("message_without_subject", frame(0x09), "missing_subject"),
