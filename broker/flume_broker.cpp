@@ -130,8 +130,8 @@ constexpr Setting kSettings[] = {
      "dial nodes learnt from adverts while this node has fewer links\n(default 16; seeds are "
      "always dialled)"},
     {"cluster-probe-rate", "--cluster-probe-rate", "N",
-     "probes a second on each link this node dials (0-10, default 2;\n0 = off): RTT, loss "
-     "and noticing a dead peer within 2 s"},
+     "probes a second on each link this node dials (0-10, default 4;\n0 = off): RTT, loss, "
+     "routing by cost, a blocked link noticed within 1 s"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},

@@ -308,6 +308,7 @@ ClusterStats ClusterNode::stats() const {
   out.dropped_backlog = total.dropped_backlog;
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
   out.nodes_known = link_state_.size();
+  out.route_switches = routes_.switches();
   return out;
 }
 
