@@ -180,20 +180,34 @@ void RouteTable::compute(const std::string &self, const std::vector<OwnLink> &ow
         record({unix_ms, dest, current, best.next_hop, old->second.cost_us, best.cost_us, why});
         pending_.erase(dest);
       } else if (best.next_hop != current && best.cost_us < kept->cost_us &&
-                 differs_by_margin(kept->cost_us, best.cost_us)) {
-        // (b) Something is cheaper by the margin: only after it has stayed so for the hold.
+                 own_peers_.count(best.next_hop) == 0) {
+        // (c) A link that just came up gives a cheaper path: a change of the graph, not
+        // noise, so taken at once (else a route chosen while the links came up one by one
+        // would stay on a relay that is only a little costlier, forever).
+        record({unix_ms, dest, current, best.next_hop, kept->cost_us, best.cost_us, "new link"});
+        pending_.erase(dest);
+      } else if (best.next_hop != current && best.cost_us < kept->cost_us &&
+                 (differs_by_margin(kept->cost_us, best.cost_us) ||
+                  best.path.size() < kept->path.size())) {
+        // (b) Something is cheaper by the margin, or (d) cheaper at all with fewer hops: only
+        // after it has stayed so for the hold (and for (b), the summed gain).
+        const bool fewer_hops =
+            best.path.size() < kept->path.size() && !differs_by_margin(kept->cost_us, best.cost_us);
         auto [pending, fresh] = pending_.emplace(dest, Pending{now_ns, now_ns, 0});
         Pending &p = pending->second;
-        const std::uint64_t beyond = kept->cost_us - best.cost_us - margin_us(kept->cost_us);
+        const std::uint64_t beyond =
+            fewer_hops ? 0 : kept->cost_us - best.cost_us - margin_us(kept->cost_us);
         if (!fresh && now_ns > p.last_ns) {
           const std::uint64_t elapsed_ms = (now_ns - p.last_ns) / 1'000'000;
           p.gain = std::min<std::uint64_t>(p.gain + beyond * elapsed_ms, kGainToSwitch);
           p.last_ns = now_ns;
         }
         const auto hold = static_cast<std::uint64_t>(std::chrono::nanoseconds(kHoldTime).count());
-        if (now_ns - p.since_ns >= hold && p.gain >= kGainToSwitch) {
+        if (now_ns - p.since_ns >= hold && (fewer_hops || p.gain >= kGainToSwitch)) {
           record({unix_ms, dest, current, best.next_hop, kept->cost_us, best.cost_us,
-                  cheaper_reason(kept->cost_us - best.cost_us, (now_ns - p.since_ns) / 1'000'000)});
+                  (fewer_hops ? "fewer hops, " : "") +
+                      cheaper_reason(kept->cost_us - best.cost_us,
+                                     (now_ns - p.since_ns) / 1'000'000)});
           pending_.erase(dest);
         } else {
           chosen = &*kept;
@@ -222,6 +236,9 @@ void RouteTable::compute(const std::string &self, const std::vector<OwnLink> &ow
     pending_.erase(dest);
   }
   routes_ = std::move(next);
+  own_peers_.clear();
+  for (const OwnLink &link : own)
+    own_peers_.insert(link.peer);
   // Destinations that left the map entirely are forgotten (bounded by the map's size).
   for (auto it = ever_routed_.begin(); it != ever_routed_.end();) {
     if (map.find(*it) == nullptr && routes_.count(*it) == 0)

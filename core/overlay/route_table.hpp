@@ -16,6 +16,11 @@
 //      400 ms for a clear gain (5 ms or more past it): a link whose estimate swings around the
 //      alternative's cost (a link alternating faster than the estimator's window) does not
 //      move routes back and forth, while a real rise moves them within 2 s.
+//  (c) a link that was not up at the last computation gives a cheaper path (by any amount):
+//      taken at once (a change of the graph, not noise);
+//  (d) a path with fewer hops is cheaper (by any amount) continuously for kHoldTime: taken
+//      (relaying costs the relay; without this a route chosen while links came up one by one
+//      would stay on a relay that is a little costlier, below the margin, forever).
 // Ties go to the lowest next-hop name (nodes with the same map choose the same first routes).
 //
 // Sans-I/O: the caller passes the map, its own links' costs and the time. Recomputed whole on
@@ -96,6 +101,7 @@ class RouteTable {
   std::map<std::string, Route> routes_;
   std::map<std::string, Pending> pending_;
   std::set<std::string> ever_routed_;
+  std::set<std::string> own_peers_;  // our links at the last computation
   std::deque<Change> changes_;
   std::uint64_t switches_ = 0;
 };

@@ -109,17 +109,59 @@ TEST(RouteCost, ABetterPathThatDoesNotLastTheHoldOrTheMarginMovesNothing) {
   table.compute("a", {link("b", 20), link("c", 10)}, triangle(10, 20, 20, 4), t + 500 * kMs);
   table.compute("a", {link("b", 20), link("c", 10)}, triangle(10, 20, 20, 4), t + 850 * kMs);
   EXPECT_EQ(table.route_to("c")->next_hop, "b");
-  // Cheaper, but by less than 10% (40 -> 37 ms) for a long time: stays.
-  for (std::uint64_t i = 0; i < 50; ++i)
-    table.compute("a", {link("b", 20), link("c", 37)}, triangle(37, 20, 20, 5), t + i * 100 * kMs);
-  EXPECT_EQ(table.route_to("c")->next_hop, "b");
-  // And by less than 2 ms on a fast path (3 -> 1 ms, by 2 ms, 67%): stays.
-  table.compute("a", {link("b", 1), link("c", 2)}, triangle(2, 1, 1, 6), t);
-  EXPECT_EQ(table.route_to("c")->next_hop, "b");
-  table.compute("a", {link("b", 1), link("c", 1)}, triangle(1, 1, 2, 7), t + 100 * kMs);
-  table.compute("a", {link("b", 1), link("c", 1)}, triangle(1, 1, 2, 7), t + 5000 * kMs);
-  EXPECT_EQ(table.route_to("c")->next_hop, "b");
   EXPECT_TRUE(table.changes().empty());
+}
+
+// The square a - b - d and a - c - d: two paths of two hops each.
+LinkStateDb square(std::uint64_t bd, std::uint64_t cd, std::uint64_t sequence) {
+  return map_of("a",
+                {"b: a=10 d=" + std::to_string(bd), "c: a=10 d=" + std::to_string(cd),
+                 "d: b=" + std::to_string(bd) + " c=" + std::to_string(cd)},
+                sequence);
+}
+
+TEST(RouteCost, APathCheaperByLessThanTheMarginMovesNothingHoweverLong) {
+  RouteTable table;
+  const std::uint64_t t = 1000 * kMs;
+  const std::vector<RouteTable::OwnLink> own = {link("b", 10), link("c", 10)};
+  table.compute("a", own, square(30, 30, 1), t);  // a tie: b
+  ASSERT_EQ(table.route_to("d")->next_hop, "b");
+  // Through c cheaper by less than 10% (40 -> 37 ms) for 5 s: stays.
+  for (std::uint64_t i = 0; i < 50; ++i)
+    table.compute("a", own, square(30, 27, 2), t + i * 100 * kMs);
+  EXPECT_EQ(table.route_to("d")->next_hop, "b");
+  // By less than 2 ms on a fast path (3 -> 1.5 ms, 50%) for 5 s: stays.
+  const std::vector<RouteTable::OwnLink> fast = {link("b", 1), link("c", 1)};
+  LinkStateDb slow_b = map_of("a", {"b: a=1 d=2", "c: a=1 d=1", "d: b=2 c=1"}, 3);
+  for (std::uint64_t i = 0; i < 50; ++i)
+    table.compute("a", fast, slow_b, t + (50 + i) * 100 * kMs);
+  EXPECT_EQ(table.route_to("d")->next_hop, "b");
+  EXPECT_TRUE(table.changes().empty());
+}
+
+TEST(RouteCost, FewerHopsCheaperAtAllWinAfterTheHoldAndANewLinkAtOnce) {
+  RouteTable table;
+  const std::uint64_t t = 1000 * kMs;
+  // Only a - b - c at first (a's link to c is not up yet): through b.
+  table.compute("a", {link("b", 1)}, map_of("a", {"b: a=1 c=1", "c: b=1"}, 1), t);
+  ASSERT_EQ(table.route_to("c")->next_hop, "b");
+  // The direct link comes up, a little cheaper (1.5 against 2 ms, below the margin): a new
+  // link, taken at once.
+  const LinkStateDb mesh = map_of("a", {"b: a=1 c=1", "c: a=1 b=1"}, 2);
+  table.compute("a", {link("b", 1), {"c", 1'500, true}}, mesh, t + 100 * kMs);
+  EXPECT_EQ(table.route_to("c")->next_hop, "c");
+  ASSERT_EQ(table.changes().size(), 1u);
+  EXPECT_EQ(table.changes().back().reason, "new link");
+  // Forced back through b (the direct link briefly unusable), then usable again at the old
+  // cost: not a new link, but fewer hops and cheaper, so back after the hold.
+  table.compute("a", {link("b", 1), {"c", 1'500, false}}, mesh, t + 200 * kMs);
+  EXPECT_EQ(table.route_to("c")->next_hop, "b");
+  table.compute("a", {link("b", 1), {"c", 1'500, true}}, mesh, t + 300 * kMs);
+  table.compute("a", {link("b", 1), {"c", 1'500, true}}, mesh, t + 600 * kMs);
+  EXPECT_EQ(table.route_to("c")->next_hop, "b");  // held
+  table.compute("a", {link("b", 1), {"c", 1'500, true}}, mesh, t + 700 * kMs);
+  EXPECT_EQ(table.route_to("c")->next_hop, "c");
+  EXPECT_EQ(table.changes().back().reason, "fewer hops, cheaper by 0.5 ms for 400 ms");
 }
 
 TEST(RouteCost, AnUnusableFirstLinkMovesTheRouteAtOnce) {
