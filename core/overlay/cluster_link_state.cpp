@@ -177,10 +177,6 @@ void ClusterNode::advertise_changes(std::uint64_t now) {
   send_own_advert();
 }
 
-void ClusterNode::on_link_unusable(NodeLink &) {
-  // re-sends what was recently sent on the link (branch order)
-}
-
 void ClusterNode::set_test_link_cost(const std::string &peer, std::uint64_t cost_us) {
   config_.test_link_cost_us[peer] = cost_us;
   advertise_changes(EventLoop::now_ns());

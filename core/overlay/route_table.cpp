@@ -255,10 +255,9 @@ void RouteTable::record(Change change) {
     changes_.pop_front();
 }
 
-std::optional<RouteTable::Route> RouteTable::route_to(const std::string &node) const {
+const RouteTable::Route *RouteTable::route_to(const std::string &node) const {
   auto it = routes_.find(node);
-  if (it == routes_.end()) return std::nullopt;
-  return it->second;
+  return it == routes_.end() ? nullptr : &it->second;
 }
 
 }  // namespace flume::overlay

@@ -83,8 +83,9 @@ class RouteTable {
   void compute(const std::string &self, const std::vector<OwnLink> &own, const LinkStateDb &map,
                std::uint64_t now_ns, std::uint64_t unix_ms = 0);
 
-  // The route to `node`; nullopt when it is unknown or unreachable.
-  std::optional<Route> route_to(const std::string &node) const;
+  // The route to `node`; null when it is unknown or unreachable. Valid until the next
+  // compute() (a pointer, not a copy: forwarding asks once per message and destination).
+  const Route *route_to(const std::string &node) const;
   const std::map<std::string, Route> &routes() const noexcept { return routes_; }
   // The last kMaxChanges changes of next hop, oldest first.
   const std::deque<Change> &changes() const noexcept { return changes_; }
