@@ -125,8 +125,9 @@ TEST(CostRouting, ASilentLinkTurnsUnusableWithinASecondAndTheRouteMovesAroundIt)
   ASSERT_TRUE(eventually([&] { return a.stats().links_unusable >= 1; }, 3000ms));
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, 1000ms);
   const auto changes = a.on_loop([&] { return a.node().routes().changes(); });
-  auto to_d = std::find_if(changes.rbegin(), changes.rend(),
-                           [](const RouteTable::Change &c) { return c.destination == "d"; });
+  auto to_d = std::find_if(changes.rbegin(), changes.rend(), [](const RouteTable::Change &change) {
+    return change.destination == "d";
+  });
   ASSERT_NE(to_d, changes.rend());
   EXPECT_EQ(to_d->from, "c");
   EXPECT_EQ(to_d->to, "b");
