@@ -151,8 +151,8 @@ constexpr Setting kSettings[] = {
      "dial nodes learnt from adverts while this node has fewer links\n(default 16; seeds are "
      "always dialled)"},
     {"cluster-probe-rate", "--cluster-probe-rate", "N",
-     "probes a second on each link this node dials (0-10, default 2;\n0 = off): RTT, loss "
-     "and noticing a dead peer within 2 s"},
+     "probes a second on each link this node dials (0-10, default 4;\n0 = off): RTT, loss, "
+     "routing by cost, a blocked link noticed within 1 s"},
     {"cluster-reorder-ms", "--cluster-reorder-ms", "MS",
      "how long a message from another node that overtook an earlier one\nwaits for it "
      "(0-10000, default 150); then the missing ones are\ncounted lost (lost_in_cluster)"},

@@ -3,6 +3,7 @@
 // and prints the nodes, their links with RTT and loss, and every node known with its route and
 // interest.
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -178,6 +179,65 @@ std::string millis(const nlohmann::ordered_json &us) {
   return text;
 }
 
+std::string cost_ms(const nlohmann::ordered_json &us) {
+  if (!us.is_number_unsigned()) return "?";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", static_cast<double>(us.get<std::uint64_t>()) / 1000);
+  return text;
+}
+
+std::string path_text(const nlohmann::ordered_json &path) {
+  std::string out;
+  if (!path.is_array()) return out;
+  for (const nlohmann::ordered_json &hop : path) {
+    if (!out.empty()) out += '>';
+    out += hop.is_string() ? hop.get<std::string>() : "?";
+  }
+  return out;
+}
+
+// "via b (path a>b>c, 41.2 ms; direct 80.5 ms)": the route and why, the best alternative
+// through another next hop beside it. An older document (no path): "via b (2 hops)".
+std::string route_text(const nlohmann::ordered_json &node) {
+  if (!node.contains("next_hop") || !node["next_hop"].is_string()) return "no route";
+  std::string out = "via " + node["next_hop"].get<std::string>() + " (";
+  if (!node.contains("path") || !node["path"].is_array()) {
+    const int hops = node.value("hops", 0);
+    return out + std::to_string(hops) + (hops == 1 ? " hop)" : " hops)");
+  }
+  out += "path " + path_text(node["path"]) + ", " + cost_ms(node["cost_us"]);
+  if (node.contains("alternative") && node["alternative"].is_string()) {
+    const nlohmann::ordered_json &alt = node["alternative_path"];
+    out += "; ";
+    out += alt.is_array() && alt.size() == 2 ? "direct" : "via " + path_text(alt);
+    out += " " + cost_ms(node["alternative_cost_us"]);
+  }
+  return out + ")";
+}
+
+void print_route_changes(const nlohmann::ordered_json &doc) {
+  if (!doc.contains("route_changes") || !doc["route_changes"].is_array() ||
+      doc["route_changes"].empty())
+    return;
+  std::printf("  route changes:\n");
+  for (const nlohmann::ordered_json &change : doc["route_changes"]) {
+    const std::uint64_t unix_ms = change.value("unix_ms", std::uint64_t{0});
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char when[32];
+    std::strftime(when, sizeof when, "%H:%M:%S", &utc);
+    const std::string from = change.value("from", "");
+    const std::string to = change.value("to", "");
+    std::printf("    %s.%03u  %s: %s -> %s (%s -> %s): %s\n", when,
+                static_cast<unsigned>(unix_ms % 1000), change.value("destination", "?").c_str(),
+                from.empty() ? "(none)" : from.c_str(), to.empty() ? "(none)" : to.c_str(),
+                from.empty() ? "-" : cost_ms(change["from_cost_us"]).c_str(),
+                to.empty() ? "-" : cost_ms(change["to_cost_us"]).c_str(),
+                change.value("reason", "?").c_str());
+  }
+}
+
 void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
   const nlohmann::ordered_json &node = doc["node"];
   std::printf("node %s  epoch %s  cluster %s  (asked %s)\n", node.value("name", "?").c_str(),
@@ -187,7 +247,7 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
   if (links.empty()) {
     std::printf("  no links\n");
   } else {
-    std::printf("  %-16s %-8s %-5s %9s %9s %7s %9s %9s %10s %10s\n", "PEER", "DIR", "STATE",
+    std::printf("  %-16s %-8s %-8s %9s %9s %7s %9s %9s %10s %10s\n", "PEER", "DIR", "STATE",
                 "RTT_MS", "RTTVAR_MS", "LOSS", "COST_B/S", "QUIC_MS", "FORWARDED", "RECEIVED");
     for (const nlohmann::ordered_json &link : links) {
       // The dialer measures; an accepting node shows what its dialer reported.
@@ -199,10 +259,10 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
       if (settled > 0)
         std::snprintf(loss, sizeof loss, "%.1f%%", 100.0 * m.value("lost", 0u) / settled);
       std::printf(
-          "  %-16s %-8s %-5s %9s %9s %7s %9llu %9s %10llu %10llu\n",
+          "  %-16s %-8s %-8s %9s %9s %7s %9llu %9s %10llu %10llu\n",
           link.value("peer", "?").c_str(), link.value("direction", "?").c_str(),
-          link.value("state", "?").c_str(), millis(m["srtt_us"]).c_str(),
-          millis(m["rttvar_us"]).c_str(), loss,
+          link.value("usable", true) ? link.value("state", "?").c_str() : "unusable",
+          millis(m["srtt_us"]).c_str(), millis(m["rttvar_us"]).c_str(), loss,
           static_cast<unsigned long long>(m.value("cost_bytes_per_second", 0ull)),
           millis(link["quic"]["srtt_us"]).c_str(),
           static_cast<unsigned long long>(link["counters"].value("messages_forwarded", 0ull)),
@@ -221,14 +281,7 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
   const nlohmann::ordered_json others = has_nodes ? doc["nodes"] : links;
   for (const nlohmann::ordered_json &other : others) {
     const std::string name = other.value(has_nodes ? "name" : "peer", "?");
-    std::string route;
-    if (has_nodes) {
-      route = other.contains("next_hop") && other["next_hop"].is_string()
-                  ? "via " + other["next_hop"].get<std::string>() + " (" +
-                        std::to_string(other.value("hops", 0)) + " hop" +
-                        (other.value("hops", 0) == 1 ? ")" : "s)")
-                  : "no route";
-    }
+    const std::string route = has_nodes ? route_text(other) : std::string();
     std::printf("  node %s%s%s, interest:", name.c_str(), route.empty() ? "" : " ", route.c_str());
     const nlohmann::ordered_json patterns =
         other.value("interest", nlohmann::ordered_json::array());
@@ -239,6 +292,7 @@ void print_node(const std::string &asked, const nlohmann::ordered_json &doc) {
       std::printf(" ... (%zu in all)", other.value("interest_count", std::size_t{0}));
     std::printf("\n");
   }
+  print_route_changes(doc);
 }
 
 int run_overlay(const CommonOptions &common, const OverlayOptions &options) {

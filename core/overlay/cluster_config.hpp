@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,14 @@ struct ClusterConfig {
   // their links and does not dial them), to build topologies that are not a full mesh on one
   // machine.
   std::vector<std::string> refuse_peers;
-  // Probes a second on each link this node dials (0..10, 0 = none): RTT, loss and liveness
-  // (docs/overlay.md, "Measuring links").
-  unsigned probe_rate = 2;
+  // Test aid only (no flag, no TOML key): the routing cost (microseconds) of this node's link
+  // to the named peer, in place of the measured one (advertised so too), to steer routes on
+  // loopback where every link measures alike. ClusterNode::set_test_link_cost changes it live.
+  std::map<std::string, std::uint64_t> test_link_cost_us;
+  // Probes a second on each link this node dials (0..10, 0 = none): RTT, loss, usability and
+  // liveness (docs/overlay.md, "Measuring links"). 4: a blocked link is noticed within one
+  // period plus max(250 ms, 2 SRTT + 4 RTTVAR), well under 1 s on links below ~100 ms RTT.
+  unsigned probe_rate = 4;
   // In-order delivery across path switches (docs/overlay.md, "Path switches"): how long a
   // message that came ahead of a missing one waits for it (--cluster-reorder-ms; then the gap
   // is counted lost), and how many bytes may wait so, for all origins together.

@@ -1,11 +1,14 @@
-// The ClusterNode's link-state part: its own NODE_ADVERT (sent on change and every
-// advert_interval), flooding other nodes' adverts on, ageing them out, and dialling the nodes
-// they make known (docs/overlay.md, "Routes"; docs/protocol.md 17.7).
+// The ClusterNode's link-state part: its own NODE_ADVERT (sent when its links change, when a
+// link's cost or usability moves past the routing margin, and every advert_interval), flooding
+// other nodes' adverts on, ageing them out, and dialling the nodes they make known
+// (docs/overlay.md, "Routes"; docs/protocol.md 17.7).
 #include <algorithm>
+#include <chrono>
 
 #include "log/log.hpp"
 #include "net/host_port.hpp"
 #include "overlay/cluster_node.hpp"
+#include "overlay/link_cost.hpp"
 
 namespace flume::overlay {
 
@@ -43,24 +46,43 @@ void ClusterNode::links_changed() {
   recompute_routes();
 }
 
-namespace {
+RouteTable::OwnLink ClusterNode::own_route_link(const NodeLink &link) const {
+  RouteTable::OwnLink out{link.peer_name(), 0, link.measurement().usable()};
+  auto forced = config_.test_link_cost_us.find(link.peer_name());
+  if (forced != config_.test_link_cost_us.end() && forced->second != 0) {
+    out.cost_us = forced->second;
+    return out;
+  }
+  // The dialer's own probe numbers, else those the dialer shared (flume-link-measurement),
+  // else QUIC's RTT (link_cost_us).
+  LinkEstimate estimate = link.measurement().estimate();
+  if (estimate.settled == 0 && link.measurement().peer_estimate())
+    estimate = *link.measurement().peer_estimate();
+  const quic::ConnectionStats q = link.connection().stats();
+  out.cost_us = link_cost_us(estimate, static_cast<std::uint64_t>(q.smoothed_rtt.count() / 1000),
+                             static_cast<std::uint64_t>(q.rtt_variance.count() / 1000));
+  return out;
+}
 
-// A link as this node advertises it: its measured RTT and loss, from this end's probes (the
-// dialer's) or else the numbers the dialer shared (flume-link-measurement). Cost stays 1: paths
-// are still chosen by hops (docs/overlay.md, "Routes"); the numbers are there for whoever reads
-// the link-state map, `flume overlay` among them.
-AdvertLink advertised(const NodeLink &link) {
+// A link as this node advertises it: its routing cost (100 us units), the RTT and loss behind
+// it, and loss_permille = 1000 for a link that is up but unusable (docs/protocol.md 17.7).
+AdvertLink ClusterNode::advertised(const NodeLink &link) const {
+  const RouteTable::OwnLink own = own_route_link(link);
   AdvertLink out{link.peer_name()};
   LinkEstimate estimate = link.measurement().estimate();
   if (estimate.settled == 0 && link.measurement().peer_estimate())
     estimate = *link.measurement().peer_estimate();
-  out.rtt_us = static_cast<std::uint32_t>(std::min<std::uint64_t>(estimate.srtt_us, UINT32_MAX));
+  const std::uint64_t rtt = estimate.route_rtt_us != 0 ? estimate.route_rtt_us : estimate.srtt_us;
+  out.cost = advert_cost(own.cost_us);
+  out.rtt_us = static_cast<std::uint32_t>(std::min<std::uint64_t>(rtt, UINT32_MAX));
+  // At most 999: 1000 means unusable, not "every probe lost".
   out.loss_permille = static_cast<std::uint16_t>(
-      estimate.settled == 0 ? 0 : std::uint64_t{estimate.lost} * 1000 / estimate.settled);
+      estimate.settled == 0
+          ? 0
+          : std::min<std::uint64_t>(std::uint64_t{estimate.lost} * 1000 / estimate.settled, 999));
+  if (!own.usable) out.loss_permille = kUnusableLossPermille;
   return out;
 }
-
-}  // namespace
 
 void ClusterNode::send_own_advert() {
   NodeAdvert advert;
@@ -73,6 +95,10 @@ void ClusterNode::send_own_advert() {
   }
   std::sort(advert.links.begin(), advert.links.end(),
             [](const AdvertLink &a, const AdvertLink &b) { return a.peer < b.peer; });
+  last_advertised_.clear();
+  for (const AdvertLink &link : advert.links)
+    last_advertised_.emplace(link.peer, link);
+  last_advert_ns_ = EventLoop::now_ns();
   const SharedBuffer frame = encode_node_advert(advert);
   if (!frame) {
     FLUME_LOG(log::Level::error, "overlay", "cannot encode this node's NODE_ADVERT");
@@ -130,11 +156,42 @@ void ClusterNode::link_state_changed() {
   dial_learnt_nodes();
 }
 
+void ClusterNode::advertise_changes(std::uint64_t now) {
+  bool changed = false;
+  for (LinkId id : accepted_) {
+    const AdvertLink now_link = advertised(*links_.at(id));
+    auto last = last_advertised_.find(now_link.peer);
+    if (last == last_advertised_.end()) continue;  // a new link: links_changed() sent it
+    const bool was_usable = last->second.loss_permille < kUnusableLossPermille;
+    const bool is_usable = now_link.loss_permille < kUnusableLossPermille;
+    if (was_usable != is_usable ||
+        differs_by_margin(cost_from_advert(last->second.cost), cost_from_advert(now_link.cost))) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return;
+  const auto gap = static_cast<std::uint64_t>(std::chrono::nanoseconds(kAdvertMinGap).count());
+  if (now - last_advert_ns_ < gap) return;  // the next tick sends it when the gap allows
+  ++stats_.adverts_on_change;
+  send_own_advert();
+}
+
+void ClusterNode::set_test_link_cost(const std::string &peer, std::uint64_t cost_us) {
+  config_.test_link_cost_us[peer] = cost_us;
+  advertise_changes(EventLoop::now_ns());
+  recompute_routes();
+}
+
 void ClusterNode::recompute_routes() {
-  std::vector<std::string> own;
+  std::vector<RouteTable::OwnLink> own;
   for (LinkId id : accepted_)
-    own.push_back(links_.at(id)->peer_name());
-  routes_.compute(config_.node_name, own, link_state_);
+    own.push_back(own_route_link(*links_.at(id)));
+  const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  routes_.compute(config_.node_name, own, link_state_, EventLoop::now_ns(),
+                  static_cast<std::uint64_t>(unix_ms));
   node_names_.clear();
   for (const auto &[node, entry] : link_state_.entries())
     node_names_.emplace(node_id_of(node), node);

@@ -357,6 +357,7 @@ ClusterStats ClusterNode::stats() const {
   out.reorder_held_bytes = reorder_.held_bytes();
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
   out.nodes_known = link_state_.size();
+  out.route_switches = routes_.switches();
   return out;
 }
 

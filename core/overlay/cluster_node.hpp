@@ -15,7 +15,9 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -64,6 +66,10 @@ struct ClusterStats {
   std::uint64_t nodes_known = 0;            // other nodes in the link-state map, now
   std::uint64_t links_replaced = 0;         // a restarted peer's new link replaced its old one
   std::uint64_t links_dead = 0;             // closed because the probes showed the peer gone
+  std::uint64_t links_unusable = 0;         // turned unusable: probes unanswered, kept open
+  std::uint64_t links_usable_again = 0;     // usable again after answered probes in a row
+  std::uint64_t route_switches = 0;         // next hop changed from one node to another
+  std::uint64_t adverts_on_change = 0;      // own NODE_ADVERTs sent for a cost/usability change
   // LINK_DROPPED: messages other nodes' links dropped on the way here (counted as drops on the
   // matching local subscriptions), and notices refused (an invalid subject).
   std::uint64_t dropped_upstream = 0;
@@ -102,6 +108,10 @@ class ClusterNode final : public quic::ConnectionHandler,
                           public broker::ClusterHooks,
                           public LinkOwner {
  public:
+  // Own adverts sent for a cost or usability change are at least this far apart (a link that
+  // changes on every probe must not flood the cluster); the change waits for the next tick.
+  static constexpr std::chrono::milliseconds kAdvertMinGap{200};
+
   ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig config);
   ~ClusterNode() override;
   ClusterNode(const ClusterNode &) = delete;
@@ -118,8 +128,11 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::vector<LinkInfo> links() const;
   // The link-state map: the newest NODE_ADVERT of each other node.
   const LinkStateDb &link_state() const noexcept { return link_state_; }
-  // Next hop to every reachable node (fewest hops over links both ends advertise).
+  // Next hop to every reachable node (cheapest measured path, with hysteresis; route_table.hpp).
   const RouteTable &routes() const noexcept { return routes_; }
+  // Test aid: forces the routing cost of this node's link to `peer` (0: measured again).
+  // Loop thread only.
+  void set_test_link_cost(const std::string &peer, std::uint64_t cost_us);
   // Patterns in the newest NODE_INTEREST of `node` (0 when none is held).
   std::size_t patterns_of(const std::string &node) const { return origin_interest_.patterns(node); }
 
@@ -210,6 +223,11 @@ class ClusterNode final : public quic::ConnectionHandler,
   void greet_with_link_state(NodeLink &link);  // a new neighbour gets the whole map
   void dial_learnt_nodes();
   void recompute_routes();
+  // Sends our advert now if a link's usability or cost moved past the margin since the last
+  // one, at most one per kAdvertMinGap; else remembers it for the next tick.
+  void advertise_changes(std::uint64_t now);
+  RouteTable::OwnLink own_route_link(const NodeLink &link) const;
+  AdvertLink advertised(const NodeLink &link) const;
   bool refused(const std::string &name) const;
   std::size_t link_count_up() const;
 
@@ -262,6 +280,9 @@ class ClusterNode final : public quic::ConnectionHandler,
   bool reorder_armed_ = false;
   std::string advertise_address_;
   std::uint64_t own_advert_sequence_ = 0;
+  std::map<std::string, AdvertLink> last_advertised_;  // per peer, in our last advert
+  std::uint64_t last_advert_ns_ = 0;
+  std::uint64_t ticks_ = 0;
   TimerId advert_timer_;
   TimerId probe_timer_;
   bool hooked_ = false;

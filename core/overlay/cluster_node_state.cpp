@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "log/log.hpp"
 #include "overlay/cluster_node.hpp"
 #include "overlay/overlay_resources.hpp"
 
@@ -14,6 +15,7 @@ namespace {
 // Probes are due every 100 ms at the fastest rate (10/s); a finer tick keeps their spacing even
 // and notices a dead link within ~50 ms of its deadline, for a few hundred wake-ups a minute.
 constexpr std::chrono::milliseconds kProbeTick{50};
+constexpr std::uint64_t kRouteEvery = 2;  // ticks: routes recomputed every 100 ms
 
 void append_string(std::string &out, std::string_view text) {
   out += '"';
@@ -59,6 +61,15 @@ void append_estimate(std::string &out, const LinkEstimate &e) {
   out += '}';
 }
 
+void append_path(std::string &out, const std::vector<std::string> &path) {
+  out += '[';
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (i > 0) out += ',';
+    append_string(out, path[i]);
+  }
+  out += ']';
+}
+
 std::uint64_t micros(std::chrono::nanoseconds ns) {
   return static_cast<std::uint64_t>(ns.count() / 1000);
 }
@@ -73,9 +84,39 @@ void ClusterNode::tick_links() {
   ids.reserve(links_.size());
   for (const auto &[id, link] : links_)
     ids.push_back(id);
+  bool usability_changed = false;
+  std::vector<LinkId> turned_unusable;
   for (LinkId id : ids) {
     auto it = links_.find(id);
-    if (it != links_.end()) it->second->tick(now);
+    if (it == links_.end()) continue;
+    NodeLink &link = *it->second;
+    const bool was_usable = link.measurement().usable();
+    link.tick(now);
+    // The tick may have closed the link (dead): then on_closed dealt with it.
+    if (links_.count(id) == 0 || link.measurement().usable() == was_usable) continue;
+    usability_changed = true;
+    const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
+        link.measurement().unusable_after(link.dialer()));
+    if (was_usable) {
+      ++stats_.links_unusable;
+      FLUME_LOG(log::Level::warn, "overlay", "link_unusable: %s: %s for %lld ms",
+                link.peer_name().c_str(), link.dialer() ? "a probe unanswered" : "no probe arrived",
+                static_cast<long long>(bound.count()));
+    } else {
+      ++stats_.links_usable_again;
+      FLUME_LOG(log::Level::info, "overlay", "link_usable_again: %s: %u probes in a row",
+                link.peer_name().c_str(), LinkMeasurement::kUsableAfter);
+    }
+    if (was_usable && accepted_.count(id) != 0) turned_unusable.push_back(id);
+  }
+  // Routes follow the live link costs (and the hold time runs out) between adverts: every
+  // kRouteEvery ticks, or at once when a link turned (un)usable.
+  if (usability_changed || ++ticks_ % kRouteEvery == 0) recompute_routes();
+  advertise_changes(now);
+  // After the routes moved, so what is sent again takes the new paths.
+  for (LinkId id : turned_unusable) {
+    auto it = links_.find(id);
+    if (it != links_.end()) on_link_unusable(*it->second);
   }
   loop_.arm_after(probe_timer_, kProbeTick);
 }
@@ -102,6 +143,12 @@ std::string ClusterNode::link_state_document() {
   out += ',';
   append_field(out, "links_dead", s.links_dead);
   out += ',';
+  append_field(out, "links_unusable", s.links_unusable);
+  out += ',';
+  append_field(out, "links_usable_again", s.links_usable_again);
+  out += ',';
+  append_field(out, "route_switches", s.route_switches);
+  out += ',';
   append_field(out, "messages_forwarded", s.messages_forwarded);
   out += ',';
   append_field(out, "messages_received", s.messages_received);
@@ -126,6 +173,10 @@ std::string ClusterNode::link_state_document() {
     append_string(out, link->dialer() ? "dialed" : "accepted");
     out += ",\"state\":";
     append_string(out, link->up() ? "up" : "starting");
+    out += ",\"usable\":";
+    out += link->measurement().usable() ? "true" : "false";
+    out += ',';
+    append_field(out, "cost_us", own_route_link(*link).cost_us);
     out += ",\"measured\":";
     append_estimate(out, link->measurement().estimate());
     out += ",\"peer_measured\":";
@@ -199,11 +250,28 @@ std::string ClusterNode::link_state_document() {
       out += '}';
     }
     out += "],\"next_hop\":";
+    // The route and why: its path and cost, and the best path through another next hop.
     if (const auto route = routes_.route_to(name)) {
       append_string(out, route->next_hop);
       out += ",\"hops\":" + std::to_string(route->hops);
+      out += ",\"path\":";
+      append_path(out, route->path);
+      out += ',';
+      append_field(out, "cost_us", route->cost_us);
+      out += ",\"alternative\":";
+      if (route->alternative.empty()) {
+        out += "null,\"alternative_path\":null,\"alternative_cost_us\":null";
+      } else {
+        append_string(out, route->alternative);
+        out += ",\"alternative_path\":";
+        append_path(out, route->alternative_path);
+        out += ',';
+        append_field(out, "alternative_cost_us", route->alternative_cost_us);
+      }
     } else {
-      out += "null,\"hops\":null";
+      out +=
+          "null,\"hops\":null,\"path\":null,\"cost_us\":null,\"alternative\":null,"
+          "\"alternative_path\":null,\"alternative_cost_us\":null";
     }
     out += ",\"interest\":[";
     const std::vector<std::string> patterns =
@@ -213,6 +281,28 @@ std::string ClusterNode::link_state_document() {
       append_string(out, patterns[i]);
     }
     out += "],\"interest_count\":" + std::to_string(origin_interest_.patterns(name)) + '}';
+  }
+  // The last route changes, oldest first.
+  out += "],\"route_changes\":[";
+  first = true;
+  for (const RouteTable::Change &change : routes_.changes()) {
+    if (!first) out += ',';
+    first = false;
+    out += '{';
+    append_field(out, "unix_ms", change.unix_ms);
+    out += ",\"destination\":";
+    append_string(out, change.destination);
+    out += ",\"from\":";
+    append_string(out, change.from);
+    out += ",\"to\":";
+    append_string(out, change.to);
+    out += ',';
+    append_field(out, "from_cost_us", change.from_cost_us);
+    out += ',';
+    append_field(out, "to_cost_us", change.to_cost_us);
+    out += ",\"reason\":";
+    append_string(out, change.reason);
+    out += '}';
   }
   out += "],\"local_interest\":[";
   for (std::size_t i = 0; i < local_patterns_.size() && i < kMaxPatternsInState; ++i) {

@@ -15,7 +15,8 @@ std::string format_link_estimate(const LinkEstimate &e) {
   return "rate=" + std::to_string(e.rate) + ";srtt=" + std::to_string(e.srtt_us) +
          ";rttvar=" + std::to_string(e.rttvar_us) + ";lost=" + std::to_string(e.lost) +
          ";settled=" + std::to_string(e.settled) +
-         ";cost=" + std::to_string(e.cost_bytes_per_second);
+         ";cost=" + std::to_string(e.cost_bytes_per_second) +
+         ";recent=" + std::to_string(e.route_rtt_us);
 }
 
 std::optional<LinkEstimate> parse_link_estimate(std::string_view text) {
@@ -45,6 +46,8 @@ std::optional<LinkEstimate> parse_link_estimate(std::string_view text) {
       (key == "lost" ? out.lost : out.settled) = static_cast<std::uint32_t>(value);
     } else if (key == "cost") {
       out.cost_bytes_per_second = value;
+    } else if (key == "recent") {
+      out.route_rtt_us = value;
     }
   }
   if (out.lost > out.settled) return std::nullopt;
@@ -92,10 +95,15 @@ void LinkMeasurement::on_probe_answered(std::uint64_t now, std::uint64_t id, std
                          [id](const Outstanding &o) { return o.id == id; });
   if (it == outstanding_.end()) return;
   const std::uint64_t r = now > it->sent_at ? now - it->sent_at : 0;
+  if (!usable_) {
+    if (in_row_ == 0) row_start_ = it->sent_at;
+    ++in_row_;
+  }
   outstanding_.erase(it);
   ++answered_;
   last_heard_ = now;
   unanswered_since_heard_ = 0;
+  recent_[recent_count_++ % kRecentRtts] = r;
   settle(false);
   if (!has_rtt_) {
     srtt_ns_ = r;
@@ -113,12 +121,16 @@ void LinkMeasurement::on_probe_received(std::uint64_t now, std::size_t bytes) {
   ++sent_;
   ++answered_;
   last_heard_ = now;
+  if (!usable_) ++in_row_;
   add_cost(now, bytes);
 }
 
 void LinkMeasurement::expire(std::uint64_t now) {
   const auto timeout = static_cast<std::uint64_t>(timeout_.count());
   while (!outstanding_.empty() && now - outstanding_.front().sent_at >= timeout) {
+    // A probe sent since the row of answers began, lost: the row starts again. (Probes sent
+    // while the link was blocked time out after it cleared; they do not break the row.)
+    if (outstanding_.front().sent_at >= row_start_) in_row_ = 0;
     outstanding_.pop_front();
     settle(true);
   }
@@ -134,6 +146,47 @@ bool LinkMeasurement::dead(std::uint64_t now, bool dialer) const noexcept {
   return !dialer || unanswered_since_heard_ >= kDeadProbes;
 }
 
+std::chrono::nanoseconds LinkMeasurement::unusable_after(bool dialer) const noexcept {
+  std::chrono::nanoseconds bound = kMinUnusableAfter;
+  if (dialer) {
+    if (has_rtt_) bound = std::max(bound, std::chrono::nanoseconds(2 * srtt_ns_ + 4 * rttvar_ns_));
+    return bound;
+  }
+  if (!peer_ || peer_->rate == 0) return std::chrono::nanoseconds::max();
+  const std::uint64_t from_peer = 1000 * (2 * peer_->srtt_us + 4 * peer_->rttvar_us);
+  bound = std::max(bound, std::chrono::nanoseconds(from_peer));
+  return bound + std::chrono::nanoseconds(kSecond / peer_->rate);
+}
+
+bool LinkMeasurement::update_usable(std::uint64_t now, bool dialer) {
+  if (!started_) return false;
+  if (!usable_) {
+    if (in_row_ < kUsableAfter) return false;
+    usable_ = true;
+    in_row_ = 0;
+    return true;
+  }
+  if (dialer && rate_ == 0) return false;
+  const auto bound = unusable_after(dialer);
+  if (bound == std::chrono::nanoseconds::max()) return false;
+  const auto limit = static_cast<std::uint64_t>(bound.count());
+  bool silent = false;
+  if (dialer) {
+    // The oldest probe still waiting; or, once probes time out before the bound (a very slow
+    // link), the time since the last answer with probes sent since.
+    silent = (!outstanding_.empty() && now > outstanding_.front().sent_at &&
+              now - outstanding_.front().sent_at > limit) ||
+             (unanswered_since_heard_ > 0 && now > last_heard_ &&
+              now - last_heard_ > limit + static_cast<std::uint64_t>(period_.count()));
+  } else {
+    silent = now > last_heard_ && now - last_heard_ > limit;
+  }
+  if (!silent) return false;
+  usable_ = false;
+  in_row_ = 0;
+  return true;
+}
+
 LinkEstimate LinkMeasurement::estimate() const noexcept {
   LinkEstimate out;
   out.rate = rate_;
@@ -146,6 +199,19 @@ LinkEstimate LinkMeasurement::estimate() const noexcept {
   out.cost_bytes_per_second = cost_;
   out.probes_sent = sent_;
   out.probes_answered = answered_;
+  // The routing RTT: the mean of the last kRecentRtts samples without the highest (see the
+  // header for why); with fewer than 3 samples, their plain mean.
+  const std::size_t n = std::min(recent_count_, kRecentRtts);
+  if (n > 0) {
+    std::uint64_t sum = 0;
+    std::uint64_t highest = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      sum += recent_[i];
+      highest = std::max(highest, recent_[i]);
+    }
+    const std::uint64_t mean = n >= 3 ? (sum - highest) / (n - 1) : sum / n;
+    out.route_rtt_us = std::max<std::uint64_t>(mean / 1000, 1);
+  }
   return out;
 }
 

@@ -24,6 +24,9 @@ void NodeLink::tick(std::uint64_t now) {
   if (!up_ || closed_ || !h3_) return;
   send_drop_notices();
   measurement_.expire(now);
+  // Usability first: a blocked link turns unusable well before it counts as dead (the owner
+  // sees the change after this tick, ClusterNode::tick_links).
+  measurement_.update_usable(now, dialer());
   if (measurement_.dead(now, dialer())) {
     const auto silence =
         std::chrono::duration_cast<std::chrono::milliseconds>(LinkMeasurement::dead_after_for(

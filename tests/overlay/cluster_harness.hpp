@@ -151,10 +151,17 @@ class RunningNode {
   }
   std::size_t links_up() { return static_cast<std::size_t>(stats().links_up); }
 
-  // Runs `f` on the node's loop thread and returns its result (waits at most 5 s).
+  // The node stops dead, as a SIGKILLed process looks from outside except that its socket
+  // stays open (so not even an ICMP error reaches its peers): its loop runs no more.
+  void freeze() { thread_.stop(); }
+  bool frozen() const { return !thread_.running(); }
+
+  // Runs `f` on the node's loop thread and returns its result (waits at most 5 s; a frozen
+  // node's: the default value at once).
   template <class F>
   auto on_loop(F f) -> decltype(f()) {
     decltype(f()) out{};
+    if (frozen()) return out;
     std::atomic<bool> done{false};
     thread_.loop().post([&] {
       out = f();

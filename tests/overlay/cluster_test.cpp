@@ -18,6 +18,14 @@ TEST(Cluster, MessagesPublishedAtOneNodeReachASubscriberAtAnotherOnceInOrder) {
   ASSERT_TRUE(eventually([&] {
     return a.stats().links_up == 2 && b.stats().links_up == 2 && c.stats().links_up == 2;
   })) << "the full mesh did not come up";
+  // Routes settle: a route chosen through b while a's link to c was still coming up moves to
+  // the direct link (fewer hops) once that measures cheaper, after the hold time.
+  ASSERT_TRUE(eventually([&] {
+    return a.on_loop([&] {
+      auto route = a.node().routes().route_to("c");
+      return route && route->next_hop == "c";
+    });
+  })) << "a's route to c never went direct";
 
   ClientResult result;
   auto subscriber = Client::connect(c.url(), c.trusting(), result);

@@ -131,6 +131,86 @@ TEST(LinkMeasurement, ListenerGoesByTheDialersRate) {
   EXPECT_TRUE(m.dead(kT0 + 1500 * kMs, false));
 }
 
+TEST(LinkMeasurement, RoutingRttIsTheMeanOfTheLastFiveWithoutTheHighest) {
+  LinkMeasurement m(4);
+  m.start(kT0);
+  std::uint64_t t = kT0;
+  std::uint64_t id = 0;
+  auto sample = [&](std::uint64_t rtt_ms) {
+    m.on_probe_sent(t, ++id, 0);
+    m.on_probe_answered(t + rtt_ms * kMs, id, 0);
+    t += 250 * kMs;
+  };
+  sample(40);
+  sample(50);
+  EXPECT_EQ(m.estimate().route_rtt_us, 45'000u);  // fewer than 3: the plain mean
+  sample(40);
+  sample(40);
+  sample(500);  // one spike: ignored
+  EXPECT_EQ(m.estimate().route_rtt_us, 42'500u);
+  // A real rise to 200 ms shows after a few samples, where SRTT has hardly moved.
+  sample(200);
+  sample(200);
+  sample(200);
+  sample(200);
+  EXPECT_EQ(m.estimate().route_rtt_us, 200'000u);  // 200 x 4 (the 500 left the window)
+  EXPECT_LT(m.estimate().srtt_us, 170'000u);
+}
+
+TEST(LinkMeasurement, DialerCallsTheLinkUnusableWhenAProbeWaitsPastTheBound) {
+  LinkMeasurement m(4);
+  m.start(kT0);
+  m.on_probe_sent(kT0, 1, 0);
+  m.on_probe_answered(kT0 + 20 * kMs, 1, 0);  // SRTT 20, RTTVAR 10: 2*20 + 4*10 = 80 < 250
+  EXPECT_EQ(m.unusable_after(true), std::chrono::milliseconds(250));
+  m.on_probe_sent(kT0 + 250 * kMs, 2, 0);
+  EXPECT_FALSE(m.update_usable(kT0 + 500 * kMs, true));  // 250 ms: not past it
+  EXPECT_TRUE(m.usable());
+  EXPECT_TRUE(m.update_usable(kT0 + 501 * kMs, true));
+  EXPECT_FALSE(m.usable());
+  EXPECT_FALSE(m.dead(kT0 + 501 * kMs, true));  // unusable long before dead
+  // Usable again after 3 answered in a row, not before; a probe lost in the row restarts it,
+  // one sent before the row began (while blocked) does not.
+  m.on_probe_sent(kT0 + 600 * kMs, 3, 0);
+  m.on_probe_answered(kT0 + 610 * kMs, 3, 0);
+  m.on_probe_sent(kT0 + 850 * kMs, 4, 0);
+  m.on_probe_answered(kT0 + 860 * kMs, 4, 0);
+  m.expire(kT0 + 1300 * kMs);  // probe 2 times out: sent before the row
+  EXPECT_FALSE(m.update_usable(kT0 + 1300 * kMs, true));
+  m.on_probe_sent(kT0 + 1350 * kMs, 5, 0);
+  m.on_probe_answered(kT0 + 1360 * kMs, 5, 0);
+  EXPECT_TRUE(m.update_usable(kT0 + 1400 * kMs, true));
+  EXPECT_TRUE(m.usable());
+  // A slow link's bound grows with it: SRTT 300 ms -> well over 600 ms.
+  LinkMeasurement slow(4);
+  slow.start(kT0);
+  slow.on_probe_sent(kT0, 1, 0);
+  slow.on_probe_answered(kT0 + 300 * kMs, 1, 0);
+  EXPECT_EQ(slow.unusable_after(true), std::chrono::milliseconds(1200));  // 600 + 4 x 150
+}
+
+TEST(LinkMeasurement, ListenerCallsTheLinkUnusableAfterAPeriodPlusTheBoundWithoutAProbe) {
+  LinkMeasurement m(4);
+  m.start(kT0);
+  EXPECT_FALSE(m.update_usable(kT0 + 10'000 * kMs, false));  // no dialer numbers: never
+  LinkEstimate peer;
+  peer.rate = 4;
+  peer.srtt_us = 20'000;
+  peer.rttvar_us = 5'000;
+  m.set_peer_estimate(peer);
+  m.on_probe_received(kT0 + 10'000 * kMs, 80);
+  EXPECT_EQ(m.unusable_after(false), std::chrono::milliseconds(500));  // 250 + 250
+  EXPECT_FALSE(m.update_usable(kT0 + 10'500 * kMs, false));
+  EXPECT_TRUE(m.update_usable(kT0 + 10'501 * kMs, false));
+  for (int i = 1; i <= 2; ++i) {
+    m.on_probe_received(kT0 + (11'000 + 250 * i) * kMs, 80);
+    EXPECT_FALSE(m.update_usable(kT0 + (11'000 + 250 * i) * kMs, false));
+  }
+  m.on_probe_received(kT0 + 11'750 * kMs, 80);
+  EXPECT_TRUE(m.update_usable(kT0 + 11'750 * kMs, false));
+  EXPECT_TRUE(m.usable());
+}
+
 TEST(LinkMeasurement, RateZeroNeverProbesNorDies) {
   LinkMeasurement m(0);
   m.start(kT0);
@@ -146,8 +226,9 @@ TEST(LinkEstimateHeader, RoundTripsAndSkipsUnknownKeys) {
   e.lost = 3;
   e.settled = 64;
   e.cost_bytes_per_second = 215;
+  e.route_rtt_us = 301;
   const std::string text = format_link_estimate(e);
-  EXPECT_EQ(text, "rate=2;srtt=312;rttvar=90;lost=3;settled=64;cost=215");
+  EXPECT_EQ(text, "rate=2;srtt=312;rttvar=90;lost=3;settled=64;cost=215;recent=301");
   auto back = parse_link_estimate(text + ";future=7");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->rate, 2u);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "overlay/link_cost.hpp"
 #include "overlay/link_state_db.hpp"
 #include "overlay/overlay_frames.hpp"
 #include "overlay/route_table.hpp"
@@ -147,6 +148,14 @@ LinkStateDb map_of(const std::string &self, std::vector<std::string> lines) {
   return db;
 }
 
+// Own links of equal cost (one advert unit, as map_of's adverts give every link).
+std::vector<RouteTable::OwnLink> own(const std::vector<std::string> &peers) {
+  std::vector<RouteTable::OwnLink> out;
+  for (const std::string &peer : peers)
+    out.push_back({peer, cost_from_advert(1), true});
+  return out;
+}
+
 std::map<std::string, std::string> next_hops(const RouteTable &table) {
   std::map<std::string, std::string> out;
   for (const auto &[node, route] : table.routes()) {
@@ -161,7 +170,7 @@ std::map<std::string, std::string> next_hops(const RouteTable &table) {
 TEST(RouteTable, FewestHopsThroughTheChain) {
   // a - b - c - d
   RouteTable table;
-  table.compute("a", {"b"}, map_of("a", {"b: a c", "c: b d", "d: c"}));
+  table.compute("a", own({"b"}), map_of("a", {"b: a c", "c: b d", "d: c"}), 0);
   EXPECT_EQ(next_hops(table),
             (std::map<std::string, std::string>{{"b", "b/1"}, {"c", "b/2"}, {"d", "b/3"}}));
   EXPECT_FALSE(table.route_to("e"));
@@ -171,32 +180,32 @@ TEST(RouteTable, FewestHopsThroughTheChain) {
 TEST(RouteTable, TiesGoToTheLowestNextHopWhateverTheOrder) {
   // a links to c and b; both reach d in one more hop; e hangs off d.
   RouteTable table;
-  table.compute("a", {"c", "b"}, map_of("a", {"c: d a", "b: a d", "d: c b e", "e: d"}));
+  table.compute("a", own({"c", "b"}), map_of("a", {"c: d a", "b: a d", "d: c b e", "e: d"}), 0);
   EXPECT_EQ(table.route_to("d")->next_hop, "b");
   EXPECT_EQ(table.route_to("d")->hops, 2u);
   EXPECT_EQ(table.route_to("e")->next_hop, "b");
   EXPECT_EQ(table.route_to("e")->hops, 3u);
   // A shorter path wins over a lower name: f is one hop from c only.
-  table.compute("a", {"b", "c"}, map_of("a", {"b: a x", "x: b f", "c: a f", "f: c x"}));
+  table.compute("a", own({"b", "c"}), map_of("a", {"b: a x", "x: b f", "c: a f", "f: c x"}), 0);
   EXPECT_EQ(table.route_to("f")->next_hop, "c");
 }
 
 TEST(RouteTable, OnlyLinksBothEndsAdvertiseCount) {
   RouteTable table;
   // b claims c, c does not claim b: c is unreachable; a's own link to x has no advert from x.
-  table.compute("a", {"b", "x"}, map_of("a", {"b: a c", "c: d", "d: c"}));
+  table.compute("a", own({"b", "x"}), map_of("a", {"b: a c", "c: d", "d: c"}), 0);
   EXPECT_EQ(next_hops(table), (std::map<std::string, std::string>{{"b", "b/1"}}));
   // b does not list a (its advert is older than the link): b is not reachable yet either.
-  table.compute("a", {"b"}, map_of("a", {"b: c", "c: b"}));
+  table.compute("a", own({"b"}), map_of("a", {"b: c", "c: b"}), 0);
   EXPECT_TRUE(table.routes().empty());
   // An advert of ours never comes from the map: only own_links says what a links to.
-  table.compute("a", {}, map_of("a", {"b: a"}));
+  table.compute("a", own({}), map_of("a", {"b: a"}), 0);
   EXPECT_TRUE(table.routes().empty());
 }
 
 TEST(RouteTable, CyclesAndSelfLoopsEndTheWalk) {
   RouteTable table;
-  table.compute("a", {"b", "c"}, map_of("a", {"b: a c b", "c: a b"}));
+  table.compute("a", own({"b", "c"}), map_of("a", {"b: a c b", "c: a b"}), 0);
   EXPECT_EQ(next_hops(table), (std::map<std::string, std::string>{{"b", "b/1"}, {"c", "c/1"}}));
 }
 

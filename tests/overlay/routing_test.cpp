@@ -95,10 +95,16 @@ TEST(Membership, NodesLearntFromAdvertsAreDialledIntoAFullMesh) {
   auto stale = [](const ClusterStats &s) { return s.node_adverts_stale; };
   auto accepted = [](const ClusterStats &s) { return s.node_adverts_accepted; };
   ASSERT_TRUE(eventually([&] { return sum(stale) >= 1; }));
-  std::this_thread::sleep_for(300ms);  // the last changes spread
-  const auto before = sum(accepted);
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(sum(accepted), before) << "adverts keep circulating with nothing changing";
+  // Adverts also go out when a link's measured cost moves past the routing margin (which a busy
+  // test machine's loopback RTTs may do while links settle), so look for a quiet 300 ms within
+  // 5 s: an advert circulating for ever would never leave one.
+  bool quiet = false;
+  for (int i = 0; i < 16 && !quiet; ++i) {
+    const auto before = sum(accepted);
+    std::this_thread::sleep_for(300ms);
+    quiet = sum(accepted) == before;
+  }
+  EXPECT_TRUE(quiet) << "adverts keep circulating with nothing changing";
 }
 
 TEST(Membership, NoLearntDialsPastTheLinkLimit) {

@@ -63,9 +63,10 @@ case $case_name in
     pids="$pids $!"
     # The dialer's probe RTT (ms with two decimals) on b, the same link as a reports it.
     until_output 10 '^  a +dialed +up +[0-9]+\.[0-9]{2} ' "$addr_b"
-    until_output 10 '^  node a via a \(1 hop\), interest: orders\.>' "$addr_b"
+    # The route and why: its path and cost (no alternative with two nodes).
+    until_output 10 '^  node a via a \(path b>a, [0-9]+\.[0-9] ms\), interest: orders\.>' "$addr_b"
     until_output 10 '^  b +accepted +up +[0-9]+\.[0-9]{2} ' "$addr_a"
-    # Loss 0.0%, and a probe cost of some hundreds of bytes a second at the default 2/s (once a
+    # Loss 0.0%, and a probe cost of some hundreds of bytes a second at the default 4/s (once a
     # whole second of probes is counted).
     until_output 10 '^  a +dialed +up +[0-9.]+ +[0-9.]+ +0\.0% +[1-9][0-9]{1,3} ' "$addr_b"
     overlay "$addr_a" "$addr_b" >"$work/out" 2>"$work/err" || failed "flume overlay a b failed"
@@ -76,6 +77,10 @@ case $case_name in
     grep -q '"name": "b"' "$work/json" || failed "--json lacks the node"
     grep -q '"direction": "dialed"' "$work/json" || failed "--json lacks the link"
     grep -q '"orders.>"' "$work/json" || failed "--json lacks the interest"
+    grep -q '"path": \[' "$work/json" || failed "--json lacks the route's path"
+    grep -q '"cost_us": [0-9]' "$work/json" || failed "--json lacks the route's cost"
+    grep -q '"route_changes": \[' "$work/json" || failed "--json lacks the route changes"
+    grep -q '"usable": true' "$work/json" || failed "--json lacks the link's usability"
     ;;
   overlay_failures_say_why)
     mkdir "$work/other"
