@@ -26,6 +26,8 @@
 #include "overlay/cluster_node.hpp"
 #include "runtime/broker_server.hpp"
 #include "text/parse_number.hpp"
+#include "websocket/assets.hpp"
+#include "websocket/ws_listener.hpp"
 
 namespace {
 
@@ -40,7 +42,8 @@ constexpr const char *kFooter =
 max_payload, max_connections, max_connections_per_address, handshake_rate, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
-cluster_advertise, cluster_max_links, cluster_probe_rate); peer may be a list; command-line
+cluster_advertise, cluster_max_links, cluster_probe_rate, ws_listen, ws_origin); peer and
+ws_origin may be lists; command-line
 options override the file. Example:
 
   listen = "127.0.0.1:7337"
@@ -65,6 +68,7 @@ constexpr const char *kLogFormats[] = {"text", "json"};
 struct Options {
   flume::BrokerServerConfig server;
   flume::overlay::ClusterConfig cluster;
+  flume::websocket::WsListenerConfig ws;
   unsigned long stats_interval = 0;
   std::string log_level = "info";   // one of kLogLevels
   std::string log_format = "text";  // one of kLogFormats
@@ -139,6 +143,13 @@ constexpr Setting kSettings[] = {
     {"cluster-probe-rate", "--cluster-probe-rate", "N",
      "probes a second on each link this node dials (0-10, default 2;\n0 = off): RTT, loss "
      "and noticing a dead peer within 2 s"},
+    // The WebSocket edge (docs/websocket.md).
+    {"ws-listen", "--ws-listen", "HOST:PORT",
+     "also accept WebSocket clients (ws://, subprotocol flume.v1) on\nthis TCP address; "
+     "serves the demo page at / and the browser\nclient at /flume.js (default: off)"},
+    {"ws-origin", "--ws-origin", "ORIGIN",
+     "a web origin allowed to open WebSockets, e.g. https://app.example\n(repeatable; none "
+     "given: any origin)"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},
@@ -225,6 +236,10 @@ void apply(Options &options, const std::string &name, const std::string &value,
     options.cluster.learnt_dial_limit = parse_count(label, value, 0, 4096);
   } else if (name == "cluster-probe-rate") {
     options.cluster.probe_rate = static_cast<unsigned>(parse_count(label, value, 0, 10));
+  } else if (name == "ws-listen") {
+    options.ws.listen = value;
+  } else if (name == "ws-origin") {
+    options.ws.allowed_origins.push_back(value);
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -265,10 +280,10 @@ void load_config_file(Options &options, const std::string &path) {
       usage_error(where + ": unknown key '" + key_text +
                   "'; the keys are the long option names with '_' for '-'");
     }
-    if (name == "peer" && node.is_array()) {
+    if ((name == "peer" || name == "ws-origin") && node.is_array()) {
       for (const auto &item : *node.as_array()) {
         auto text = item.value<std::string>();
-        if (!text || !item.is_string()) usage_error(where + ": 'peer' must list strings");
+        if (!text || !item.is_string()) usage_error(where + ": '" + key_text + "' must list strings");
         apply(options, name, *text, key_text + " (" + where + ")");
       }
       continue;
@@ -300,10 +315,12 @@ Options parse_options(int argc, char **argv) {
       ->type_name("FILE");
   // The values are applied after the file, whatever their place on the command line.
   std::vector<std::optional<std::string>> given(std::size(kSettings));
-  std::vector<std::string> peers;  // --peer is the one repeatable setting
+  std::vector<std::string> peers;       // --peer and --ws-origin are repeatable
+  std::vector<std::string> ws_origins;
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
-    if (std::string(kSettings[i].name) == "peer") {
-      app.add_option(kSettings[i].flags, peers, kSettings[i].help)
+    const std::string setting = kSettings[i].name;
+    if (setting == "peer" || setting == "ws-origin") {
+      app.add_option(kSettings[i].flags, setting == "peer" ? peers : ws_origins, kSettings[i].help)
           ->type_name(kSettings[i].value)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       continue;
@@ -323,6 +340,11 @@ Options parse_options(int argc, char **argv) {
     options.cluster.peers.clear();  // the command line's peers replace the file's
     for (const std::string &peer : peers)
       apply(options, "peer", peer, "--peer");
+  }
+  if (!ws_origins.empty()) {
+    options.ws.allowed_origins.clear();  // likewise for the allowed web origins
+    for (const std::string &origin : ws_origins)
+      apply(options, "ws-origin", origin, "--ws-origin");
   }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
@@ -436,6 +458,23 @@ int main(int argc, char **argv) {
         options.cluster.node_name.c_str(), node->local_address().to_string().c_str(),
         options.cluster.ca_file.c_str(), options.cluster.peers.size());
   }
+  std::unique_ptr<flume::websocket::WsListener> ws;
+  if (!options.ws.listen.empty()) {
+    options.ws.max_connections = options.server.engine.max_connections + 64;
+    options.ws.session.max_message_bytes =
+        std::max<std::size_t>(options.server.engine.max_payload, 65536) + 1024;
+    options.ws.page_html = std::string(flume::websocket::demo_page_html());
+    options.ws.client_js = std::string(flume::websocket::browser_client_js());
+    ws = std::make_unique<flume::websocket::WsListener>(loop, server.engine(), options.ws,
+                                                        [&server] { server.engine_touched(); });
+    if (ws->open(message)) {
+      std::cerr << "flume-broker: " << message << "\n";
+      return 1;
+    }
+    std::printf("WebSocket clients on ws://%s (subprotocol flume.v1; origins: %s)\n",
+                ws->local_address().to_string().c_str(),
+                options.ws.allowed_origins.empty() ? "any" : "--ws-origin only");
+  }
   std::printf("memory budget for queued messages: %llu MiB (--max-memory)\n",
               static_cast<unsigned long long>(server.stats().memory_budget_bytes >> 20));
   std::fflush(stdout);
@@ -479,6 +518,7 @@ int main(int argc, char **argv) {
   close(signal_fd);
   print_stats(server);
   if (node) print_cluster_stats(*node);
+  ws.reset();
   node.reset();
   std::printf("flume-broker stopped\n");
   std::fflush(stdout);
