@@ -283,7 +283,8 @@ void load_config_file(Options &options, const std::string &path) {
     if ((name == "peer" || name == "ws-origin") && node.is_array()) {
       for (const auto &item : *node.as_array()) {
         auto text = item.value<std::string>();
-        if (!text || !item.is_string()) usage_error(where + ": '" + key_text + "' must list strings");
+        if (!text || !item.is_string())
+          usage_error(where + ": '" + key_text + "' must list strings");
         apply(options, name, *text, key_text + " (" + where + ")");
       }
       continue;
@@ -315,7 +316,7 @@ Options parse_options(int argc, char **argv) {
       ->type_name("FILE");
   // The values are applied after the file, whatever their place on the command line.
   std::vector<std::optional<std::string>> given(std::size(kSettings));
-  std::vector<std::string> peers;       // --peer and --ws-origin are repeatable
+  std::vector<std::string> peers;  // --peer and --ws-origin are repeatable
   std::vector<std::string> ws_origins;
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
     const std::string setting = kSettings[i].name;

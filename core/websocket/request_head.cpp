@@ -14,13 +14,15 @@ char lower(char c) noexcept {
 }
 
 bool equal_ignore_case(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -56,7 +58,9 @@ struct RequestHeadParser::Parser {
 
 // http-parser calls back with parser->data pointing at the RequestHeadParser.
 struct RequestHeadParser::Callbacks {
-  static RequestHeadParser &self(http_parser *p) { return *static_cast<RequestHeadParser *>(p->data); }
+  static RequestHeadParser &self(http_parser *p) {
+    return *static_cast<RequestHeadParser *>(p->data);
+  }
 
   static int on_url(http_parser *p, const char *at, std::size_t length) {
     self(p).request_.target.append(at, length);
@@ -73,7 +77,8 @@ struct RequestHeadParser::Callbacks {
       s.in_value_ = false;
     }
     std::string &name = s.request_.headers.back().first;
-    for (std::size_t i = 0; i < length; ++i) name.push_back(lower(at[i]));
+    for (std::size_t i = 0; i < length; ++i)
+      name.push_back(lower(at[i]));
     return 0;
   }
   static int on_header_value(http_parser *p, const char *at, std::size_t length) {
@@ -130,7 +135,8 @@ RequestHeadParser::Status RequestHeadParser::feed(std::span<const std::uint8_t> 
     seen_ += parsed;
     status_ = Status::complete;
     // Trim the values once, now that they are whole.
-    for (auto &[name, value] : request_.headers) value = std::string(trim(value));
+    for (auto &[name, value] : request_.headers)
+      value = std::string(trim(value));
     return status_;
   }
   if (too_many_headers_) {

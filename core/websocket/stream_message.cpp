@@ -10,7 +10,8 @@ bool read_varint(std::span<const std::uint8_t> &in, std::uint64_t &value) noexce
   const std::size_t length = std::size_t{1} << (in[0] >> 6);
   if (in.size() < length) return false;
   value = in[0] & 0x3f;
-  for (std::size_t i = 1; i < length; ++i) value = (value << 8) | in[i];
+  for (std::size_t i = 1; i < length; ++i)
+    value = (value << 8) | in[i];
   in = in.subspan(length);
   return true;
 }

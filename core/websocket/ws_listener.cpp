@@ -19,7 +19,9 @@ namespace flume::websocket {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
 
 }  // namespace
 
@@ -49,7 +51,8 @@ WsListener::WsListener(EventLoop &loop, broker::Broker &engine, WsListenerConfig
 WsListener::~WsListener() {
   *alive_ = false;
   if (tick_timer_.valid()) loop_.remove_timer(tick_timer_);
-  while (!connections_.empty()) close_connection(connections_.begin()->first);
+  while (!connections_.empty())
+    close_connection(connections_.begin()->first);
   if (fd_ >= 0) {
     loop_.unwatch(fd_);
     ::close(fd_);
@@ -76,8 +79,8 @@ std::error_code WsListener::open(std::string &message) {
   }
   if (::bind(fd_, address->as_sockaddr(), address->length) != 0 || ::listen(fd_, 1024) != 0) {
     const std::error_code ec = last_error();
-    message = "cannot listen for WebSocket clients on " + address->to_string() + ": " +
-              ec.message();
+    message =
+        "cannot listen for WebSocket clients on " + address->to_string() + ": " + ec.message();
     ::close(fd_);
     fd_ = -1;
     return ec;
@@ -86,7 +89,8 @@ std::error_code WsListener::open(std::string &message) {
   socklen_t length = sizeof bound;
   ::getsockname(fd_, reinterpret_cast<sockaddr *>(&bound), &length);
   local_ = SocketAddress::from(reinterpret_cast<sockaddr *>(&bound), length);
-  if (const auto ec = loop_.watch(fd_, EventLoop::kReadable, [this](std::uint32_t) { on_accept(); })) {
+  if (const auto ec =
+          loop_.watch(fd_, EventLoop::kReadable, [this](std::uint32_t) { on_accept(); })) {
     message = "WebSocket listener: " + ec.message();
     return ec;
   }
@@ -103,8 +107,8 @@ void WsListener::on_accept() {
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
-    const int fd = ::accept4(fd_, reinterpret_cast<sockaddr *>(&peer), &length,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        ::accept4(fd_, reinterpret_cast<sockaddr *>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         FLUME_LOG(log::Level::warn, "websocket", "accept: %s", last_error().message().c_str());
@@ -124,9 +128,8 @@ void WsListener::on_accept() {
     c->fd = fd;
     c->peer = SocketAddress::from(reinterpret_cast<sockaddr *>(&peer), length).to_string();
     c->accepted_ns = EventLoop::now_ns();
-    if (loop_.watch(fd, EventLoop::kReadable, [this, id](std::uint32_t events) {
-          on_io(id, events);
-        })) {
+    if (loop_.watch(fd, EventLoop::kReadable,
+                    [this, id](std::uint32_t events) { on_io(id, events); })) {
       ::close(fd);
       continue;
     }
@@ -299,7 +302,8 @@ void WsListener::on_tick() {
       std::chrono::duration_cast<std::chrono::nanoseconds>(config_.handshake_timeout).count());
   std::vector<std::uint64_t> ids;
   ids.reserve(connections_.size());
-  for (const auto &[id, c] : connections_) ids.push_back(id);
+  for (const auto &[id, c] : connections_)
+    ids.push_back(id);
   for (std::uint64_t id : ids) {
     auto it = connections_.find(id);
     if (it == connections_.end()) continue;

@@ -22,7 +22,7 @@
 namespace flume::websocket {
 
 struct WsListenerConfig {
-  std::string listen;                     // "host:port", "[v6]:port", ":port"
+  std::string listen;                        // "host:port", "[v6]:port", ":port"
   std::vector<std::string> allowed_origins;  // empty: any Origin
   // TCP connections at once, handshaking ones included; beyond it new ones are closed at once.
   // (The engine's own max_connections refuses sessions beyond it with TOO_MANY_CONNECTIONS.)

@@ -13,15 +13,20 @@ namespace flume::websocket {
 namespace {
 
 constexpr std::int64_t kControlStream = 0;
-bool is_client_uni(std::int64_t id) { return id % 4 == 2; }
-bool is_server_uni(std::int64_t id) { return id % 4 == 3; }
+bool is_client_uni(std::int64_t id) {
+  return id % 4 == 2;
+}
+bool is_server_uni(std::int64_t id) {
+  return id % 4 == 3;
+}
 
 // Close reasons are at most 123 bytes (a control frame's 125 less the code); cut at a UTF-8
 // character boundary so the reason stays valid.
 std::string_view cut_reason(std::string_view reason) {
   if (reason.size() <= 123) return reason;
   std::size_t end = 123;
-  while (end > 0 && (static_cast<unsigned char>(reason[end]) & 0xc0) == 0x80) --end;
+  while (end > 0 && (static_cast<unsigned char>(reason[end]) & 0xc0) == 0x80)
+    --end;
   return reason.substr(0, end);
 }
 
@@ -250,15 +255,16 @@ void WsSession::reset_stream(std::int64_t stream_id, std::uint64_t code) {
   // What is still queued for the stream is abandoned with it, as QUIC would.
   std::erase_if(pending_, [&](const Pending &p) { return p.stream_id == stream_id; });
   unsent_.erase(stream_id);
-  pending_.push_back({stream_id, StreamOp::reset, {},
-                      encode_stream_signal(stream_id, StreamOp::reset, code)});
+  pending_.push_back(
+      {stream_id, StreamOp::reset, {}, encode_stream_signal(stream_id, StreamOp::reset, code)});
   mark_pending();
 }
 
 void WsSession::close(std::uint64_t code, std::string_view reason) {
   if (close_requested_) return;
   close_requested_ = true;
-  requested_code_ = code == 0 ? 1000 : static_cast<std::uint16_t>(4000 + std::min<std::uint64_t>(code, 999));
+  requested_code_ =
+      code == 0 ? 1000 : static_cast<std::uint16_t>(4000 + std::min<std::uint64_t>(code, 999));
   requested_reason_ = std::string(cut_reason(reason));
   mark_pending();
 }
@@ -334,8 +340,9 @@ void WsSession::flush() {
 bool WsSession::done() const noexcept {
   // Our Close (ours, or wslay's answer to the peer's) is framed and written: nothing more can
   // be said on this WebSocket.
-  return done_ || (ctx_ != nullptr && (wslay_event_get_close_sent(ctx_) || close_written_by_hand_) &&
-                   !wslay_event_want_write(ctx_) && output_offset_ == output_.size());
+  return done_ ||
+         (ctx_ != nullptr && (wslay_event_get_close_sent(ctx_) || close_written_by_hand_) &&
+          !wslay_event_want_write(ctx_) && output_offset_ == output_.size());
 }
 
 std::span<const std::uint8_t> WsSession::output() const noexcept {

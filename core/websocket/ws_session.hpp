@@ -8,7 +8,8 @@
 // chooses to hand over (it keeps BrokerConfig::stream_window_bytes in unsent_bytes() and queues
 // the rest under its overflow policy, exactly as for a QUIC stream that is blocked), and beyond
 // the per-stream queues at most about 2 x output_high_water bytes (plus one message) are framed
-// and waiting for the socket. A slow browser tab therefore costs no more memory than a slow QUIC client.
+// and waiting for the socket. A slow browser tab therefore costs no more memory than a slow QUIC
+// client.
 #pragma once
 
 #include <cstddef>
@@ -37,8 +38,8 @@ struct WsSessionConfig {
   std::size_t max_publish_streams = 100;  // QUIC's initial_max_streams_uni default
   // Framed bytes waiting for the socket beyond which nothing more is framed.
   std::size_t output_high_water = 256 * 1024;
-  std::uint64_t ping_after_ns = 10'000'000'000;  // nothing received for this long: Ping
-  std::uint64_t idle_close_ns = 30'000'000'000;  // nothing received for this long: give up
+  std::uint64_t ping_after_ns = 10'000'000'000;   // nothing received for this long: Ping
+  std::uint64_t idle_close_ns = 30'000'000'000;   // nothing received for this long: give up
   std::uint64_t close_linger_ns = 5'000'000'000;  // our Close sent: wait this long for the rest
 };
 
@@ -115,14 +116,14 @@ class WsSession final : public broker::SessionTransport {
   std::deque<Pending> pending_;
   std::unordered_map<std::int64_t, std::size_t> unsent_;  // per stream, in pending_
   std::vector<std::int64_t> drained_;                     // streams whose unsent reached 0
-  std::unordered_set<std::int64_t> ended_;  // broker streams that got FIN or RESET
+  std::unordered_set<std::int64_t> ended_;                // broker streams that got FIN or RESET
   std::int64_t next_uni_stream_ = 3;
   std::unordered_set<std::int64_t> open_publish_;
   std::int64_t highest_publish_ = -1;
 
   std::function<void()> on_pending_;
   bool pending_signalled_ = false;
-  bool in_input_ = false;  // inside on_input or flush: no on_pending_ callback needed
+  bool in_input_ = false;         // inside on_input or flush: no on_pending_ callback needed
   bool close_requested_ = false;  // by the engine: frame the queue, then Close
   std::uint16_t requested_code_ = 1000;
   std::string requested_reason_;

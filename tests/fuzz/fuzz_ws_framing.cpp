@@ -99,7 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
       }
     }
   }
-  for (auto &s : sessions) s.reset();
+  for (auto &s : sessions)
+    s.reset();
   const auto stats = engine.stats();
   check(stats.connections == 0);
   check(stats.subscriptions == 0);

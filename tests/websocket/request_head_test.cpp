@@ -63,7 +63,8 @@ TEST(RequestHead, RefusesAHeadOverTheBoundWith431) {
 
 TEST(RequestHead, RefusesTooManyHeaderFieldsWith431) {
   std::string input = "GET / HTTP/1.1\r\n";
-  for (int i = 0; i < 100; ++i) input += "X-" + std::to_string(i) + ": v\r\n";
+  for (int i = 0; i < 100; ++i)
+    input += "X-" + std::to_string(i) + ": v\r\n";
   input += "\r\n";
   RequestHeadParser parser;
   std::size_t consumed = 0;

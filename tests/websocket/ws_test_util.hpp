@@ -11,8 +11,9 @@
 namespace flume::websocket::test {
 
 // One frame; `masked` false makes the frame a client must never send.
-inline std::vector<std::uint8_t> ws_frame(std::uint8_t opcode, const std::vector<std::uint8_t> &payload,
-                                          bool fin = true, bool masked = true) {
+inline std::vector<std::uint8_t> ws_frame(std::uint8_t opcode,
+                                          const std::vector<std::uint8_t> &payload, bool fin = true,
+                                          bool masked = true) {
   std::vector<std::uint8_t> out;
   out.push_back(static_cast<std::uint8_t>((fin ? 0x80 : 0x00) | opcode));
   const std::uint8_t mask_bit = masked ? 0x80 : 0x00;
@@ -24,7 +25,8 @@ inline std::vector<std::uint8_t> ws_frame(std::uint8_t opcode, const std::vector
     out.push_back(static_cast<std::uint8_t>(payload.size()));
   } else {
     out.push_back(mask_bit | 127);
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(payload.size() >> (8 * i)));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<std::uint8_t>(payload.size() >> (8 * i)));
   }
   const std::uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
   if (masked) out.insert(out.end(), mask, mask + 4);
@@ -63,7 +65,8 @@ inline std::vector<ServerFrame> parse_server_frames(const std::vector<std::uint8
     } else if (length == 127) {
       if (at + 10 > bytes.size()) break;
       length = 0;
-      for (int i = 0; i < 8; ++i) length = (length << 8) | bytes[at + 2 + i];
+      for (int i = 0; i < 8; ++i)
+        length = (length << 8) | bytes[at + 2 + i];
       header = 10;
     }
     if (at + header + length > bytes.size()) break;
