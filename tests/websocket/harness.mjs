@@ -11,9 +11,10 @@ export const brokerBin = process.env.FLUME_BROKER_BIN
 export const cliBin = process.env.FLUME_CLI_BIN
 
 // Starts a broker on free ports; resolves with its addresses once it printed them.
-export async function startBroker(extraArgs = []) {
+// `wsPort` 0: any free port.
+export async function startBroker(extraArgs = [], { wsPort = 0 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'flume-ws-test-'))
-  const child = spawn(brokerBin, ['--listen', '127.0.0.1:0', '--ws-listen', '127.0.0.1:0',
+  const child = spawn(brokerBin, ['--listen', '127.0.0.1:0', '--ws-listen', `127.0.0.1:${wsPort}`,
     '--data-dir', dir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const ready = new Promise((resolve, reject) => {
