@@ -6,16 +6,17 @@ namespace flume::websocket {
 namespace {
 
 HttpRequest upgrade_request() {
-  HttpRequest r;
-  r.method = "GET";
-  r.target = "/";
-  r.headers = {{"host", "localhost"},
-               {"upgrade", "websocket"},
-               {"connection", "Upgrade"},
-               {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
-               {"sec-websocket-version", "13"},
-               {"sec-websocket-protocol", "flume.v1"},
-               {"origin", "https://app.example"}};
+  // Built whole rather than assigned member by member: GCC 12 at -O3 warns (-Wrestrict) about
+  // assigning a string literal to a std::string, a known false positive.
+  HttpRequest r{"GET",
+                "/",
+                {{"host", "localhost"},
+                 {"upgrade", "websocket"},
+                 {"connection", "Upgrade"},
+                 {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                 {"sec-websocket-version", "13"},
+                 {"sec-websocket-protocol", "flume.v1"},
+                 {"origin", "https://app.example"}}};
   return r;
 }
 
@@ -74,7 +75,7 @@ TEST(Handshake, RefusesBadKeysVersionsAndMethods) {
   set(bad_version, "sec-websocket-version", "8");
   EXPECT_EQ(decide_handshake(bad_version, {}).status, 426);
   auto post = upgrade_request();
-  post.method = "POST";
+  post.method = std::string("POST");
   EXPECT_EQ(decide_handshake(post, {}).status, 405);
   auto no_upgrade_token = upgrade_request();
   set(no_upgrade_token, "connection", "keep-alive");
@@ -82,9 +83,7 @@ TEST(Handshake, RefusesBadKeysVersionsAndMethods) {
 }
 
 TEST(Handshake, APlainGetIsAPageRequest) {
-  HttpRequest r;
-  r.method = "GET";
-  r.target = "/";
+  const HttpRequest r{"GET", "/", {}};
   EXPECT_EQ(decide_handshake(r, {"https://app.example"}).kind, HandshakeDecision::Kind::page);
 }
 
