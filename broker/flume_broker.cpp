@@ -42,9 +42,8 @@ constexpr const char *kFooter =
 max_payload, max_connections, max_connections_per_address, handshake_rate, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
-cluster_advertise, cluster_max_links, cluster_probe_rate, ws_listen, ws_origin); peer and
-ws_origin may be lists; command-line
-options override the file. Example:
+cluster_advertise, cluster_max_links, cluster_probe_rate, cluster_reorder_ms, ws_listen, ws_origin);
+peer and ws_origin may be lists; command-line options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -143,6 +142,9 @@ constexpr Setting kSettings[] = {
     {"cluster-probe-rate", "--cluster-probe-rate", "N",
      "probes a second on each link this node dials (0-10, default 2;\n0 = off): RTT, loss "
      "and noticing a dead peer within 2 s"},
+    {"cluster-reorder-ms", "--cluster-reorder-ms", "MS",
+     "how long a message from another node that overtook an earlier one\nwaits for it "
+     "(0-10000, default 150); then the missing ones are\ncounted lost (lost_in_cluster)"},
     // The WebSocket edge (docs/websocket.md).
     {"ws-listen", "--ws-listen", "HOST:PORT",
      "also accept WebSocket clients (ws://, subprotocol flume.v1) on\nthis TCP address; "
@@ -236,6 +238,9 @@ void apply(Options &options, const std::string &name, const std::string &value,
     options.cluster.learnt_dial_limit = parse_count(label, value, 0, 4096);
   } else if (name == "cluster-probe-rate") {
     options.cluster.probe_rate = static_cast<unsigned>(parse_count(label, value, 0, 10));
+  } else if (name == "cluster-reorder-ms") {
+    options.cluster.reorder_window =
+        std::chrono::milliseconds(static_cast<long long>(parse_count(label, value, 0, 10000)));
   } else if (name == "ws-listen") {
     options.ws.listen = value;
   } else if (name == "ws-origin") {
@@ -357,7 +362,7 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
       "cluster: links_up=%llu links_dead=%llu forwarded=%llu received=%llu delivered=%llu "
       "duplicates=%llu dropped_backlog=%llu interest_rejected=%llu handshakes_failed=%llu "
       "nodes_known=%llu node_adverts_rejected=%llu links_replaced=%llu relayed=%llu "
-      "dropped_upstream=%llu\n",
+      "dropped_upstream=%llu lost_in_cluster=%llu late=%llu resent=%llu lost_on_link=%llu\n",
       static_cast<unsigned long long>(c.links_up), static_cast<unsigned long long>(c.links_dead),
       static_cast<unsigned long long>(c.messages_forwarded),
       static_cast<unsigned long long>(c.messages_received),
@@ -370,7 +375,9 @@ void print_cluster_stats(const flume::overlay::ClusterNode &node) {
       static_cast<unsigned long long>(c.node_adverts_rejected),
       static_cast<unsigned long long>(c.links_replaced),
       static_cast<unsigned long long>(c.messages_relayed),
-      static_cast<unsigned long long>(c.dropped_upstream));
+      static_cast<unsigned long long>(c.dropped_upstream),
+      static_cast<unsigned long long>(c.lost_in_cluster), static_cast<unsigned long long>(c.late),
+      static_cast<unsigned long long>(c.resent), static_cast<unsigned long long>(c.lost_on_link));
   std::fflush(stdout);
 }
 
