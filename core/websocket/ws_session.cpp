@@ -299,6 +299,9 @@ void WsSession::pump() {
         }
       }
     }
+    // A stream's last message is framed: the engine never writes to it again, so forgetting it
+    // keeps ended_ as small as the number of streams still ending.
+    if (p.op != StreamOp::data && p.stream_id != kControlStream) ended_.erase(p.stream_id);
     wslay_event_msg msg{WSLAY_BINARY_FRAME, message.data(), message.size()};
     if (wslay_event_queue_msg(ctx_, &msg) != 0) break;  // closing: nothing more goes out
   }

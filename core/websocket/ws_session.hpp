@@ -116,7 +116,8 @@ class WsSession final : public broker::SessionTransport {
   std::deque<Pending> pending_;
   std::unordered_map<std::int64_t, std::size_t> unsent_;  // per stream, in pending_
   std::vector<std::int64_t> drained_;                     // streams whose unsent reached 0
-  std::unordered_set<std::int64_t> ended_;                // broker streams that got FIN or RESET
+  // Streams whose FIN or RESET is queued but not yet framed: nothing more may be sent on them.
+  std::unordered_set<std::int64_t> ended_;
   std::int64_t next_uni_stream_ = 3;
   std::unordered_set<std::int64_t> open_publish_;
   std::int64_t highest_publish_ = -1;
