@@ -28,6 +28,8 @@
 #include "overlay/cluster_node.hpp"
 #include "runtime/broker_server.hpp"
 #include "text/parse_number.hpp"
+#include "websocket/assets.hpp"
+#include "websocket/ws_listener.hpp"
 
 namespace {
 
@@ -43,8 +45,8 @@ max_payload, max_connections, max_connections_per_address, handshake_rate, max_s
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
 cluster_advertise, cluster_max_links, cluster_probe_rate, cluster_reorder_ms, auth_key,
-auth_keys_file); peer and auth_key may be lists; command-line options override the file.
-Example:
+auth_keys_file, ws_listen, ws_origin); peer, auth_key and ws_origin may be lists; command-line
+options override the file. Example:
 
   listen = "127.0.0.1:7337"
   max_payload = 131072
@@ -74,6 +76,7 @@ struct Options {
   flume::BrokerServerConfig server;
   std::vector<std::string> auth_key_sources;  // where each key came from, for the start line
   flume::overlay::ClusterConfig cluster;
+  flume::websocket::WsListenerConfig ws;
   unsigned long stats_interval = 0;
   std::string log_level = "info";   // one of kLogLevels
   std::string log_format = "text";  // one of kLogFormats
@@ -156,6 +159,13 @@ constexpr Setting kSettings[] = {
     {"cluster-reorder-ms", "--cluster-reorder-ms", "MS",
      "how long a message from another node that overtook an earlier one\nwaits for it "
      "(0-10000, default 150); then the missing ones are\ncounted lost (lost_in_cluster)"},
+    // The WebSocket edge (docs/websocket.md).
+    {"ws-listen", "--ws-listen", "HOST:PORT",
+     "also accept WebSocket clients (ws://, subprotocol flume.v1) on\nthis TCP address; "
+     "serves the demo page at / and the browser\nclient at /flume.js (default: off)"},
+    {"ws-origin", "--ws-origin", "ORIGIN",
+     "a web origin allowed to open WebSockets, e.g. https://app.example\n(repeatable; none "
+     "given: any origin)"},
     {"log-format", "--log-format", "FORMAT",
      "text (default): \"TIME LEVEL COMPONENT: MESSAGE\" lines; json: one\nobject per line "
      "with ts (UTC), level, component and msg"},
@@ -274,6 +284,10 @@ void apply(Options &options, const std::string &name, const std::string &value,
     add_auth_key(options, value, label);
   } else if (name == "auth-keys-file") {
     load_auth_keys_file(options, value, label);
+  } else if (name == "ws-listen") {
+    options.ws.listen = value;
+  } else if (name == "ws-origin") {
+    options.ws.allowed_origins.push_back(value);
   } else if (name == "log-level") {
     options.log_level = one_of(label, value, kLogLevels);
   } else if (name == "log-format") {
@@ -315,7 +329,7 @@ void load_config_file(Options &options, const std::string &path) {
       usage_error(where + ": unknown key '" + key_text +
                   "'; the keys are the long option names with '_' for '-'");
     }
-    if ((name == "peer" || name == "auth-key") && node.is_array()) {
+    if ((name == "peer" || name == "auth-key" || name == "ws-origin") && node.is_array()) {
       for (const auto &item : *node.as_array()) {
         auto text = item.value<std::string>();
         if (!text || !item.is_string())
@@ -351,12 +365,15 @@ Options parse_options(int argc, char **argv) {
       ->type_name("FILE");
   // The values are applied after the file, whatever their place on the command line.
   std::vector<std::optional<std::string>> given(std::size(kSettings));
-  std::vector<std::string> peers;  // --peer and --auth-key are the repeatable settings
+  // --peer, --auth-key and --ws-origin are the repeatable settings
+  std::vector<std::string> peers;
   std::vector<std::string> auth_keys;
+  std::vector<std::string> ws_origins;
   for (std::size_t i = 0; i < std::size(kSettings); ++i) {
     const std::string name = kSettings[i].name;
-    if (name == "peer" || name == "auth-key") {
-      app.add_option(kSettings[i].flags, name == "peer" ? peers : auth_keys, kSettings[i].help)
+    if (name == "peer" || name == "auth-key" || name == "ws-origin") {
+      auto &values = name == "peer" ? peers : name == "auth-key" ? auth_keys : ws_origins;
+      app.add_option(kSettings[i].flags, values, kSettings[i].help)
           ->type_name(kSettings[i].value)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       continue;
@@ -385,6 +402,11 @@ Options parse_options(int argc, char **argv) {
     usage_error(
         "--auth-key cannot be used with --node-name yet: node links do not carry "
         "tenants or grants (docs/security.md, 'Not yet')");
+  }
+  if (!ws_origins.empty()) {
+    options.ws.allowed_origins.clear();  // likewise for the allowed web origins
+    for (const std::string &origin : ws_origins)
+      apply(options, "ws-origin", origin, "--ws-origin");
   }
   options.server.regenerate_certificate = regenerate_certificate;
   return options;
@@ -545,6 +567,23 @@ int main(int argc, char **argv) {
     FLUME_LOG(flume::log::Level::info, "flume-broker", "access tokens required, key ids %s",
               ids.c_str());
   }
+  std::unique_ptr<flume::websocket::WsListener> ws;
+  if (!options.ws.listen.empty()) {
+    options.ws.max_connections = options.server.engine.max_connections + 64;
+    options.ws.session.max_message_bytes =
+        std::max<std::size_t>(options.server.engine.max_payload, 65536) + 1024;
+    options.ws.page_html = std::string(flume::websocket::demo_page_html());
+    options.ws.client_js = std::string(flume::websocket::browser_client_js());
+    ws = std::make_unique<flume::websocket::WsListener>(loop, server.engine(), options.ws,
+                                                        [&server] { server.engine_touched(); });
+    if (ws->open(message)) {
+      std::cerr << "flume-broker: " << message << "\n";
+      return 1;
+    }
+    std::printf("WebSocket clients on ws://%s (subprotocol flume.v1; origins: %s)\n",
+                ws->local_address().to_string().c_str(),
+                options.ws.allowed_origins.empty() ? "any" : "--ws-origin only");
+  }
   std::printf("memory budget for queued messages: %llu MiB (--max-memory)\n",
               static_cast<unsigned long long>(server.stats().memory_budget_bytes >> 20));
   std::fflush(stdout);
@@ -588,6 +627,7 @@ int main(int argc, char **argv) {
   close(signal_fd);
   print_stats(server);
   if (node) print_cluster_stats(*node);
+  ws.reset();
   node.reset();
   std::printf("flume-broker stopped\n");
   std::fflush(stdout);

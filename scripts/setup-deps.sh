@@ -25,6 +25,7 @@ run_packages=(
   libspdlog-dev                                   # flume-broker's log (text or JSON lines)
   libcli11-dev                                    # the programs' command lines
   nlohmann-json3-dev                              # JSON output (flume sub, flume bench); test vectors
+  libwslay-dev libhttp-parser-dev                 # the WebSocket edge (--ws-listen)
 )
 # ngtcp2/nghttp3 1.x live only in bookworm-backports (bookworm itself has the pre-1.0 API).
 backports_packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev)
@@ -39,6 +40,7 @@ test_packages=(
   python3-dev python3-venv                        # the Python binding (scripts/test-python.sh)
   dpkg-dev debhelper fakeroot lintian help2man    # the Debian package (scripts/package.sh)
   abigail-tools                                   # the ABI check against capi/abi/libflume.abi
+  chromium                                        # the browser client's test (playwright-core)
 )
 # Go builds nats-server (below); Debian's own golang-go (1.19) is too old, backports has 1.23.
 backports_test_packages=()

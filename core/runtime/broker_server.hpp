@@ -75,6 +75,9 @@ class BrokerServer final : public quic::ConnectionHandler {
   broker::BrokerStats stats() const { return engine_.stats(); }
   // The engine itself, for what joins it on this loop (an overlay node's hooks).
   broker::Broker &engine() noexcept { return engine_; }
+  // Whoever else drives the engine on this loop (the WebSocket listener) calls this afterwards:
+  // a new session's HELLO deadline needs the engine's timer re-armed.
+  void engine_touched() { arm_engine_timer(); }
   quic::EndpointStats transport_stats() const;
   std::size_t connection_count() const noexcept;
   // How often freed memory was given back to the system (runtime/memory_release.hpp).
