@@ -65,6 +65,11 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     return stat(io.flume.internal.SubscriptionStats::getDroppedLocally);
   }
 
+  /** Messages waiting here for {@link #next} now. */
+  public long queued() {
+    return stat(io.flume.internal.SubscriptionStats::getQueued);
+  }
+
   /** Times the subscription was made again after a lost connection. */
   public long resubscribed() {
     return stat(io.flume.internal.SubscriptionStats::getResubscribed);
