@@ -170,8 +170,36 @@ void Client::flush(int timeout_ms) {
   check(flume_client_flush(handle_, timeout_ms));
 }
 
+namespace {
+
+// flume_message_handler.call: hands the view, copied into a Message, to the Java handler.
+// Nothing may leave it: an exception would unwind into libflume's loop thread. The Java side
+// catches what a handler throws; this catches what could come from SWIG's director upcall.
+void callHandler(void *context, const flume_message_view *view) noexcept {
+  flume_message *copy = nullptr;
+  if (flume_message_copy(&copy, view) < 0) return;  // out of memory: counted nowhere, as in C
+  try {
+    Message message(copy);
+    static_cast<MessageHandler *>(context)->onMessage(message);
+  } catch (...) {
+  }
+}
+
+// flume_message_handler.drop: after the last call; the director's Java object may go now.
+void dropHandler(void *context) noexcept {
+  delete static_cast<MessageHandler *>(context);
+}
+
+}  // namespace
+
 Subscription *Client::subscribe(const char *pattern, size_t pattern_length,
                                 const SubscriptionOptions &options) {
+  return subscribeWithHandler(pattern, pattern_length, options, nullptr);
+}
+
+Subscription *Client::subscribeWithHandler(const char *pattern, size_t pattern_length,
+                                           const SubscriptionOptions &options,
+                                           MessageHandler *handler) {
   std::shared_lock lock(mutex_);
   if (!handle_) throwClosed("the client");
   flume_subscription_options o = FLUME_SUBSCRIPTION_OPTIONS_INIT;
@@ -184,7 +212,9 @@ Subscription *Client::subscribe(const char *pattern, size_t pattern_length,
     o.local_queue_limit = static_cast<size_t>(options.localQueueLimit);
   o.report_gaps = options.reportGaps ? FLUME_ON : 0;
   flume_subscription *handle = nullptr;
-  check(flume_client_subscribe(&handle, handle_, pattern, pattern_length, &o, nullptr));
+  flume_message_handler h{handler, callHandler, dropHandler};
+  check(flume_client_subscribe(&handle, handle_, pattern, pattern_length, &o,
+                               handler ? &h : nullptr));
   return new Subscription(handle);
 }
 

@@ -115,6 +115,16 @@ class Message {
   flume_message_view view_{};
 };
 
+// The callback form: a SWIG director, so Java subclasses it (io.flume.Client.subscribe with a
+// handler). onMessage runs on the client's loop thread, one call at a time for all of the client's
+// subscriptions; the message is the handler's only during the call. The subscription owns its
+// handler from subscribe() on and deletes it in flume.h's drop, after the last call.
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  virtual void onMessage(Message &message) = 0;
+};
+
 struct SubscriptionStats {
   int64_t received = 0, droppedByBroker = 0, droppedLocally = 0, queued = 0, resubscribed = 0;
   int state = 0;
@@ -160,6 +170,9 @@ class Client {
   void flush(int timeout_ms);
   Subscription *subscribe(const char *pattern, size_t pattern_length,
                           const SubscriptionOptions &options);
+  // A handler subscription; takes ownership of `handler` if it succeeds (not if it throws).
+  Subscription *subscribeWithHandler(const char *pattern, size_t pattern_length,
+                                     const SubscriptionOptions &options, MessageHandler *handler);
   int64_t maxPayload();
   ClientStats stats();
   void close();

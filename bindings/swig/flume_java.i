@@ -1,6 +1,6 @@
 // flume_java.i: the SWIG interface for the Java binding. It wraps flume_facade.hpp (not flume.h
 // directly) into package io.flume.internal; the public API in io.flume is plain Java over it.
-%module(directors="0") FlumeNative
+%module(directors="1") FlumeNative
 %{
 #include "flume_facade.hpp"
 %}
@@ -49,9 +49,13 @@
   }
 }
 
+// The callback form: Java subclasses MessageHandler (io.flume.Client's HandlerBridge).
+%feature("director") flume_java::MessageHandler;
+
 // What subscribe() and recv() return is the caller's (Java's) to free.
 %newobject flume_java::Client::subscribe;
 %newobject flume_java::Subscription::recv;
+%newobject flume_java::Client::subscribeWithHandler;
 
 // Errors, Bytes and LiveCounts are internal to the facade; the accessors below expose the counts.
 %ignore flume_java::Error;

@@ -64,16 +64,71 @@ public final class Client implements AutoCloseable {
    */
   public Subscription subscribe(String pattern, SubscriptionOptions options) {
     SubscriptionOptions o = options == null ? new SubscriptionOptions() : options;
-    io.flume.internal.SubscriptionOptions n = new io.flume.internal.SubscriptionOptions();
-    n.setOverflowPolicy(o.overflow.code);
-    n.setQueueLimit(o.queueLimit);
-    n.setLocalQueueLimit(o.localQueueLimit);
-    n.setReportGaps(o.reportGaps);
+    io.flume.internal.SubscriptionOptions n = native_(o);
     try {
       return new Subscription(handle.subscribe(Utf8.bytes(pattern, "pattern"), n), pattern);
     } finally {
       n.delete();
     }
+  }
+
+  /**
+   * The callback form: {@code handler} receives each message on the client's loop thread (a
+   * native thread attached to the JVM for each call), one call at a time for all of this client's
+   * handler subscriptions, so a slow handler delays the others; hand long work to an executor.
+   * What a handler throws goes to the calling thread's uncaught-exception handler and delivery
+   * goes on. It must not close this client nor block in {@link Subscription#next} of it (both
+   * would wait for the thread they run on: libflume refuses with {@code EINVAL}). The returned
+   * subscription's {@code next} is not for use ({@code EINVAL}); close it to stop the calls.
+   */
+  public Subscription subscribe(String pattern, SubscriptionOptions options,
+      java.util.function.Consumer<Message> handler) {
+    if (handler == null) throw new FlumeException(FlumeException.EINVAL, "handler is null");
+    SubscriptionOptions o = options == null ? new SubscriptionOptions() : options;
+    io.flume.internal.SubscriptionOptions n = native_(o);
+    HandlerBridge bridge = new HandlerBridge(handler);
+    try {
+      io.flume.internal.NativeSubscription s =
+          handle.subscribeWithHandler(Utf8.bytes(pattern, "pattern"), n, bridge);
+      // From here the native subscription owns the bridge: a strong global reference, released
+      // by its drop after the last call.
+      bridge.swigReleaseOwnership();
+      return new Subscription(s, pattern);
+    } finally {
+      n.delete();
+    }
+  }
+
+  /** Runs the user's handler for the native director; never lets a Throwable into native code. */
+  private static final class HandlerBridge extends io.flume.internal.MessageHandler {
+    private final java.util.function.Consumer<Message> handler;
+
+    HandlerBridge(java.util.function.Consumer<Message> handler) {
+      this.handler = handler;
+    }
+
+    @Override
+    public void onMessage(io.flume.internal.NativeMessage message) {
+      try {
+        handler.accept(Message.of(message));
+      } catch (Throwable t) {
+        Thread current = Thread.currentThread();
+        try {
+          current.getUncaughtExceptionHandler().uncaughtException(current, t);
+        } catch (Throwable ignored) {
+          // Nothing more can be done on a native thread.
+        }
+      }
+    }
+  }
+
+  private static io.flume.internal.SubscriptionOptions native_(SubscriptionOptions o) {
+    io.flume.internal.SubscriptionOptions n = new io.flume.internal.SubscriptionOptions();
+    n.setOverflowPolicy(o.overflow.code);
+    n.setQueueLimit(o.queueLimit);
+    n.setLocalQueueLimit(o.localQueueLimit);
+    n.setReportGaps(o.reportGaps);
+    return n;
   }
 
   /** The broker's payload limit in bytes, as it announced it (0 once closed). */

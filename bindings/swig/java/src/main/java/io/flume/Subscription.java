@@ -84,6 +84,13 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
     }
   }
 
+  /** The iterator's messages as a sequential stream; it ends when the subscription does. */
+  public java.util.stream.Stream<Message> stream() {
+    return java.util.stream.StreamSupport.stream(
+        java.util.Spliterators.spliteratorUnknownSize(iterator(),
+            java.util.Spliterator.ORDERED | java.util.Spliterator.NONNULL), false);
+  }
+
   /**
    * Blocks in {@link #next} without limit; {@code hasNext()} is false once the subscription
    * has ended. Gap items (with {@link SubscriptionOptions#reportGaps}) are yielded in order.
