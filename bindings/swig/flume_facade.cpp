@@ -1,6 +1,7 @@
 // flume_facade.cpp: the C++ facade the Java binding is generated from (see flume_facade.hpp).
 #include "flume_facade.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace flume_java {
@@ -64,7 +65,38 @@ Bytes Message::payload() const {
   return {view_.payload, view_.payload_length};
 }
 
-Subscription::Subscription(flume_subscription *handle) : handle_(handle) {
+namespace {
+
+constexpr size_t kMaxBatch = 64;
+constexpr size_t kBatchBytes = size_t{4} << 20;
+
+template <typename T>
+void put(std::string &out, T value) {
+  // Little-endian on every platform Flume builds for (x86-64, aarch64); Java reads it so.
+  out.append(reinterpret_cast<const char *>(&value), sizeof value);
+}
+
+void pack(std::string &out, const flume_message_view &v) {
+  put<int32_t>(out, v.kind);
+  put<int64_t>(out, static_cast<int64_t>(v.sequence));
+  put<int32_t>(out, static_cast<int32_t>(v.subject_length));
+  put<int32_t>(out, static_cast<int32_t>(v.payload_length));
+  if (v.kind == FLUME_MESSAGE_GAP) {
+    put<int64_t>(out, static_cast<int64_t>(v.gap_dropped_by_broker));
+    put<int64_t>(out, static_cast<int64_t>(v.gap_dropped_locally));
+    put<int32_t>(out, v.gap_resubscribed != 0 ? 1 : 0);
+    put<int64_t>(out, static_cast<int64_t>(v.gap_disconnected_ms));
+  }
+  out.append(v.subject, v.subject_length);
+  if (v.payload_length) out.append(static_cast<const char *>(v.payload), v.payload_length);
+}
+
+}  // namespace
+
+Subscription::Subscription(flume_subscription *handle, uint32_t max_payload)
+    : handle_(handle),
+      batch_capacity_(
+          std::clamp<size_t>(kBatchBytes / std::max<size_t>(max_payload, 1), 1, kMaxBatch)) {
   LiveCounts::subscriptions++;
 }
 
@@ -94,6 +126,39 @@ Message *Subscription::recv(int timeout_ms) {
   if (result == FLUME_EAGAIN) return nullptr;
   check(result);
   return new Message(message);
+}
+
+Packed Subscription::recvPacked(int timeout_ms) {
+  std::shared_lock lock(mutex_);
+  if (!handle_) throwClosed("the subscription");
+  flume_message *messages[kMaxBatch] = {};
+  size_t count = 0;
+  int result =
+      flume_subscription_recv_batch(messages, batch_capacity_, &count, handle_, timeout_ms);
+  Packed packed;
+  if (result == FLUME_EAGAIN) return packed;
+  check(result);
+  flume_message_view views[kMaxBatch];
+  for (size_t i = 0; i < count; i++)
+    views[i].struct_size = sizeof views[i];
+  int viewed = flume_message_views(views, sizeof views[0], messages, count);
+  if (viewed < 0) {
+    flume_message_free_batch(messages, count);
+    check(viewed);
+  }
+  size_t bytes = 0;
+  for (size_t i = 0; i < count; i++)
+    bytes += 64 + views[i].subject_length + views[i].payload_length;
+  try {
+    packed.data.reserve(bytes);
+    for (size_t i = 0; i < count; i++)
+      pack(packed.data, views[i]);
+  } catch (...) {
+    flume_message_free_batch(messages, count);
+    throw;
+  }
+  flume_message_free_batch(messages, count);
+  return packed;
 }
 
 void Subscription::unsubscribe() {
@@ -215,7 +280,7 @@ Subscription *Client::subscribeWithHandler(const char *pattern, size_t pattern_l
   flume_message_handler h{handler, callHandler, dropHandler};
   check(flume_client_subscribe(&handle, handle_, pattern, pattern_length, &o,
                                handler ? &h : nullptr));
-  return new Subscription(handle);
+  return new Subscription(handle, flume_client_max_payload(handle_));
 }
 
 int64_t Client::maxPayload() {

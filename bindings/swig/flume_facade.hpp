@@ -40,6 +40,15 @@ struct Bytes {
   size_t size = 0;
 };
 
+// Several messages packed into one buffer that Java copies into one byte[] (see the .i typemap and
+// io.flume.Subscription), so that a burst costs one JNI crossing, not one per message and field.
+// Per message, little-endian: int32 kind, int64 sequence, int32 subject length, int32 payload
+// length, for a gap item int64 dropped by broker, int64 dropped locally, int32 resubscribed,
+// int64 disconnected ms; then the subject and payload bytes. Empty: no message came in time.
+struct Packed {
+  std::string data;
+};
+
 // Live native objects of each kind, for leak tests: each constructor adds one, each free takes it.
 struct LiveCounts {
   static std::atomic<int64_t> clients, subscriptions, brokers, messages;
@@ -132,7 +141,8 @@ struct SubscriptionStats {
 
 class Subscription {
  public:
-  explicit Subscription(flume_subscription *handle);
+  // `max_payload`: the client's payload limit, which bounds a packed batch.
+  Subscription(flume_subscription *handle, uint32_t max_payload);
   ~Subscription();
   Subscription(const Subscription &) = delete;
   Subscription &operator=(const Subscription &) = delete;
@@ -144,6 +154,9 @@ class Subscription {
   // The next message, or nullptr if none came within timeout_ms; throws FLUME_ECLOSED once the
   // subscription has ended and everything queued was taken.
   Message *recv(int timeout_ms);
+  // Like recv, but takes every message already queued too, up to what fits a bounded batch
+  // (about 4 MiB at the broker's payload limit), packed (see Packed); empty if none came in time.
+  Packed recvPacked(int timeout_ms);
   void unsubscribe();
   SubscriptionStats stats();
   void close();
@@ -151,6 +164,7 @@ class Subscription {
  private:
   std::shared_mutex mutex_;
   flume_subscription *handle_;
+  size_t batch_capacity_;
 };
 
 struct ClientStats {

@@ -27,6 +27,19 @@
   }
 }
 
+// A packed batch (flume_java::Packed) copied into a new byte[] in one go.
+%typemap(jni) flume_java::Packed "jbyteArray"
+%typemap(jtype) flume_java::Packed "byte[]"
+%typemap(jstype) flume_java::Packed "byte[]"
+%typemap(javaout) flume_java::Packed { return $jnicall; }
+%typemap(out) flume_java::Packed {
+  $result = jenv->NewByteArray(static_cast<jsize>($1.data.size()));
+  if ($result && !$1.data.empty()) {
+    jenv->SetByteArrayRegion($result, 0, static_cast<jsize>($1.data.size()),
+                             reinterpret_cast<const jbyte *>($1.data.data()));
+  }
+}
+
 // A flume_java::Error becomes io.flume.FlumeException(code, message) on the calling thread. If
 // that class cannot be made (it always can: it is in the same jar), a RuntimeException says why.
 %exception {
@@ -60,6 +73,7 @@
 // Errors, Bytes and LiveCounts are internal to the facade; the accessors below expose the counts.
 %ignore flume_java::Error;
 %ignore flume_java::Bytes;
+%ignore flume_java::Packed;
 %ignore flume_java::LiveCounts;
 %ignore flume_java::Message::Message;
 %ignore flume_java::Subscription::Subscription;

@@ -1,6 +1,8 @@
 package io.flume;
 
 import io.flume.internal.NativeMessage;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -28,6 +30,28 @@ public final class Message {
         : null;
     return new Message(Utf8.string(m.subject()), m.payload(), m.sequence(), gap);
   }
+
+  /** One message of a packed batch (the layout is flume_java::Packed's, flume_facade.hpp). */
+  static Message unpack(ByteBuffer in) {
+    int kind = in.getInt();
+    long sequence = in.getLong();
+    int subjectLength = in.getInt();
+    int payloadLength = in.getInt();
+    Gap gap = null;
+    if (kind == GAP) {
+      long byBroker = in.getLong();
+      long locally = in.getLong();
+      boolean resubscribed = in.getInt() != 0;
+      gap = new Gap(byBroker, locally, resubscribed, Duration.ofMillis(in.getLong()));
+    }
+    String subject = new String(in.array(), in.position(), subjectLength, StandardCharsets.UTF_8);
+    in.position(in.position() + subjectLength);
+    byte[] data = new byte[payloadLength];
+    in.get(data);
+    return new Message(subject, data, sequence, gap);
+  }
+
+  private static final int GAP = 1; // FLUME_MESSAGE_GAP
 
   /** The subject it was published to ("" for a gap item). */
   public String subject() {

@@ -1,7 +1,9 @@
 package io.flume;
 
-import io.flume.internal.NativeMessage;
 import io.flume.internal.NativeSubscription;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -15,6 +17,8 @@ import java.util.NoSuchElementException;
 public final class Subscription implements AutoCloseable, Iterable<Message> {
   private final NativeSubscription handle;
   private final String pattern;
+  /** Messages taken from libflume in one batch and not returned yet, oldest first. */
+  private final ArrayDeque<Message> taken = new ArrayDeque<>();
 
   Subscription(NativeSubscription handle, String pattern) {
     this.handle = handle;
@@ -41,13 +45,23 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
    * ended by the broker) and everything queued was taken; the message says why.
    */
   public Message next(Duration timeout) {
-    NativeMessage m = handle.recv(Timeouts.toMillis(timeout));
-    if (m == null) return null;
-    try {
-      return Message.of(m);
-    } finally {
-      m.delete();
+    int ms = Timeouts.toMillis(timeout);
+    synchronized (taken) {
+      Message m = taken.poll();
+      if (m != null) return m;
     }
+    // One JNI call takes every message already queued (a bounded batch), packed into one array:
+    // the first is returned, the rest wait in `taken` for the next calls, on any thread.
+    byte[] packed = handle.recvPacked(ms);
+    if (packed.length == 0) return null;
+    ByteBuffer in = ByteBuffer.wrap(packed).order(ByteOrder.LITTLE_ENDIAN);
+    Message first = Message.unpack(in);
+    if (in.hasRemaining()) {
+      synchronized (taken) {
+        while (in.hasRemaining()) taken.add(Message.unpack(in));
+      }
+    }
+    return first;
   }
 
   /** Ends the subscription and tells the broker; queued messages stay readable. Idempotent. */
@@ -67,7 +81,11 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
 
   /** Messages waiting here for {@link #next} now. */
   public long queued() {
-    return stat(io.flume.internal.SubscriptionStats::getQueued);
+    long inJava;
+    synchronized (taken) {
+      inJava = taken.size();
+    }
+    return stat(io.flume.internal.SubscriptionStats::getQueued) + inJava;
   }
 
   /** Times the subscription was made again after a lost connection. */
@@ -129,5 +147,8 @@ public final class Subscription implements AutoCloseable, Iterable<Message> {
   public void close() {
     // Not handle.delete(): see Client.close().
     handle.close();
+    synchronized (taken) {
+      taken.clear();
+    }
   }
 }
