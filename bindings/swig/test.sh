@@ -11,7 +11,8 @@
 #    suite against embedded brokers and BUILD_DIR's flume-broker (required: no test skips), and
 #    packs the jar with the native library inside;
 # 3. the jar alone, from an empty directory with no library path: `java -jar` loads its native
-#    library from the jar and prints the version; the docs' benchmark runs briefly from it.
+#    library from the jar and prints the version; then its classes without the library, which
+#    load it from java.library.path or the flume.library.path property, and fail without either.
 # Maven fetches its plugins and JUnit from Maven Central the first time (every version pinned), and
 # works from ~/.m2 without network after that.
 set -euo pipefail
@@ -58,4 +59,16 @@ trap 'rm -rf "$work"' EXIT
 said=$(cd "$work" && env -u LD_LIBRARY_PATH java -jar "$jar")
 echo "java: $said"
 [ "$said" = "flume-java $version (linux-$(uname -m))" ] || { echo "java: unexpected: $said" >&2; exit 1; }
+step "without the jar's library: java.library.path, then flume.library.path"
+mkdir "$work/classes"
+(cd "$work/classes" && jar xf "$jar" && rm -r io/flume/native)
+said=$(cd "$work" && java -Djava.library.path="$out" -cp classes io.flume.Flume)
+[ "$said" = "flume-java $version (linux-$(uname -m))" ] || { echo "java: java.library.path: $said" >&2; exit 1; }
+said=$(cd "$work" && java -Dflume.library.path="$out/libflume_java.so" -cp classes io.flume.Flume)
+[ "$said" = "flume-java $version (linux-$(uname -m))" ] || { echo "java: flume.library.path: $said" >&2; exit 1; }
+if (cd "$work" && java -cp classes io.flume.Flume >/dev/null 2>&1); then
+  echo "java: loaded a native library that should not be found" >&2
+  exit 1
+fi
+echo "java: loads from java.library.path and flume.library.path, and fails without either"
 step "done"
