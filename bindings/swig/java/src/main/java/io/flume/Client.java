@@ -87,13 +87,16 @@ public final class Client implements AutoCloseable {
     SubscriptionOptions o = options == null ? new SubscriptionOptions() : options;
     io.flume.internal.SubscriptionOptions n = native_(o);
     HandlerBridge bridge = new HandlerBridge(handler);
+    byte[] bytes = Utf8.bytes(pattern, "pattern");
+    // The native subscription owns the bridge from subscribe on (a strong global reference,
+    // released by flume.h's drop after the last call). Handed over before the call: once it
+    // returns, another thread closing the client could already have run drop.
+    bridge.swigReleaseOwnership();
     try {
-      io.flume.internal.NativeSubscription s =
-          handle.subscribeWithHandler(Utf8.bytes(pattern, "pattern"), n, bridge);
-      // From here the native subscription owns the bridge: a strong global reference, released
-      // by its drop after the last call.
-      bridge.swigReleaseOwnership();
-      return new Subscription(s, pattern);
+      return new Subscription(handle.subscribeWithHandler(bytes, n, bridge), pattern);
+    } catch (RuntimeException e) {
+      bridge.swigTakeOwnership(); // refused: neither call nor drop will ever run
+      throw e;
     } finally {
       n.delete();
     }

@@ -80,6 +80,15 @@ class HandlerTest {
   }
 
   @Test
+  void a_refused_handler_subscription_throws_and_keeps_nothing() {
+    try (Client c = Brokers.connect(broker)) {
+      FlumeException e = assertThrows(FlumeException.class, () -> c.subscribe("a.>.b", null, m -> {}));
+      assertEquals(FlumeException.EINVALID_PATTERN, e.code());
+      assertEquals(0, Flume.liveNativeObjects()[1]);
+    }
+  }
+
+  @Test
   void handlers_are_released_after_close_and_no_native_object_is_left() throws Exception {
     WeakReference<Consumer<Message>> weak;
     try (Client c = Brokers.connect(broker)) {
