@@ -41,6 +41,7 @@ test_packages=(
   dpkg-dev debhelper fakeroot lintian help2man    # the Debian package (scripts/package.sh)
   abigail-tools                                   # the ABI check against capi/abi/libflume.abi
   chromium                                        # the browser client's test (playwright-core)
+  swig default-jdk-headless maven               # the Java binding (bindings/swig/test.sh)
 )
 # Go builds nats-server (below); Debian's own golang-go (1.19) is too old, backports has 1.23.
 backports_test_packages=()

@@ -15,6 +15,8 @@
 #   7. the Node.js binding (scripts/test-node.sh): built from source by cmake-js as npm install
 #      does, installed from the checkout and from a packed tarball, and its node --test suite
 #      against embedded brokers and the dev-release flume-broker.
+#   8. the Java binding (bindings/swig/test.sh): SWIG's JNI library from the dev-release build,
+#      Maven's JUnit 5 suite against embedded brokers and its flume-broker, the jar run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -51,5 +53,8 @@ bindings/go/test.sh build/dev-release
 
 step "the Node.js binding: npm ci, cmake-js build, installs, node --test"
 scripts/test-node.sh "$PWD/build/dev-release/broker/flume-broker"
+
+step "the Java binding: SWIG, mvn package (JUnit 5), the jar alone"
+bindings/swig/test.sh build/dev-release
 
 step "done"
