@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Routing by measured latency (issue 14, docs/overlay.md "Routes") in the network emulator: five
+flume-broker nodes a..e, each in its own namespace (tun mode, so every direction has its own
+delay), a full mesh of real QUIC/HTTP/3 node links; `flume pub` at a and `flume sub` at c, one
+message every 10 ms carrying "<publisher> <seq> <sent ns>", so every message gives its one-way
+latency (all namespaces share the clock). The delays change at run time and the checks are on
+the latencies measured, with margins:
+
+  relay_beats_slow_direct_link          first all delays 0 (the baseline: what the brokers and
+                                        clients add), then a<->c 80 ms one way, a<->b and b<->c
+                                        20 ms, every other pair 50 ms: c's p50 is 40 ms (+-10%)
+                                        plus the baseline, not 80
+  slowed_relay_link_left_within_2s      then b<->c 100 ms: the latency is back near 80 ms (direct)
+                                        within 2 s of the change; then 80 ms +-10% plus the baseline
+  blocked_link_bypassed_within_1s       then a<->c blocked both ways, silently (a firewall): every
+                                        message waits at most 1 s more than the path via b (120 ms)
+                                        takes; none published after the switch lost; in order
+  flapping_link_keeps_routes            a<->c 50 ms, a<->b 10 ms, b<->c alternating 20/60 ms
+                                        every 300 ms for 10 s: a's route towards c changes at
+                                        most twice; every message arrives once, in order
+
+The first three are one timeline (each case checks its own last event and logs the earlier
+ones); `--csv FILE` writes it (every message: sent time, sequence, latency or empty when lost;
+every event) for tests/bench/overlay/plot_routes.py.
+
+  test_routes.py CASE --broker FLUME-BROKER --flume FLUME [--emulator FLUME-NETEM] [--csv FILE]
+
+Exit 77 (ctest SKIP_RETURN_CODE) when this machine cannot create namespaces or TUN devices.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+import overlay_state  # noqa: E402
+import test_cluster as tc  # noqa: E402
+from test_cluster import Failed, log, percentile  # noqa: E402
+
+HOSTS = ["a", "b", "c", "d", "e"]
+SUBJECT = "r.x"
+INTERVAL_S = 0.01
+OTHER_MS = 50  # one way between every pair the case does not name
+MARGIN = 0.10  # issue 14: "within 10% of the best path plus the no-delay baseline"
+ROUTE_WAIT_S = 10  # how long the relay phase waits for a to route c via b before it measures
+RISE_BOUND_S = 2.0  # issue 14: a link whose latency rises is left within 2 s
+BLOCK_BOUND_S = 1.0  # issue 14: a blocked link is noticed and routed around within 1 s
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+class Timeline:
+    """The five nodes, the subscriber at c and the paced publisher at a, and the events the case
+    drives; the analysis runs on the recorded sent and arrival times once the publisher stopped."""
+
+    def __init__(self, c: tc.Cluster):
+        self.c = c
+        c.start_mesh(HOSTS)
+        c.wait_linked({h: len(HOSTS) - 1 for h in HOSTS}, 30)
+        self.sub = tc.Sub(c.nodes["c"], "r.>")
+        c.warm_up("a", SUBJECT, [self.sub], timeout_s=30)
+        self.pub = tc.PacedPublisher(c, "a", SUBJECT, 1_000_000, INTERVAL_S, [self.sub])
+        if not tc.wait_for(lambda: self.pub.sent_ns, 20):
+            raise Failed("the publisher at a did not start within 20 s")
+        self.t0 = self.pub.sent_ns[0]
+        self.events: List[Tuple[int, str]] = []
+        self.arrival: Dict[int, int] = {}
+        self.order: List[int] = []
+
+    def event(self, label: str) -> int:
+        now = time.time_ns()
+        self.events.append((now, label))
+        log(f"  t={(now - self.t0) / 1e9:6.2f} s  {label}")
+        return now
+
+    def set_delays(self, pairs: Dict[Tuple[str, str], int]) -> None:
+        """One-way delays in ms, both directions; pairs not named get OTHER_MS."""
+        for i, s in enumerate(HOSTS):
+            for d in HOSTS[i + 1:]:
+                v = pairs.get((s, d), pairs.get((d, s), OTHER_MS))
+                self.c.net.set(s, d, both=True, delay=f"{v}ms")
+
+    def next_hop(self, src: str, dest: str) -> Optional[str]:
+        return overlay_state.next_hops(overlay_state.state(self.c, src)).get(dest)
+
+    def wait_next_hop(self, src: str, dest: str, want: str, timeout_s: float) -> Optional[float]:
+        """Seconds until src routes dest via want (None: not within timeout_s)."""
+        t0 = time.monotonic()
+        if tc.wait_for(lambda: self.next_hop(src, dest) == want, timeout_s, 0.2):
+            return time.monotonic() - t0
+        return None
+
+    def finish(self) -> None:
+        """Stops the publisher; waits until the subscriber has every message that can still come
+        (lost ones never will: the wait is bounded)."""
+        n = self.pub.stop()
+        self.pub.finish()
+        tc.wait_for(lambda: len(self.received()) >= n, 5, 0.1)
+        time.sleep(0.5)  # anything the reorder window still held
+        self.collect()
+        self.write_csv()
+
+    def collect(self) -> None:
+        """Arrival time per sequence number and the order of arrival, from what c got so far."""
+        self.arrival, self.order = {}, []
+        for t, payload in self.sub.messages(SUBJECT):
+            parts = payload.split()
+            if payload == "warm" or len(parts) != 3 or parts[0] != self.pub.name:
+                continue
+            seq = int(parts[1])
+            self.order.append(seq)
+            self.arrival.setdefault(seq, t)
+
+    def received(self) -> List[str]:
+        return [p for _, p in self.sub.messages(SUBJECT) if p != "warm"]
+
+    def window(self, since_ns: int, until_ns: int) -> List[Tuple[int, int, Optional[int]]]:
+        """(seq, sent ns, latency µs or None when lost) for every message sent in the window."""
+        self.collect()
+        return [(seq, sent, (self.arrival[seq] - sent) // 1000 if seq in self.arrival else None)
+                for seq, sent in enumerate(self.pub.sent_ns) if since_ns <= sent < until_ns]
+
+    def p50(self, since_ns: int, until_ns: int) -> float:
+        lat = [x for _, _, x in self.window(since_ns, until_ns) if x is not None]
+        if not lat:
+            raise Failed(f"no message sent between t={(since_ns - self.t0) / 1e9:.2f} s and "
+                         f"{(until_ns - self.t0) / 1e9:.2f} s arrived")
+        return percentile(lat, 50)
+
+    def check_order(self) -> None:
+        dups = len(self.order) - len(set(self.order))
+        backwards = [(a, b) for a, b in zip(self.order, self.order[1:]) if b <= a]
+        if dups or backwards:
+            raise Failed(f"c got {dups} duplicates and {len(backwards)} messages out of order "
+                         f"(first: {backwards[:5]})")
+
+    def check_complete(self) -> None:
+        missing = [s for s in range(len(self.pub.sent_ns)) if s not in self.arrival]
+        if missing:
+            raise Failed(f"{len(missing)} of {len(self.pub.sent_ns)} messages lost: "
+                         f"{missing[:10]}")
+
+    def write_csv(self) -> None:
+        path = getattr(self.c.args, "csv", None)
+        if not path:
+            return
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["kind", "t_ms", "seq", "latency_ms", "label"])
+            for t, label in self.events:
+                w.writerow(["event", f"{(t - self.t0) / 1e6:.1f}", "", "", label])
+            for seq, sent, lat in self.window(0, 1 << 63):
+                w.writerow(["msg", f"{(sent - self.t0) / 1e6:.1f}", seq,
+                            "" if lat is None else f"{lat / 1000:.2f}", ""])
+        log(f"  wrote {path}")
+
+
+# The phases of the timeline. Each returns what it measured; `check` says whether its bound
+# fails the case (earlier phases of a later case are logged only: their own case checks them).
+
+def phase_baseline(t: Timeline) -> float:
+    start = t.event("all delays 0 ms: the baseline")
+    time.sleep(2.0)
+    base = t.p50(start + 200_000_000, time.time_ns())
+    log(f"    baseline p50 {ms(base)} (brokers, clients and the emulator, no delay)")
+    return base
+
+
+def phase_relay(t: Timeline, base: float, check: bool) -> List[str]:
+    t.set_delays({("a", "c"): 80, ("a", "b"): 20, ("b", "c"): 20})
+    t.event("a<->c 80 ms, a<->b 20 ms, b<->c 20 ms, others 50 ms")
+    took = t.wait_next_hop("a", "c", "b", ROUTE_WAIT_S)
+    log(f"    a routes c via b {'after %.2f s' % took if took is not None else 'never'}"
+        f" (waited up to {ROUTE_WAIT_S} s)")
+    settle = time.time_ns()
+    time.sleep(2.0)
+    p50 = t.p50(settle + 300_000_000, time.time_ns())
+    want = 40_000 + base
+    log(f"    p50 {ms(p50)}; want {ms(want)} +-{MARGIN:.0%} (direct would be {ms(80_000 + base)})")
+    errors = []
+    if took is None:
+        errors.append(f"a still routes c via {t.next_hop('a', 'c')} {ROUTE_WAIT_S} s after "
+                      "a->c became 80 ms and a->b->c 40 ms")
+    if not (1 - MARGIN) * 40_000 + base <= p50 <= (1 + MARGIN) * 40_000 + base:
+        errors.append(f"p50 through the relay {ms(p50)}, want {ms(want)} +-{MARGIN:.0%} of 40 ms")
+    return errors if check else []
+
+
+def phase_rise(t: Timeline, base: float, check: bool) -> List[str]:
+    start = t.event("b<->c 100 ms")
+    t.c.net.set("b", "c", both=True, delay="100ms")
+    time.sleep(RISE_BOUND_S + 2.0)
+    end = time.time_ns()
+    near = (1 + MARGIN) * 80_000 + base
+    win = t.window(start, end)
+    slow = [sent for _, sent, lat in win if lat is None or lat > near]
+    left_s = (max(slow) - start) / 1e9 if slow else 0.0
+    p50 = t.p50(start + int((RISE_BOUND_S + 0.5) * 1e9), end)
+    log(f"    last message above {ms(near)} sent {left_s:.2f} s after the rise; then p50 "
+        f"{ms(p50)} (want {ms(80_000 + base)} +-{MARGIN:.0%})")
+    errors = []
+    if left_s > RISE_BOUND_S:
+        errors.append(f"messages sent {left_s:.2f} s after b<->c rose to 100 ms still took more "
+                      f"than {ms(near)}: the slow relay was not left within {RISE_BOUND_S} s")
+    if not (1 - MARGIN) * 80_000 + base <= p50 <= (1 + MARGIN) * 80_000 + base:
+        errors.append(f"p50 after the rise {ms(p50)}, want {ms(80_000 + base)} +-{MARGIN:.0%}")
+    return errors if check else []
+
+
+def phase_block(t: Timeline, base: float, check: bool) -> List[str]:
+    start = t.event("a<->c blocked both ways")
+    t.c.net.set("a", "c", both=True, block=True)
+    time.sleep(BLOCK_BOUND_S + 2.0)
+    end = time.time_ns()
+    via_b = 120_000 + base  # a->b 20 ms + b->c 100 ms
+    # Every message in flight at the block or sent after it waits for the switch at most: its
+    # wait beyond the new path's latency is how long the switch took.
+    win = t.window(start - 200_000_000, end)
+    waits = [(t.arrival[seq] - max(sent, start)) / 1000 - via_b for seq, sent, lat in win
+             if lat is not None]
+    switch_s = max(0.0, max(waits) / 1e6) if waits else float("inf")
+    lost = [seq for seq, _, lat in win if lat is None]
+    after = [seq for seq, sent, lat in win if lat is None and sent >= start + switch_s * 1e9]
+    p50 = t.p50(start + int((BLOCK_BOUND_S + 0.5) * 1e9), end)
+    log(f"    longest wait beyond the path via b: {switch_s:.3f} s; lost {len(lost)} (sent before "
+        f"the switch {len(lost) - len(after)}, after {len(after)}); then p50 {ms(p50)} (want "
+        f"{ms(via_b)} +-{MARGIN:.0%})")
+    errors = []
+    if switch_s > BLOCK_BOUND_S:
+        errors.append(f"a message waited {switch_s:.2f} s beyond the path via b after a<->c was "
+                      f"blocked, want at most {BLOCK_BOUND_S} s")
+    if after:
+        errors.append(f"{len(after)} messages published after the switch were lost: {after[:10]}")
+    if not (1 - MARGIN) * 120_000 + base <= p50 <= (1 + MARGIN) * 120_000 + base:
+        errors.append(f"p50 after the block {ms(p50)}, want {ms(via_b)} +-{MARGIN:.0%}")
+    return errors if check else []
+
+
+def run_timeline(c: tc.Cluster, last: str) -> None:
+    """The phases up to `last`, which alone is checked; order (and, but for the block,
+    completeness) always."""
+    t = Timeline(c)
+    errors: List[str] = []
+    try:
+        base = phase_baseline(t)
+        errors += phase_relay(t, base, last == "relay")
+        if last in ("rise", "block"):
+            errors += phase_rise(t, base, last == "rise")
+        if last == "block":
+            errors += phase_block(t, base, True)
+    finally:
+        t.finish()
+    log(f"  c got {len(t.arrival)} of {len(t.pub.sent_ns)} messages")
+    t.check_order()
+    if last != "block":
+        t.check_complete()
+    if errors:
+        raise Failed("; ".join(errors))
+
+
+def case_relay(c: tc.Cluster) -> None:
+    run_timeline(c, "relay")
+
+
+def case_rise(c: tc.Cluster) -> None:
+    run_timeline(c, "rise")
+
+
+def case_block(c: tc.Cluster) -> None:
+    run_timeline(c, "block")
+
+
+FLAP_S = 10.0
+FLAP_PERIOD_S = 0.3
+FLAP_MS = (60, 20)
+FLAP_MAX_CHANGES = 2
+
+
+def case_flap(c: tc.Cluster) -> None:
+    t = Timeline(c)
+    poller = None
+    try:
+        took = t.wait_next_hop("a", "c", "b", ROUTE_WAIT_S)
+        log(f"  a routes c via b (30 ms against 50 direct) "
+            f"{'after %.2f s' % took if took is not None else 'never'}")
+        poller = overlay_state.NextHopPoller(c, "a")
+        start = t.event(f"b<->c alternates {FLAP_MS[0]}/{FLAP_MS[1]} ms every "
+                        f"{FLAP_PERIOD_S * 1000:.0f} ms for {FLAP_S:.0f} s")
+        t0 = time.monotonic()
+        for i in range(int(FLAP_S / FLAP_PERIOD_S)):
+            delay = t0 + i * FLAP_PERIOD_S - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            c.net.set("b", "c", both=True, delay=f"{FLAP_MS[i % 2]}ms")
+        time.sleep(max(0.0, t0 + FLAP_S - time.monotonic()))
+        end = t.event("flapping ends")
+        poller.stop()
+        doc = overlay_state.state(c, "a")
+    finally:
+        if poller:
+            poller.stop()
+        t.finish()
+    polled = poller.changes("c", start, end)
+    listed = overlay_state.route_changes(doc)
+    log(f"  a's next hop towards c changed {len(polled)} times in {poller.polls} polls: "
+        + ", ".join(f"{(x - start) / 1e9:.2f} s {o}->{n}" for x, o, n in polled))
+    changes = len(polled)
+    if listed is not None:
+        mine = [x for x in listed if overlay_state.change_destination(x) == "c"
+                and start // 1_000_000 <= (overlay_state.change_time_ms(x) or 0)
+                <= end // 1_000_000]
+        log(f"  a's state document lists {len(mine)} route changes towards c in the window: "
+            f"{mine}")
+        changes = max(changes, len(mine))
+    else:
+        log("  a's state document lists no route changes (polled next hops counted instead)")
+    log(f"  c got {len(t.arrival)} of {len(t.pub.sent_ns)} messages")
+    t.check_order()
+    t.check_complete()
+    if changes > FLAP_MAX_CHANGES:
+        raise Failed(f"a's route towards c changed {changes} times in {FLAP_S:.0f} s of a link "
+                     f"flapping every {FLAP_PERIOD_S * 1000:.0f} ms, want at most "
+                     f"{FLAP_MAX_CHANGES}")
+
+
+FLAP_LINKS = {(s, d): {"delay": f"{v}ms"} for (x, y), v in
+              {("a", "c"): 50, ("a", "b"): 10, ("b", "c"): 20}.items()
+              for s, d in ((x, y), (y, x))}
+
+CASES = {
+    "relay_beats_slow_direct_link": (HOSTS, case_relay, {"mode": "tun", "delay": "0ms"}),
+    "slowed_relay_link_left_within_2s": (HOSTS, case_rise, {"mode": "tun", "delay": "0ms"}),
+    "blocked_link_bypassed_within_1s": (HOSTS, case_block, {"mode": "tun", "delay": "0ms"}),
+    "flapping_link_keeps_routes": (HOSTS, case_flap, {"mode": "tun", "delay": f"{OTHER_MS}ms",
+                                                      "links": FLAP_LINKS}),
+}
+
+
+def add_arguments(ap) -> None:
+    ap.add_argument("--csv", help="write the messages' latencies and the events to this file")
+
+
+if __name__ == "__main__":
+    sys.exit(tc.main(cases=CASES, description=__doc__, add_arguments=add_arguments))
