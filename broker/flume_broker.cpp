@@ -37,7 +37,7 @@ first start (in the data directory) and reuses afterwards.)";
 
 constexpr const char *kFooter =
     R"(TOML keys have the long option names with '_' for '-' (listen, cert, key, data_dir,
-max_payload, max_connections, max_subscriptions, queue_limit, max_queue_limit,
+max_payload, max_connections, max_connections_per_address, handshake_rate, max_subscriptions, queue_limit, max_queue_limit,
 max_pending_bytes, max_memory, shutdown_grace, stats_interval, log_level, log_format,
 node_name, cluster_listen, cluster_ca, node_cert, node_key, peer, cluster_lanes,
 cluster_advertise, cluster_max_links, cluster_probe_rate); peer may be a list; command-line
@@ -91,6 +91,13 @@ constexpr Setting kSettings[] = {
      "largest message payload (default 65536, at most 16777216)"},
     {"max-connections", "--max-connections", "N",
      "clients at once (default 10000); more get TOO_MANY_CONNECTIONS"},
+    {"max-connections-per-address", "--max-connections-per-address", "N",
+     "connections one source address (IPv4, or IPv6 /64) may hold\n(default 1000, 0: no limit); "
+     "more are refused at the QUIC\nhandshake (loopback is exempt)"},
+    {"handshake-rate", "--handshake-rate", "N",
+     "new connections a second one source address may start, 2N at\nonce (default 100, 0: no "
+     "limit); beyond it an address must prove\nitself with a QUIC Retry and is then refused "
+     "(loopback is exempt)"},
     {"max-subscriptions", "--max-subscriptions", "N",
      "subscriptions per connection (default 10000)"},
     {"queue-limit", "--queue-limit", "N",
@@ -175,6 +182,13 @@ void apply(Options &options, const std::string &name, const std::string &value,
         static_cast<std::uint32_t>(parse_count(label, value, 1, flume::kHardMaxPayload));
   } else if (name == "max-connections") {
     engine.max_connections = parse_count(label, value, 1, 1000000);
+  } else if (name == "max-connections-per-address") {
+    options.server.address_limits.max_connections_per_address =
+        parse_count(label, value, 0, 1000000);
+  } else if (name == "handshake-rate") {
+    const auto rate = static_cast<std::uint32_t>(parse_count(label, value, 0, 1000000));
+    options.server.address_limits.handshakes_per_second = rate;
+    options.server.address_limits.handshake_burst = 2 * rate;
   } else if (name == "max-subscriptions") {
     engine.max_subscriptions_per_connection =
         static_cast<std::uint32_t>(parse_count(label, value, 1, UINT32_MAX));
@@ -349,6 +363,18 @@ void print_stats(const flume::BrokerServer &server) {
       static_cast<unsigned long long>(s.dropped_oldest + s.dropped_newest +
                                       s.dropped_slow_consumer + s.dropped_no_memory),
       static_cast<unsigned long long>(s.queued_messages));
+  const auto t = server.transport_stats();
+  if (t.connections_refused + t.refused_address_connections + t.refused_address_rate +
+          t.retries_for_address_rate !=
+      0) {
+    std::printf(
+        "admission: refused_at_limit=%llu refused_per_address=%llu refused_rate=%llu "
+        "retries_for_rate=%llu\n",
+        static_cast<unsigned long long>(t.connections_refused),
+        static_cast<unsigned long long>(t.refused_address_connections),
+        static_cast<unsigned long long>(t.refused_address_rate),
+        static_cast<unsigned long long>(t.retries_for_address_rate));
+  }
   std::fflush(stdout);
 }
 

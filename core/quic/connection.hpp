@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -224,6 +225,8 @@ class Connection {
   std::string server_name_;
   TimerId timer_;
   std::vector<CidKey> cids_;  // server: keys this connection holds in the endpoint's map
+  // Server: the source address its endpoint counts it under (AddressLimits), until it ends.
+  std::optional<AddressLimits::Key> limited_address_;
 
   std::unordered_map<std::int64_t, Stream> streams_;
   std::deque<std::int64_t> ready_;  // streams with data or FIN to send, round-robin

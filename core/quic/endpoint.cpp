@@ -52,7 +52,10 @@ void add(UdpSocketCounters &into, const UdpSocketCounters &more) {
 }  // namespace
 
 Endpoint::Endpoint(EventLoop &loop, EndpointConfig config, ConnectionHandler &handler)
-    : loop_(loop), config_(std::move(config)), handler_(handler) {
+    : loop_(loop),
+      config_(std::move(config)),
+      handler_(handler),
+      address_limits_(config_.address_limits) {
   flush_timer_ = loop_.add_timer([this] { settle(/*reap_now=*/true); });
   std::array<std::uint8_t, 32> base{};
   if (config_.static_secret) {
@@ -253,8 +256,15 @@ void Endpoint::connection_finished(Connection &connection) {
     --handshakes_in_flight_;
   }
   if (live_connections_ > 0) --live_connections_;
+  release_address(connection);
   finished_queue_.push_back(&connection);
   if (!settling_) loop_.arm_at(flush_timer_, 0);
+}
+
+void Endpoint::release_address(Connection &connection) noexcept {
+  if (!connection.limited_address_) return;
+  address_limits_.closed(*connection.limited_address_);
+  connection.limited_address_.reset();
 }
 
 void Endpoint::connection_retired(Connection &connection) {
@@ -262,6 +272,7 @@ void Endpoint::connection_retired(Connection &connection) {
     connection.finished_ = true;
     if (live_connections_ > 0) --live_connections_;
   }
+  release_address(connection);
   for (const CidKey &key : connection.cids_)
     remove_cid(key);
   connection.cids_.clear();

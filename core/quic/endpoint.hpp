@@ -48,8 +48,11 @@ struct EndpointStats {
   std::uint64_t gso_sends = 0;  // send syscalls that carried several packets via UDP_SEGMENT
   std::uint64_t write_flushes = 0;
   std::uint64_t connections_accepted = 0;
-  std::uint64_t handshake_failures = 0;   // server connections that never completed
-  std::uint64_t connections_refused = 0;  // at max_connections
+  std::uint64_t handshake_failures = 0;           // server connections that never completed
+  std::uint64_t connections_refused = 0;          // at max_connections
+  std::uint64_t refused_address_connections = 0;  // the address at max_connections_per_address
+  std::uint64_t refused_address_rate = 0;         // a proven address over its handshake rate
+  std::uint64_t retries_for_address_rate = 0;     // Retry asked of an address over its rate
   std::uint64_t retries_sent = 0;
   std::uint64_t invalid_tokens = 0;
   std::uint64_t version_negotiations_sent = 0;
@@ -107,6 +110,11 @@ class Endpoint {
   void accept(const ReceivedDatagram &datagram, std::uint64_t now);
   void send_version_negotiation(const ngtcp2_version_cid &vc, const ReceivedDatagram &datagram);
   void send_retry(const ngtcp2_pkt_hd &hd, const ReceivedDatagram &datagram);
+  // Stops counting a connection against its source address (once, whichever end comes first).
+  void release_address(Connection &connection) noexcept;
+  // Per-address admission for a new connection; false when it was answered (Retry or refusal).
+  bool admit_address(const ngtcp2_pkt_hd &hd, const ReceivedDatagram &datagram,
+                     const AddressLimits::Key &key, bool address_validated, std::uint64_t now);
   void send_stateless_close(const ngtcp2_pkt_hd &hd, const ReceivedDatagram &datagram,
                             std::uint64_t error_code, std::string_view reason);
   void maybe_send_stateless_reset(const ngtcp2_version_cid &vc, const ReceivedDatagram &datagram,
@@ -150,7 +158,9 @@ class Endpoint {
 
   std::unordered_map<Connection *, std::unique_ptr<Connection>> connections_;
   std::unordered_map<CidKey, Connection *, CidKeyHash> cids_;
+  AddressLimits address_limits_;
   std::size_t live_connections_ = 0;
+  std::uint64_t next_address_log_ns_ = 0;
   std::size_t handshakes_in_flight_ = 0;
 
   std::vector<Connection *> write_queue_;

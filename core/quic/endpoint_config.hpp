@@ -40,6 +40,7 @@
 
 #include "net/udp_socket.hpp"
 #include "protocol/protocol.hpp"
+#include "quic/address_limits.hpp"
 #include "tls/client_trust.hpp"
 #include "tls/server_credentials.hpp"
 
@@ -104,6 +105,10 @@ struct EndpointConfig {
   // 0: always Retry.
   std::size_t retry_threshold = 64;
   std::chrono::milliseconds retry_token_lifetime{10'000};
+  // Per source address (quic/address_limits.hpp): live connections, and handshakes a second
+  // (beyond it an unproven address is asked for Retry, a proven one refused with
+  // CONNECTION_REFUSED).
+  AddressLimitsConfig address_limits;
   // Keys stateless-reset tokens and Retry tokens. Keep it stable across restarts (e.g. read
   // from the data directory) so a restarted broker resets its old connections at once instead
   // of leaving clients to wait for their idle timeout. Empty: random per Endpoint.

@@ -101,6 +101,9 @@ void Endpoint::accept(const ReceivedDatagram &datagram, std::uint64_t now) {
     }
     // Unreadable (another server's, or garbage): as if there were none.
   }
+  const bool limited = address_limits_.applies_to(datagram.peer);
+  const AddressLimits::Key address = AddressLimits::key_of(datagram.peer);
+  if (limited && !admit_address(hd, datagram, address, original != nullptr, now)) return;
   if (original == nullptr && handshakes_in_flight_ >= config_.retry_threshold) {
     send_retry(hd, datagram);
     return;
@@ -120,7 +123,43 @@ void Endpoint::accept(const ReceivedDatagram &datagram, std::uint64_t now) {
   ++live_connections_;
   ++handshakes_in_flight_;
   ++stats_.connections_accepted;
+  if (limited && address_limits_.opened(address, now)) raw->limited_address_ = address;
   raw->on_datagram(datagram, now);
+}
+
+bool Endpoint::admit_address(const ngtcp2_pkt_hd &hd, const ReceivedDatagram &datagram,
+                             const AddressLimits::Key &key, bool address_validated,
+                             std::uint64_t now) {
+  // Logged at most once a second per kind: a flood must not become a flood of log lines.
+  auto log_refusal = [&](std::uint64_t count, const char *why) {
+    if (now < next_address_log_ns_) return;
+    next_address_log_ns_ = now + 1'000'000'000;
+    FLUME_LOG(log::Level::warn, "quic", "refused a connection from %s: %s (%llu so far)",
+              datagram.peer.to_string().c_str(), why, static_cast<unsigned long long>(count));
+  };
+  switch (address_limits_.check(key, address_validated, now)) {
+    case AddressLimits::Verdict::admit:
+      return true;
+    case AddressLimits::Verdict::retry:
+      // Prove the address first: a spoofed source never comes back, a real one does and is
+      // then judged as proven.
+      ++stats_.retries_for_address_rate;
+      send_retry(hd, datagram);
+      return false;
+    case AddressLimits::Verdict::refuse_connections:
+      ++stats_.refused_address_connections;
+      log_refusal(stats_.refused_address_connections, "too many connections from this address");
+      send_stateless_close(hd, datagram, NGTCP2_CONNECTION_REFUSED,
+                           "too many connections from this address");
+      return false;
+    case AddressLimits::Verdict::refuse_rate:
+      ++stats_.refused_address_rate;
+      log_refusal(stats_.refused_address_rate, "new connections from this address too fast");
+      send_stateless_close(hd, datagram, NGTCP2_CONNECTION_REFUSED,
+                           "new connections from this address too fast");
+      return false;
+  }
+  return true;
 }
 
 void Endpoint::send_version_negotiation(const ngtcp2_version_cid &vc,

@@ -117,6 +117,7 @@ std::error_code BrokerServer::open(std::string &message) {
                                     ? config_.transport_max_connections
                                     : config_.engine.max_connections + 64;
   quic_config.retry_threshold = config_.retry_threshold;
+  quic_config.address_limits = config_.address_limits;
   quic_config.static_secret = storage::load_or_create_transport_secret(dir, error);
   if (!quic_config.static_secret) {
     message = error;

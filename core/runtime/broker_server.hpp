@@ -41,6 +41,8 @@ struct BrokerServerConfig {
   // TOO_MANY_CONNECTIONS.
   std::size_t transport_max_connections = 0;  // 0: engine.max_connections + 64
   std::size_t retry_threshold = 64;
+  // Connections and handshake rate per source address (quic/address_limits.hpp).
+  quic::AddressLimitsConfig address_limits;
   // How long a graceful shutdown waits for clients to take their SHUTTING_DOWN.
   std::chrono::milliseconds shutdown_grace{2000};
 };

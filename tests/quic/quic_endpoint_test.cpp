@@ -313,6 +313,50 @@ TEST_F(QuicEndpoint, connections_beyond_the_limit_are_refused) {
   EXPECT_EQ(server->stats().connections_refused, 1u);
 }
 
+TEST_F(QuicEndpoint, an_address_at_its_connection_limit_is_refused_and_admitted_after_one_ends) {
+  EndpointConfig sc = server_config();
+  sc.address_limits.max_connections_per_address = 2;
+  sc.address_limits.limit_loopback = true;  // the test's clients are all on 127.0.0.1
+  start_server(sc);
+  start_client();
+  Connection *first = connect();
+  connect();
+  ASSERT_TRUE(wait_client_connected(2));
+  connect();
+  ASSERT_TRUE(wait_client_closed());
+  EXPECT_EQ(client_handler.closes[0].reason, CloseReason::refused)
+      << client_handler.closes[0].message;
+  EXPECT_NE(client_handler.closes[0].message.find("too many connections from this address"),
+            std::string::npos)
+      << client_handler.closes[0].message;
+  EXPECT_EQ(server->stats().refused_address_connections, 1u);
+  first->close(0, "making room");
+  ASSERT_TRUE(wait([&] { return server->connection_count() == 1; }));
+  connect();
+  ASSERT_TRUE(wait_client_connected(3));
+}
+
+TEST_F(QuicEndpoint, an_address_over_its_handshake_rate_is_asked_to_retry_then_refused) {
+  EndpointConfig sc = server_config();
+  sc.address_limits.handshakes_per_second = 1;
+  sc.address_limits.handshake_burst = 2;
+  sc.address_limits.limit_loopback = true;
+  start_server(sc);
+  start_client();
+  connect();
+  connect();
+  ASSERT_TRUE(wait_client_connected(2));
+  connect();  // the bucket is empty: Retry first (the address proves itself), then refusal
+  ASSERT_TRUE(wait_client_closed());
+  EXPECT_EQ(client_handler.closes[0].reason, CloseReason::refused)
+      << client_handler.closes[0].message;
+  EXPECT_NE(client_handler.closes[0].message.find("too fast"), std::string::npos)
+      << client_handler.closes[0].message;
+  EXPECT_EQ(server->stats().retries_for_address_rate, 1u);
+  EXPECT_EQ(server->stats().refused_address_rate, 1u);
+  EXPECT_EQ(server->connection_count(), 2u);  // the first two are untouched
+}
+
 TEST_F(QuicEndpoint, unknown_version_is_answered_with_version_negotiation) {
   start_server();
   // A long-header packet of a version nobody speaks, padded to the 1200 bytes a server
