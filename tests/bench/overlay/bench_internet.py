@@ -241,6 +241,9 @@ def summarise(result: dict) -> dict:
     worse = [r["p50_ms"] - r["direct_ms"] for r in rows if r["p50_ms"] >= r["direct_ms"]]
     relay_best = [r for r in rows if r["best_ms"] < r["direct_ms"] - 1e-9]
     relayed = [r for r in rows if r["path"].count(">") > 1]
+    # Worth a switch under the routes' hysteresis (docs/overlay.md: cheaper by max(10%, 2 ms)).
+    clear = [r for r in relay_best
+             if r["direct_ms"] - r["best_ms"] > max(0.1 * r["direct_ms"], 2.0)]
     s = {
         "pairs": n,
         "improved_share": len(improved) / n,
@@ -248,6 +251,7 @@ def summarise(result: dict) -> dict:
         "improved_max_ms": max(improved) if improved else math.nan,
         "relay_best_share": len(relay_best) / n,
         "relay_best_gain_median_ms": pct([r["direct_ms"] - r["best_ms"] for r in relay_best], 50),
+        "relay_clearly_best_share": len(clear) / n,
         "relayed_share": len(relayed) / n,
         "relayed_path_gain_median_ms": pct([r["direct_ms"] - r["path_ms"] for r in relayed], 50),
         "relayed_path_gain_p99_ms": pct([r["direct_ms"] - r["path_ms"] for r in relayed], 99),
@@ -296,11 +300,14 @@ def main() -> int:
             w.writerows(rows)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"summary": s, **result}, f, indent=1)
+            finite = {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                      for k, v in s.items()}
+            json.dump({"summary": finite, **result}, f, indent=1)
     print(f"{result['nodes']} nodes, {s['pairs']} ordered pairs, seed {args.seed}, "
           f"{args.rate:g} msg/s per node for {args.seconds:g} s")
     print(f"  pairs whose best path in the matrix is a relay: {s['relay_best_share']:.1%} "
-          f"(median gain {s['relay_best_gain_median_ms']:.1f} ms)")
+          f"(median gain {s['relay_best_gain_median_ms']:.1f} ms); by more than max(10%, 2 ms): "
+          f"{s['relay_clearly_best_share']:.1%}")
     print(f"  pairs the overlay routes through a relay:       {s['relayed_share']:.1%} (their "
           f"path in the matrix: median {s['relayed_path_gain_median_ms']:.1f} ms, p99 "
           f"{s['relayed_path_gain_p99_ms']:.1f} ms below direct)")
