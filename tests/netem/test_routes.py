@@ -8,7 +8,7 @@ the latencies measured, with margins:
 
   relay_beats_slow_direct_link          first all delays 0 (the baseline: what the brokers and
                                         clients add), then a<->c 80 ms one way, a<->b and b<->c
-                                        20 ms, every other pair 50 ms: c's p50 is 40 ms (+-10%)
+                                        20 ms, every other pair 70 ms: c's p50 is 40 ms (+-10%)
                                         plus the baseline, not 80
   slowed_relay_link_left_within_2s      then b<->c 100 ms: the latency is back near 80 ms (direct)
                                         within 2 s of the change; then 80 ms +-10% plus the baseline
@@ -31,6 +31,7 @@ Exit 77 (ctest SKIP_RETURN_CODE) when this machine cannot create namespaces or T
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
 import time
@@ -47,10 +48,13 @@ from test_cluster import Failed, log, percentile  # noqa: E402
 HOSTS = ["a", "b", "c", "d", "e"]
 SUBJECT = "r.x"
 INTERVAL_S = 0.01
-OTHER_MS = 50  # one way between every pair the case does not name
+# One way between every pair the case does not name: a path through d or e (140 ms) is never
+# the best, so each event has one best path (via b 40 ms, direct 80 ms, via b 120 ms).
+OTHER_MS = 70
 MARGIN = 0.10  # issue 14: "within 10% of the best path plus the no-delay baseline"
 ROUTE_WAIT_S = 10  # how long the relay phase waits for a to route c via b before it measures
 RISE_BOUND_S = 2.0  # issue 14: a link whose latency rises is left within 2 s
+RUN = 20  # messages (200 ms): the rise is judged on the median of this many in a row
 BLOCK_BOUND_S = 1.0  # issue 14: a blocked link is noticed and routed around within 1 s
 
 
@@ -185,7 +189,7 @@ def phase_baseline(t: Timeline) -> Callable[[], float]:
 
 def phase_relay(t: Timeline, base: Callable[[], float], check: bool) -> Check:
     t.set_delays({("a", "c"): 80, ("a", "b"): 20, ("b", "c"): 20})
-    t.event("a<->c 80 ms, a<->b 20 ms, b<->c 20 ms, others 50 ms")
+    t.event("a<->c 80 ms, a<->b 20 ms, b<->c 20 ms, others 70 ms")
     took = t.wait_next_hop("a", "c", "b", ROUTE_WAIT_S)
     hop = t.next_hop("a", "c")
     log(f"    a routes c via b {'after %.2f s' % took if took is not None else 'never'}"
@@ -220,16 +224,24 @@ def phase_rise(t: Timeline, base: Callable[[], float], check: bool) -> Check:
     def evaluate() -> List[str]:
         b = base()
         near = (1 + MARGIN) * 80_000 + b
-        slow = [sent for _, sent, lat in t.window(start, end) if lat is None or lat > near]
-        left_s = (max(slow) - start) / 1e9 if slow else 0.0
+        # Back near 80 ms: the first message sent after the rise from which RUN messages in a
+        # row have their median within the bound. A median and not every message: a single
+        # late packet (and the few the reorder window holds behind it) is noise on a busy
+        # machine, not the route; what follows is checked by the p50 below.
+        win = t.window(start, end)
+        back = next((sent for i, (_, sent, _) in enumerate(win[:len(win) - RUN + 1])
+                     if percentile([math.inf if lat is None else lat
+                                    for _, _, lat in win[i:i + RUN]], 50) <= near), None)
+        left_s = (back - start) / 1e9 if back is not None else math.inf
         p50 = t.p50(start + int((RISE_BOUND_S + 0.5) * 1e9), end)
-        log(f"  rise: the last message slower than {ms(near)} was sent {left_s:.2f} s after the "
-            f"rise; then p50 {ms(p50)} (want {ms(80_000 + b)} +-{MARGIN:.0%})")
+        log(f"  rise: back below {ms(near)} (median of {RUN} messages in a row) from a "
+            f"message sent {left_s:.2f} s after the rise; then p50 {ms(p50)} (want "
+            f"{ms(80_000 + b)} +-{MARGIN:.0%})")
         errors = []
         if left_s > RISE_BOUND_S:
-            errors.append(f"messages sent {left_s:.2f} s after b<->c rose to 100 ms still took "
-                          f"more than {ms(near)}: the slow relay was not left within "
-                          f"{RISE_BOUND_S} s")
+            errors.append(f"the latency came back below {ms(near)} (median of {RUN} messages "
+                          f"in a row) only {left_s:.2f} s after b<->c rose to 100 ms: the slow "
+                          f"relay was not left within {RISE_BOUND_S} s")
         if not within(p50, 80_000, b):
             errors.append(f"p50 after the rise {ms(p50)}, want {ms(80_000 + b)} "
                           f"+-{MARGIN:.0%}")
@@ -288,6 +300,13 @@ def phase_block(t: Timeline, base: Callable[[], float], check: bool) -> Check:
     return evaluate
 
 
+def log_route_changes(doc: Optional[dict], dest: str) -> None:
+    """What the node's state document says of its route towards dest (when it keeps a record)."""
+    for x in overlay_state.route_changes(doc) or []:
+        if overlay_state.change_destination(x) == dest:
+            log(f"  a's route change: {x}")
+
+
 def run_timeline(c: tc.Cluster, last: str) -> None:
     """The phases up to `last`, which alone is checked; order (and, but for the block,
     completeness) always."""
@@ -300,6 +319,7 @@ def run_timeline(c: tc.Cluster, last: str) -> None:
             checks.append(phase_rise(t, base, last == "rise"))
         if last == "block":
             checks.append(phase_block(t, base, True))
+        log_route_changes(overlay_state.state(c, "a"), "c")
     finally:
         t.finish()
     log(f"  baseline p50 {ms(base())} (brokers, clients and the emulator, no delay); c got "
