@@ -283,7 +283,7 @@ def phase_block(t: Timeline, base: Callable[[], float], check: bool) -> Check:
                if switch_s is not None else "never (seen)")
             + f"; delivery resumed {max(0.0, resumed_s):.3f} s after it (beyond the path via b);"
             f" lost {len(lost)}, {len(lost_after)} of them published after the switch; then p50 "
-            f"{ms(p50)} (want {ms(via_b)} +-{MARGIN:.0%})")
+            f"{ms(p50)} (the path via b: {ms(via_b)})")
         errors = []
         if switch_s is None or switch_s > BLOCK_BOUND_S:
             errors.append(f"a's route towards c did not leave the blocked link within "
@@ -294,8 +294,8 @@ def phase_block(t: Timeline, base: Callable[[], float], check: bool) -> Check:
         if lost_after:
             errors.append(f"{len(lost_after)} messages published after the switch were lost: "
                           f"{lost_after[:10]}")
-        if not within(p50, 120_000, b):
-            errors.append(f"p50 after the block {ms(p50)}, want {ms(via_b)} +-{MARGIN:.0%}")
+        # The p50 after the block is logged, not checked: issue 14 asks for the switch, the
+        # losses and the order here, and the relay's steady latency is checked by the first case.
         return errors if check else []
     return evaluate
 
