@@ -40,7 +40,7 @@ class Svg:
         self.out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
                     f'font-family="sans-serif" font-size="11">',
                     f'<rect width="{W}" height="{H}" fill="white"/>']
-        for t in nice_ticks(*xr):
+        for t in nice_ticks(*xr, 10):
             x = self.x(t)
             self.out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}" '
                             'stroke="#eee"/>')
