@@ -88,11 +88,16 @@ void add_options(CLI::App &app, BenchOptions &o) {
         "and N subscriptions on each (distinct subjects)")
       ->group(kMemoryMode);
   count("--broker-pid", o.broker_pid, 1, 1 << 30, "PID",
-        "read VmRSS from /proc/PID/status before and after")
-      ->group(kMemoryMode);
+        "the broker's process (on this machine): with messages, its CPU time\nper routed message "
+        "and per delivery over the measured window; in\nmemory mode, its VmRSS before and after");
 }
 
 void check(const BenchOptions &options) {
+  if (options.broker_pid > 0 && !bench::read_process_cpu_ns(options.broker_pid)) {
+    usage_error(kBench, "--broker-pid " + std::to_string(options.broker_pid) +
+                            ": cannot read /proc/" + std::to_string(options.broker_pid) +
+                            "/task: is it the broker's process id, on this machine?");
+  }
   if (SubjectError error = validate_subject(options.subject); error != SubjectError::ok) {
     usage_error(kBench, "--subject '" + options.subject + "': " + describe(error));
   }
@@ -131,7 +136,20 @@ struct Results {
   std::uint64_t dropped_locally = 0;
   std::uint64_t errors = 0;
   std::vector<std::string> error_messages;
+  // With --broker-pid: the broker's CPU time over a window inside the measured one, and the
+  // messages published and received in that same window.
+  struct BrokerCpu {
+    double seconds = 0;  // wall time of the window
+    std::uint64_t cpu_ns = 0;
+    std::uint64_t published = 0;
+    std::uint64_t received = 0;
+  };
+  std::optional<BrokerCpu> broker_cpu;
 };
+
+double per_message_us(std::uint64_t cpu_ns, std::uint64_t messages) {
+  return messages == 0 ? 0 : static_cast<double>(cpu_ns) / 1e3 / static_cast<double>(messages);
+}
 
 void print_text(const BenchOptions &o, const Results &r) {
   std::string pace = o.rate > 0 ? thousands(o.rate) + " msg/s" : "as fast as possible";
@@ -167,6 +185,15 @@ void print_text(const BenchOptions &o, const Results &r) {
         "the latency)\n",
         microseconds(r.send_lag.percentile(0.5)).c_str(),
         microseconds(r.send_lag.percentile(0.99)).c_str(), microseconds(r.send_lag.max()).c_str());
+  }
+  if (r.broker_cpu) {
+    const auto &b = *r.broker_cpu;
+    std::printf(
+        "broker    CPU %.3f s over %.1f s (%.0f%% of a core): %.2f µs per routed message, %.2f "
+        "µs per delivery\n",
+        static_cast<double>(b.cpu_ns) / 1e9, b.seconds,
+        100.0 * static_cast<double>(b.cpu_ns) / 1e9 / b.seconds,
+        per_message_us(b.cpu_ns, b.published), per_message_us(b.cpu_ns, b.received));
   }
   std::printf("drops     %s by the broker, %s locally\n",
               thousands(static_cast<double>(r.dropped_by_broker)).c_str(),
@@ -218,6 +245,15 @@ void print_json(const BenchOptions &o, const Results &r) {
       {"drops", {{"broker", r.dropped_by_broker}, {"local", r.dropped_locally}}},
       {"errors", r.errors},
   };
+  if (r.broker_cpu) {
+    const auto &b = *r.broker_cpu;
+    summary["broker_cpu"] = {{"window_s", rounded(b.seconds, 3)},
+                             {"cpu_s", rounded(static_cast<double>(b.cpu_ns) / 1e9, 4)},
+                             {"us_per_message", rounded(per_message_us(b.cpu_ns, b.published), 3)},
+                             {"us_per_delivery", rounded(per_message_us(b.cpu_ns, b.received), 3)},
+                             {"published", b.published},
+                             {"received", b.received}};
+  }
   std::printf("%s\n", summary.dump().c_str());
 }
 
@@ -274,11 +310,30 @@ int run_bench(const CommonOptions &common, const BenchOptions &options) {
   };
   std::uint64_t last_sent = 0;
   std::uint64_t last_received = 0;
+  // The broker's CPU: sampled where the measured window begins and where it ends.
+  struct CpuSample {
+    std::uint64_t at_ns, cpu_ns, sent, received;
+  };
+  std::optional<CpuSample> cpu_start;
+  std::optional<CpuSample> cpu_end;
+  auto sample_cpu = [&](std::uint64_t t, std::uint64_t sent, std::uint64_t received) {
+    if (options.broker_pid <= 0) return std::optional<CpuSample>{};
+    const auto cpu = bench::read_process_cpu_ns(options.broker_pid);
+    if (!cpu) return std::optional<CpuSample>{};
+    return std::optional<CpuSample>{CpuSample{t, *cpu, sent, received}};
+  };
   std::uint64_t last_ns = plan.start_ns;
   std::uint64_t stopped_ns = plan.end_ns;
   for (int second = 1;; ++second) {
-    const std::uint64_t tick =
+    std::uint64_t tick =
         std::min<std::uint64_t>(plan.start_ns + second * 1'000'000'000ULL, plan.end_ns);
+    // With --broker-pid, one extra wake-up where the measured window begins, for the broker's
+    // CPU at that moment (the same second's progress line follows at its usual time).
+    const bool cpu_tick = options.broker_pid > 0 && !cpu_start && plan.measure_ns < tick;
+    if (cpu_tick) {
+      tick = plan.measure_ns;
+      --second;
+    }
     const std::uint64_t current = monotonic_ns();
     if (tick > current &&
         termination_signal_within(std::chrono::milliseconds((tick - current) / 1'000'000))) {
@@ -290,6 +345,11 @@ int run_bench(const CommonOptions &common, const BenchOptions &options) {
     const std::uint64_t t = monotonic_ns();
     const std::uint64_t sent = total_sent();
     const std::uint64_t received = total_received();
+    if (cpu_tick) {
+      // Never sampled again: a /proc that stops answering leaves the CPU line out.
+      cpu_start = sample_cpu(t, sent, received).value_or(CpuSample{0, 0, 0, 0});
+      continue;
+    }
     if (!common.quiet && t > last_ns) {
       const double dt = static_cast<double>(t - last_ns) / 1e9;
       std::fprintf(stderr, "flume bench: %5.1f s%s  sent %s msg/s  received %s msg/s\n",
@@ -301,6 +361,9 @@ int run_bench(const CommonOptions &common, const BenchOptions &options) {
     last_sent = sent;
     last_received = received;
     last_ns = t;
+    if (cpu_start && cpu_start->at_ns != 0 && tick >= plan.end_ns) {
+      cpu_end = sample_cpu(t, sent, received);
+    }
     if (tick >= plan.end_ns) break;
   }
   for (auto &worker : publishers)
@@ -318,6 +381,12 @@ int run_bench(const CommonOptions &common, const BenchOptions &options) {
   results.seconds = std::max(0.001, static_cast<double>(std::min(stopped_ns, plan.end_ns) -
                                                         std::min(stopped_ns, plan.measure_ns)) /
                                         1e9);
+  if (cpu_start && cpu_end && cpu_end->at_ns > cpu_start->at_ns) {
+    results.broker_cpu =
+        Results::BrokerCpu{static_cast<double>(cpu_end->at_ns - cpu_start->at_ns) / 1e9,
+                           cpu_end->cpu_ns - cpu_start->cpu_ns, cpu_end->sent - cpu_start->sent,
+                           cpu_end->received - cpu_start->received};
+  }
   for (auto &worker : publishers) {
     results.sent += worker->sent_measured();
     results.send_lag.merge(worker->send_lag());

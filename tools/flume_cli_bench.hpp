@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -134,5 +135,9 @@ int run_idle(const CommandInfo &command, const CommonOptions &common, const Benc
 
 // Broker memory from /proc/PID/status (VmRSS, KiB); 0 when unreadable.
 std::uint64_t read_rss_kib(long pid);
+
+// CPU time all of a process's threads have spent so far, in nanoseconds; nullopt when
+// /proc/PID is not readable.
+std::optional<std::uint64_t> read_process_cpu_ns(long pid);
 
 }  // namespace flume::cli::bench

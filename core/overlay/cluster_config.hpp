@@ -42,6 +42,14 @@ struct ClusterConfig {
   // Probes a second on each link this node dials (0..10, 0 = none): RTT, loss and liveness
   // (docs/overlay.md, "Measuring links").
   unsigned probe_rate = 2;
+  // In-order delivery across path switches (docs/overlay.md, "Path switches"): how long a
+  // message that came ahead of a missing one waits for it (--cluster-reorder-ms; then the gap
+  // is counted lost), and how many bytes may wait so, for all origins together.
+  std::chrono::milliseconds reorder_window{150};
+  std::size_t reorder_max_bytes = std::size_t{4} << 20;
+  // What each link keeps of what it sent, to re-send along other routes when it fails.
+  std::chrono::milliseconds resend_keep{1000};
+  std::size_t resend_max_bytes = std::size_t{2} << 20;
 };
 
 }  // namespace flume::overlay

@@ -3,6 +3,7 @@
 // next hop towards the nodes that want them, relayed on by the nodes in between
 // (docs/overlay.md, "Routes"; docs/protocol.md 17.8).
 #include <algorithm>
+#include <deque>
 
 #include "broker/broker_frames.hpp"
 #include "log/log.hpp"
@@ -122,15 +123,46 @@ std::size_t ClusterNode::find_next_hops(std::string_view subject, const std::str
   return unrouted;
 }
 
-void ClusterNode::forward_to_interested(std::string_view subject, const SharedBuffer &route,
-                                        const SharedBuffer &message, const NodeLink *from,
-                                        const std::string &origin_name) {
-  stats_.no_route += find_next_hops(subject, origin_name);
-  for (const std::string &hop : next_hops_) {
-    NodeLink *link = accepted_link_to(hop);
-    if (link == nullptr || link == from) continue;
-    if (link->forward(subject, route, message) && from != nullptr) ++stats_.messages_relayed;
+NodeLink *ClusterNode::next_link_towards(std::uint64_t node) {
+  auto name = node_names_.find(node);
+  if (name == node_names_.end()) return nullptr;
+  auto route = routes_.route_to(name->second);
+  return route ? accepted_link_to(route->next_hop) : nullptr;
+}
+
+ClusterNode::Sent ClusterNode::send_towards(const RouteHeader &route,
+                                            std::span<const RouteDestination> destinations,
+                                            std::string_view subject, const SharedBuffer &message,
+                                            const NodeLink *avoid) {
+  Sent sent;
+  // Local, not a member: a link closing while this sends re-sends through here too.
+  std::vector<std::pair<NodeLink *, std::vector<RouteDestination>>> hop_groups;
+  for (const RouteDestination &destination : destinations) {
+    NodeLink *link = next_link_towards(destination.node);
+    if (link == nullptr || link == avoid) {
+      ++sent.unrouted;
+      continue;
+    }
+    auto group = std::find_if(hop_groups.begin(), hop_groups.end(),
+                              [link](const auto &g) { return g.first == link; });
+    if (group == hop_groups.end()) group = hop_groups.insert(hop_groups.end(), {link, {}});
+    group->second.push_back(destination);
   }
+  const std::uint64_t now = EventLoop::now_ns();
+  for (auto &[link, group] : hop_groups) {
+    for (std::size_t first = 0; first < group.size(); first += kMaxRouteDestinations) {
+      const std::size_t last = std::min(group.size(), first + kMaxRouteDestinations);
+      RouteHeader copy{route.origin, route.epoch, route.sequence, route.hop_limit, {}};
+      copy.destinations.assign(group.begin() + static_cast<std::ptrdiff_t>(first),
+                               group.begin() + static_cast<std::ptrdiff_t>(last));
+      const SharedBuffer frame = encode_route(copy);
+      if (!frame || !link->forward(subject, frame, message)) continue;  // counted by the link
+      ++sent.copies;
+      sent.destinations += copy.destinations.size();
+      link->sent_log().record(now, std::move(copy), subject, message);
+    }
+  }
+  return sent;
 }
 
 void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::uint8_t> payload,
@@ -140,10 +172,25 @@ void ClusterNode::on_local_publish(CheckedSubject subject, std::span<const std::
     if (interested_.empty()) return;
     const SharedBuffer message =
         message_frame ? message_frame : broker::message_frame(subject, payload);
-    const SharedBuffer route =
-        encode_route(RouteHeader{node_id_, epoch_, ++sequence_, config_.hop_limit});
-    if (!message || !route) return;
-    forward_to_interested(subject.view(), route, message, nullptr, config_.node_name);
+    if (!message) return;
+    // Each destination gets the next of its own numbers, so it sees gaps and order; a node with
+    // no route gets none (counted in no_route here: nothing was sent that it could miss).
+    destinations_.clear();
+    const std::uint8_t order_class = order_class_of(subject.view());
+    for (const std::string &node : interested_) {
+      if (node == config_.node_name) continue;
+      if (!routes_.route_to(node)) {
+        ++stats_.no_route;
+        continue;
+      }
+      DestinationNumbers &numbers = destination_numbers_[node];
+      if (numbers.id == 0) numbers.id = node_id_of(node);
+      destinations_.push_back({numbers.id, numbers.next[order_class]++});
+    }
+    if (destinations_.empty()) return;
+    const RouteHeader route{node_id_, epoch_, ++sequence_, config_.hop_limit, {}};
+    stats_.no_route +=
+        send_towards(route, destinations_, subject.view(), message, nullptr).unrouted;
   } catch (...) {
     FLUME_LOG(log::Level::error, "overlay", "out of memory forwarding a message");
   }
@@ -160,40 +207,113 @@ void ClusterNode::link_message(NodeLink &from, const RouteHeader &route, std::st
     ++stats_.hop_limit_exceeded;
     return;
   }
-  switch (dedupe_.check(route.origin, route.epoch, route.sequence)) {
-    case DedupeWindow::Verdict::duplicate:
-      ++stats_.duplicates;
-      return;
-    case DedupeWindow::Verdict::too_old:
-      ++stats_.too_old;
-      return;
-    case DedupeWindow::Verdict::fresh:
-      break;
-  }
   try {
     SharedBuffer frame = SharedBuffer::copy_of(message);
     if (!frame) return;
-    // Relay first: the nodes behind this one should not wait for local delivery.
-    auto origin = node_names_.find(route.origin);
-    const std::string &origin_name = origin == node_names_.end() ? std::string() : origin->second;
-    origin_interest_.match(subject, interested_);
-    if (!interested_.empty()) {
+    // Relay first, by the list and not by this node's view of interest: the nodes behind this
+    // one should not wait for local delivery. A copy is relayed even when this node has seen
+    // the message before (a re-send after a link failed lists only nodes that still need it);
+    // lists only shrink and the hop limit falls, so copies cannot circle for ever.
+    const RouteDestination *own = nullptr;
+    relay_destinations_.clear();
+    for (const RouteDestination &destination : route.destinations) {
+      if (destination.node == node_id_) {
+        own = &destination;
+      } else {
+        relay_destinations_.push_back(destination);
+      }
+    }
+    if (!relay_destinations_.empty()) {
       if (route.hop_limit > 1) {
-        RouteHeader next = route;
-        --next.hop_limit;
-        const SharedBuffer relayed = encode_route(next);
-        if (relayed) forward_to_interested(subject, relayed, frame, &from, origin_name);
-      } else if (interested_.size() > 1 || interested_.front() != origin_name) {
+        RouteHeader next{route.origin,
+                         route.epoch,
+                         route.sequence,
+                         static_cast<std::uint8_t>(route.hop_limit - 1),
+                         {}};
+        const Sent sent = send_towards(next, relay_destinations_, subject, frame, &from);
+        stats_.no_route += sent.unrouted;
+        stats_.messages_relayed += sent.copies;
+      } else {
         ++stats_.hop_limit_exceeded;
       }
     }
-    local_interest_.match(subject, local_matched_);
-    if (local_matched_.empty()) return;  // only passing through
-    ++stats_.messages_delivered;
-    engine_.deliver_forwarded(CheckedSubject::from_decoded_frame(subject), frame);
+    if (own == nullptr) return;  // only passing through
+    switch (dedupe_.check(route.origin, route.epoch, route.sequence)) {
+      case DedupeWindow::Verdict::duplicate:
+        ++stats_.duplicates;
+        return;
+      case DedupeWindow::Verdict::too_old:
+        ++stats_.too_old;
+        return;
+      case DedupeWindow::Verdict::fresh:
+        break;
+    }
+    switch (reorder_.offer(route.origin, order_class_of(subject), route.epoch, own->sequence,
+                           subject, frame, EventLoop::now_ns())) {
+      case ReorderWindow::Verdict::held:
+        schedule_reorder_timer();
+        break;
+      case ReorderWindow::Verdict::duplicate:
+        ++stats_.duplicates;
+        break;
+      case ReorderWindow::Verdict::delivered:
+      case ReorderWindow::Verdict::late:  // counted by the window
+        break;
+    }
   } catch (...) {
     FLUME_LOG(log::Level::error, "overlay", "out of memory relaying a message");
   }
+}
+
+void ClusterNode::deliver_locally(std::string_view subject, const SharedBuffer &frame) {
+  local_interest_.match(subject, local_matched_);
+  if (local_matched_.empty()) return;  // the subscribers left since this node's last interest
+  ++stats_.messages_delivered;
+  engine_.deliver_forwarded(CheckedSubject::from_decoded_frame(subject), frame);
+}
+
+void ClusterNode::schedule_reorder_timer() {
+  if (reorder_armed_ || !reorder_timer_.valid()) return;
+  const auto due = reorder_.next_deadline();
+  if (!due) return;
+  const std::uint64_t now = EventLoop::now_ns();
+  // At least 5 ms apart: expiry scans what is held, so a burst of gaps costs one scan per tick.
+  const std::uint64_t wait = std::max<std::uint64_t>(*due > now ? *due - now : 0, 5'000'000);
+  loop_.arm_after(reorder_timer_, std::chrono::nanoseconds(wait));
+  reorder_armed_ = true;
+}
+
+void ClusterNode::on_reorder_timer() {
+  reorder_armed_ = false;
+  try {
+    reorder_.expire(EventLoop::now_ns());
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory delivering held messages");
+  }
+  schedule_reorder_timer();
+}
+
+void ClusterNode::on_link_unusable(NodeLink &link) {
+  std::deque<SentCopy> copies = link.sent_log().take(EventLoop::now_ns());
+  if (copies.empty()) return;
+  std::uint64_t resent = 0;
+  std::uint64_t lost = 0;
+  try {
+    for (const SentCopy &copy : copies) {
+      const Sent sent =
+          send_towards(copy.route, copy.route.destinations, copy.subject, copy.message, &link);
+      resent += sent.destinations;
+      lost += copy.route.destinations.size() - sent.destinations;
+    }
+  } catch (...) {
+    FLUME_LOG(log::Level::error, "overlay", "out of memory re-sending a failed link's messages");
+  }
+  link.count_failover(resent, lost);
+  FLUME_LOG(log::Level::info, "overlay",
+            "link with %s unusable: %llu of its recent messages re-sent along other routes, %llu "
+            "not (no other route)",
+            link.peer_name().c_str(), static_cast<unsigned long long>(resent),
+            static_cast<unsigned long long>(lost));
 }
 
 void ClusterNode::link_dropped(NodeLink &from, std::string_view subject,

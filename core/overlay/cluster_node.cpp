@@ -22,6 +22,8 @@ void add(LinkCounters &total, const LinkCounters &one) {
   total.bytes_forwarded += one.bytes_forwarded;
   total.dropped_backlog += one.dropped_backlog;
   total.messages_received += one.messages_received;
+  total.resent += one.resent;
+  total.lost_on_link += one.lost_on_link;
 }
 
 }  // namespace
@@ -32,7 +34,14 @@ ClusterNode::ClusterNode(EventLoop &loop, broker::Broker &engine, ClusterConfig 
       config_(std::move(config)),
       local_interest_(config_.max_patterns_per_link),
       link_state_(config_.node_name),
-      origin_interest_(config_.node_name, config_.max_patterns_per_link) {}
+      origin_interest_(config_.node_name, config_.max_patterns_per_link),
+      reorder_([this](std::string_view subject,
+                      const SharedBuffer &frame) { deliver_locally(subject, frame); },
+               ReorderWindow::Limits{
+                   static_cast<std::uint64_t>(
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(config_.reorder_window)
+                           .count()),
+                   config_.reorder_max_bytes, 16384}) {}
 
 ClusterNode::~ClusterNode() {
   if (hooked_) engine_.set_cluster_hooks(nullptr);
@@ -41,6 +50,7 @@ ClusterNode::~ClusterNode() {
   }
   if (advert_timer_.valid()) loop_.remove_timer(advert_timer_);
   if (probe_timer_.valid()) loop_.remove_timer(probe_timer_);
+  if (reorder_timer_.valid()) loop_.remove_timer(reorder_timer_);
   // The endpoints drop their connections without callbacks; the links go with this object.
   listener_.reset();
   dialer_.reset();
@@ -142,6 +152,7 @@ std::error_code ClusterNode::open(std::string &message) {
   engine_.set_cluster_hooks(this);
   hooked_ = true;
   probe_timer_ = loop_.add_timer([this] { tick_links(); });
+  reorder_timer_ = loop_.add_timer([this] { on_reorder_timer(); });
   tick_links();
   for (auto &peer : peers_) {
     Peer *p = peer.get();
@@ -162,6 +173,8 @@ void ClusterNode::close() {
     loop_.disarm(peer->redial);
   if (advert_timer_.valid()) loop_.disarm(advert_timer_);
   if (probe_timer_.valid()) loop_.disarm(probe_timer_);
+  if (reorder_timer_.valid()) loop_.disarm(reorder_timer_);
+  reorder_armed_ = false;
   if (listener_) listener_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
   if (dialer_) dialer_->close_all(kH3NoError, "node shutting down", quic::CloseMode::flush);
 }
@@ -205,6 +218,9 @@ void ClusterNode::on_connected(quic::Connection &connection) {
   settings.max_lane_backlog = config_.max_lane_backlog;
   settings.epoch = epoch_;
   settings.probe_rate = config_.probe_rate;
+  settings.resend_keep_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(config_.resend_keep).count());
+  settings.resend_max_bytes = config_.resend_max_bytes;
   const LinkId id = next_link_++;
   auto link = std::make_unique<NodeLink>(id, connection, *this, settings);
   connection.user_data = link.get();
@@ -232,12 +248,11 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
   NodeLink *link = link_of(connection);
   connection.user_data = nullptr;
   if (link == nullptr && !info.handshake_completed) ++stats_.handshakes_failed;
-  bool was_up = false;
   if (link != nullptr) {
-    was_up = accepted_.erase(link->id()) != 0;
-    if (was_up) --stats_.links_up;
     if (link->dead()) ++stats_.links_dead;
+    drop_accepted(*link);
     add(closed_links_, link->counters());
+    closed_links_evicted_ += link->sent_log().evicted();
     FLUME_LOG(log::Level::info, "overlay", "link with %s (%s) closed: %s",
               link->peer_name().empty() ? "?" : link->peer_name().c_str(),
               connection.peer_address().to_string().c_str(), info.message.c_str());
@@ -252,7 +267,30 @@ void ClusterNode::on_closed(quic::Connection &connection, const quic::CloseInfo 
       schedule_redial(*peer);
     }
   }
-  if (was_up) links_changed();
+}
+
+void ClusterNode::link_closing(NodeLink &link) {
+  // Closed from this end (dead, replaced, failed): the routes leave it at once, not when its
+  // connection is gone, so no message is handed to a link that can no longer send it.
+  drop_accepted(link);
+}
+
+bool ClusterNode::drop_accepted(NodeLink &link) {
+  if (accepted_.erase(link.id()) == 0) return false;
+  --stats_.links_up;
+  if (!closing_) {
+    // Routes without this link first, then what it had in flight goes out along them.
+    links_changed();
+    on_link_unusable(link);
+  }
+  return true;
+}
+
+bool ClusterNode::fail_link_for_test(const std::string &peer) {
+  NodeLink *link = accepted_link_to(peer);
+  if (link == nullptr) return false;
+  link->close(kH3GeneralProtocolError, "failed on purpose (test)");
+  return true;
 }
 
 void ClusterNode::link_up(NodeLink &link) {
@@ -302,10 +340,21 @@ void ClusterNode::link_up(NodeLink &link) {
 ClusterStats ClusterNode::stats() const {
   ClusterStats out = stats_;
   LinkCounters total = closed_links_;
-  for (const auto &[id, link] : links_)
+  out.resend_evicted = closed_links_evicted_;
+  for (const auto &[id, link] : links_) {
     add(total, link->counters());
+    out.resend_evicted += link->sent_log().evicted();
+  }
   out.messages_forwarded = total.messages_forwarded;
   out.dropped_backlog = total.dropped_backlog;
+  out.resent = total.resent;
+  out.lost_on_link = total.lost_on_link;
+  out.lost_in_cluster = reorder_.lost();
+  out.late = reorder_.late();
+  out.reordered = reorder_.reordered();
+  out.reorder_given_up_for_bytes = reorder_.given_up_for_bytes();
+  out.reorder_held = reorder_.held_messages();
+  out.reorder_held_bytes = reorder_.held_bytes();
   if (listener_) out.inbound_handshakes_failed = listener_->stats().handshake_failures;
   out.nodes_known = link_state_.size();
   return out;

@@ -14,10 +14,12 @@
 // Loop thread only: the same loop as the broker engine.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -31,6 +33,7 @@
 #include "overlay/link_state_db.hpp"
 #include "overlay/node_link.hpp"
 #include "overlay/origin_interest.hpp"
+#include "overlay/reorder_window.hpp"
 #include "overlay/route_table.hpp"
 #include "quic/endpoint.hpp"
 
@@ -65,6 +68,22 @@ struct ClusterStats {
   // matching local subscriptions), and notices refused (an invalid subject).
   std::uint64_t dropped_upstream = 0;
   std::uint64_t drop_notices_rejected = 0;
+  // In-order delivery (docs/overlay.md, "Path switches"): numbers this node waited for in
+  // vain (given up after the reorder window or for its byte bound), messages that came after
+  // their number was given up (dropped), messages held and then delivered in order, and held now.
+  std::uint64_t lost_in_cluster = 0;
+  std::uint64_t late = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t reorder_given_up_for_bytes = 0;
+  std::uint64_t reorder_held = 0;
+  std::uint64_t reorder_held_bytes = 0;
+  // Links that failed: (message, destination) pairs re-sent along other routes, and those that
+  // could not be (the per-link numbers are in LinkCounters).
+  std::uint64_t resent = 0;
+  std::uint64_t lost_on_link = 0;
+  // Copies pushed out of a link's resend log by its byte bound before their second was up:
+  // had that link failed, they could not have been re-sent.
+  std::uint64_t resend_evicted = 0;
 };
 
 struct LinkInfo {
@@ -104,6 +123,10 @@ class ClusterNode final : public quic::ConnectionHandler,
   // Patterns in the newest NODE_INTEREST of `node` (0 when none is held).
   std::size_t patterns_of(const std::string &node) const { return origin_interest_.patterns(node); }
 
+  // Test aid only: closes the link with `peer` at once (CloseMode::immediate, what it had not
+  // sent is lost), as a failing link would be. False when there is no such link.
+  bool fail_link_for_test(const std::string &peer);
+
  private:
   struct Peer {
     std::string text;  // as configured
@@ -134,6 +157,7 @@ class ClusterNode final : public quic::ConnectionHandler,
   // LinkOwner
   std::string link_state_document() override;  // cluster_node_state.cpp
   void link_up(NodeLink &link) override;
+  void link_closing(NodeLink &link) override;
   void link_message(NodeLink &link, const RouteHeader &route, std::string_view subject,
                     std::span<const std::uint8_t> message) override;
   void link_advert(NodeLink &link, std::span<const std::uint8_t> payload,
@@ -152,10 +176,30 @@ class ClusterNode final : public quic::ConnectionHandler,
   // next_hops_ := the next hops towards every node whose interest matches `subject`, except
   // `skip_node`, each once; returns how many such nodes have no route.
   std::size_t find_next_hops(std::string_view subject, const std::string &skip_node);
-  void forward_to_interested(std::string_view subject, const SharedBuffer &route,
-                             const SharedBuffer &message, const NodeLink *from,
-                             const std::string &origin_name);
   NodeLink *accepted_link_to(const std::string &name);
+  // The link of the next hop towards node id `node`, nullptr when there is none.
+  NodeLink *next_link_towards(std::uint64_t node);
+  struct Sent {
+    std::uint64_t copies = 0;        // ROUTE + MESSAGE copies sent
+    std::uint64_t destinations = 0;  // destinations listed in them
+    std::uint64_t unrouted = 0;      // destinations with no next hop (or only `avoid`)
+  };
+  // Sends `message` once per next hop towards `destinations`, each copy's ROUTE (`route` with
+  // its destinations replaced) listing only the destinations routed via that hop; never on
+  // `avoid`. Every copy sent is kept in its link's sent_log().
+  Sent send_towards(const RouteHeader &route, std::span<const RouteDestination> destinations,
+                    std::string_view subject, const SharedBuffer &message, const NodeLink *avoid);
+  // Hands a message to the local subscribers, in the order of the reorder window.
+  void deliver_locally(std::string_view subject, const SharedBuffer &frame);
+  void schedule_reorder_timer();
+  void on_reorder_timer();
+  // `link` failed (closed, dead) or turned unusable: what it sent within the resend window goes
+  // out again along the current routes, to the destinations now routed via another link;
+  // counted per link (resent, lost_on_link). Routes must no longer use `link` when called.
+  void on_link_unusable(NodeLink &link);
+  // Takes a closing or closed link out of accepted_ (and the routes, re-sending what it had in
+  // flight); false when it was not there.
+  bool drop_accepted(NodeLink &link);
 
   // Link state (cluster_link_state.cpp).
   void start_link_state();
@@ -191,10 +235,20 @@ class ClusterNode final : public quic::ConnectionHandler,
   std::uint64_t node_id_ = 0;
   std::uint64_t epoch_ = 0;
   std::uint64_t sequence_ = 0;
-  std::vector<std::string> interested_;  // scratch, per message
-  std::vector<std::string> next_hops_;   // scratch, per message: find_next_hops()
-  std::vector<LinkId> local_matched_;    // scratch, per message
-  LinkCounters closed_links_;            // counters of links already gone
+  std::vector<std::string> interested_;               // scratch, per message
+  std::vector<std::string> next_hops_;                // scratch, per message: find_next_hops()
+  std::vector<LinkId> local_matched_;                 // scratch, per message
+  std::vector<RouteDestination> destinations_;        // scratch, per message
+  std::vector<RouteDestination> relay_destinations_;  // scratch, per message
+  // Per destination node: its id and the next number this node gives it (ROUTE dest_sequence)
+  // in each order class.
+  struct DestinationNumbers {
+    std::uint64_t id = 0;
+    std::array<std::uint64_t, kOrderClasses> next{};
+  };
+  std::unordered_map<std::string, DestinationNumbers> destination_numbers_;
+  LinkCounters closed_links_;               // counters of links already gone
+  std::uint64_t closed_links_evicted_ = 0;  // their SentLog::evicted()
   ClusterStats stats_;
   // Links that are up and were not refused (self, duplicate, refuse_peers): the ones counted
   // in links_up and listed in our advert.
@@ -203,6 +257,9 @@ class ClusterNode final : public quic::ConnectionHandler,
   RouteTable routes_;
   std::unordered_map<std::uint64_t, std::string> node_names_;  // node_id_of(name) -> name
   OriginInterest origin_interest_;
+  ReorderWindow reorder_;
+  TimerId reorder_timer_;
+  bool reorder_armed_ = false;
   std::string advertise_address_;
   std::uint64_t own_advert_sequence_ = 0;
   TimerId advert_timer_;

@@ -8,16 +8,6 @@ namespace flume::overlay {
 
 namespace {
 
-// FNV-1a: cheap, stable across nodes and versions, and spreads dotted subjects well enough.
-std::uint64_t lane_hash(std::string_view subject) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (char c : subject) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 std::optional<std::size_t> lane_number(std::string_view path) {
   if (path.substr(0, kLanePathPrefix.size()) != kLanePathPrefix) return std::nullopt;
   std::string_view digits = path.substr(kLanePathPrefix.size());
@@ -38,7 +28,8 @@ NodeLink::NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Se
       connection_(connection),
       owner_(owner),
       settings_(std::move(settings)),
-      measurement_(settings_.probe_rate) {}
+      measurement_(settings_.probe_rate),
+      sent_log_(settings_.resend_keep_ns, settings_.resend_max_bytes) {}
 
 NodeLink::~NodeLink() = default;
 
@@ -81,6 +72,7 @@ void NodeLink::close(std::uint64_t code, const std::string &reason) {
             connection_.peer_address().to_string().c_str(), reason.c_str());
   connection_.close(code, reason,
                     code == kH3NoError ? quic::CloseMode::flush : quic::CloseMode::immediate);
+  if (up_) owner_.link_closing(*this);
 }
 
 void NodeLink::send_control(const SharedBuffer &frame) {
@@ -91,7 +83,7 @@ void NodeLink::send_control(const SharedBuffer &frame) {
 bool NodeLink::forward(std::string_view subject, const SharedBuffer &route,
                        const SharedBuffer &message) {
   if (!up_ || closed_ || lanes_.empty()) return false;
-  const std::int64_t lane = lanes_[lane_hash(subject) % lanes_.size()];
+  const std::int64_t lane = lanes_[subject_hash(subject) % lanes_.size()];
   if (h3_->unsent_body_bytes(lane) >= settings_.max_lane_backlog) {
     ++counters_.dropped_backlog;
     note_drop(subject);
@@ -188,9 +180,10 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
       close(kH3GeneralProtocolError, "the first control frame is not NODE_HELLO");
       return;
     }
-    auto hello = parse_node_hello(frame.payload);
+    std::string error;
+    auto hello = parse_node_hello(frame.payload, error);
     if (!hello) {
-      close(kH3GeneralProtocolError, "malformed NODE_HELLO");
+      close(kH3GeneralProtocolError, error);
       return;
     }
     const std::string certified = connection_.peer_certificate_name();
@@ -232,12 +225,13 @@ void NodeLink::on_control_frame(const OverlayFrame &frame) {
 
 void NodeLink::on_lane_frame(StreamState &stream, const OverlayFrame &frame) {
   if (frame.type == OverlayFrameType::route) {
-    auto route = parse_route(frame.payload);
+    std::string error;
+    auto route = parse_route(frame.payload, error);
     if (!route || stream.route) {
-      close(kH3GeneralProtocolError, route ? "two ROUTE frames in a row" : "malformed ROUTE");
+      close(kH3GeneralProtocolError, route ? "two ROUTE frames in a row" : error);
       return;
     }
-    stream.route = *route;
+    stream.route = std::move(*route);
     return;
   }
   if (frame.type != OverlayFrameType::message || !stream.route) {
@@ -250,7 +244,7 @@ void NodeLink::on_lane_frame(StreamState &stream, const OverlayFrame &frame) {
     close(kH3GeneralProtocolError, "MESSAGE with an invalid subject");
     return;
   }
-  const RouteHeader route = *stream.route;
+  const RouteHeader route = std::move(*stream.route);
   stream.route.reset();
   ++counters_.messages_received;
   owner_.link_message(*this, route, frame.subject, frame.whole);

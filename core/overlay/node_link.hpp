@@ -20,6 +20,7 @@
 #include "overlay/interest_table.hpp"
 #include "overlay/link_measurement.hpp"
 #include "overlay/overlay_frames.hpp"
+#include "overlay/sent_log.hpp"
 #include "quic/connection.hpp"
 
 namespace flume::overlay {
@@ -45,6 +46,11 @@ struct LinkCounters {
   std::uint64_t drops_reported = 0;
   std::uint64_t drops_unreported = 0;
   std::uint64_t drops_received = 0;  // messages the peer's LINK_DROPPED frames counted
+  // When the link failed or turned unusable: (message, destination node) pairs it had sent
+  // within the resend window that went out again along other routes, and those that could not
+  // (no other route, or that lane full).
+  std::uint64_t resent = 0;
+  std::uint64_t lost_on_link = 0;
 };
 
 class LinkOwner {
@@ -64,6 +70,9 @@ class LinkOwner {
   // A NODE_INTEREST, likewise.
   virtual void link_node_interest(NodeLink &link, std::span<const std::uint8_t> payload,
                                   std::span<const std::uint8_t> whole) = 0;
+  // This end is closing the link (close() on a link that is up): nothing more can be sent on
+  // it from now on, before its connection is gone.
+  virtual void link_closing(NodeLink &) {}
   // The body of a GET of kStatePath on this link's connection (protocol 17.9).
   virtual std::string link_state_document() { return "{}"; }
 };
@@ -77,6 +86,8 @@ class NodeLink final : public H3Events {
     std::size_t max_lane_backlog = 4 << 20;
     std::uint64_t epoch = 0;  // ours, in NODE_HELLO
     unsigned probe_rate = 2;  // dialer: probes a second (0 = none; link_probes.cpp)
+    std::uint64_t resend_keep_ns = 1'000'000'000;  // what sent_log() keeps
+    std::size_t resend_max_bytes = std::size_t{2} << 20;
   };
 
   NodeLink(LinkId id, quic::Connection &connection, LinkOwner &owner, Settings settings);
@@ -109,6 +120,14 @@ class NodeLink final : public H3Events {
   const LinkMeasurement &measurement() const noexcept { return measurement_; }
   // Closed because the probes showed the peer gone (counted as links_dead).
   bool dead() const noexcept { return dead_; }
+
+  // The ROUTE + MESSAGE copies sent recently, for the owner to re-send when the link fails.
+  SentLog &sent_log() noexcept { return sent_log_; }
+  const SentLog &sent_log() const noexcept { return sent_log_; }
+  void count_failover(std::uint64_t resent, std::uint64_t lost) noexcept {
+    counters_.resent += resent;
+    counters_.lost_on_link += lost;
+  }
 
   // Closes the connection (once) with an application error and a reason for the log.
   void close(std::uint64_t code, const std::string &reason);
@@ -165,6 +184,7 @@ class NodeLink final : public H3Events {
   std::uint64_t peer_epoch_ = 0;
   LinkCounters counters_;
   LinkMeasurement measurement_;
+  SentLog sent_log_;
   bool dead_ = false;
   std::map<std::string, std::uint64_t, std::less<>> unreported_drops_;  // subject -> count
 };

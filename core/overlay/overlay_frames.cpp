@@ -51,14 +51,34 @@ std::uint64_t node_id_of(std::string_view node_name) {
   return get_u64(digest.data());
 }
 
+std::uint64_t subject_hash(std::string_view subject) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (char c : subject) {
+    hash ^= static_cast<std::uint8_t>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
 SharedBuffer encode_route(const RouteHeader &route) {
+  const std::size_t count = route.destinations.size();
+  if (count == 0 || count > kMaxRouteDestinations) return {};
   std::uint8_t *p = nullptr;
-  SharedBuffer out = frame_of(OverlayFrameType::route, {}, kRoutePayloadSize, p);
+  SharedBuffer out =
+      frame_of(OverlayFrameType::route, {}, kRouteFixedSize + kRouteEntrySize * count, p);
   if (!out) return out;
   put_u64(p, route.origin);
   put_u64(p + 8, route.epoch);
   put_u64(p + 16, route.sequence);
   p[24] = route.hop_limit;
+  p[25] = static_cast<std::uint8_t>(count >> 8);
+  p[26] = static_cast<std::uint8_t>(count);
+  p += kRouteFixedSize;
+  for (const RouteDestination &destination : route.destinations) {
+    put_u64(p, destination.node);
+    put_u64(p + 8, destination.sequence);
+    p += kRouteEntrySize;
+  }
   return out;
 }
 
@@ -97,23 +117,68 @@ std::optional<LinkDropped> parse_link_dropped(std::span<const std::uint8_t> payl
   return LinkDropped{count, payload[4]};
 }
 
-std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload) {
-  if (payload.size() != kRoutePayloadSize) return std::nullopt;
-  return RouteHeader{get_u64(payload.data()), get_u64(payload.data() + 8),
-                     get_u64(payload.data() + 16), payload[24]};
+std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload, std::string &error) {
+  if (payload.size() < kRouteFixedSize) {
+    error = "ROUTE shorter than 27 bytes";
+    return std::nullopt;
+  }
+  const std::size_t count = (std::size_t{payload[25]} << 8) | payload[26];
+  if (count == 0 || count > kMaxRouteDestinations) {
+    error = "ROUTE with " + std::to_string(count) + " destinations (1 to 1024)";
+    return std::nullopt;
+  }
+  if (payload.size() != kRouteFixedSize + kRouteEntrySize * count) {
+    error = "ROUTE length " + std::to_string(payload.size()) + " does not match its " +
+            std::to_string(count) + " destinations";
+    return std::nullopt;
+  }
+  RouteHeader out{get_u64(payload.data()),
+                  get_u64(payload.data() + 8),
+                  get_u64(payload.data() + 16),
+                  payload[24],
+                  {}};
+  out.destinations.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint8_t *entry = payload.data() + kRouteFixedSize + kRouteEntrySize * i;
+    out.destinations.push_back({get_u64(entry), get_u64(entry + 8)});
+  }
+  // Few entries in practice; a sorted copy keeps a 1024-entry check at n log n.
+  std::vector<std::uint64_t> nodes;
+  nodes.reserve(count);
+  for (const RouteDestination &destination : out.destinations)
+    nodes.push_back(destination.node);
+  std::sort(nodes.begin(), nodes.end());
+  if (std::adjacent_find(nodes.begin(), nodes.end()) != nodes.end()) {
+    error = "ROUTE lists a destination twice";
+    return std::nullopt;
+  }
+  return out;
 }
 
-std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload) {
-  if (payload.size() < 4) return std::nullopt;
+std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload,
+                                          std::string &error) {
+  if (payload.size() < 2) {
+    error = "malformed NODE_HELLO";
+    return std::nullopt;
+  }
   const unsigned version = (unsigned{payload[0]} << 8) | payload[1];
-  if (version != kOverlayVersion || payload[2] > kMaxLanes || payload.size() != 12u + payload[3]) {
+  if (version != kOverlayVersion) {
+    error = "NODE_HELLO of overlay version " + std::to_string(version) + ", this node speaks " +
+            std::to_string(kOverlayVersion) + " only";
+    return std::nullopt;
+  }
+  if (payload.size() < 4 || payload[2] > kMaxLanes || payload.size() != 12u + payload[3]) {
+    error = "malformed NODE_HELLO";
     return std::nullopt;
   }
   NodeHello out;
   out.lanes = payload[2];
   out.node_name.assign(reinterpret_cast<const char *>(payload.data() + 4), payload[3]);
   out.epoch = get_u64(payload.data() + 4 + payload[3]);
-  if (!tls::valid_node_name(out.node_name)) return std::nullopt;
+  if (!tls::valid_node_name(out.node_name)) {
+    error = "NODE_HELLO with an invalid node name";
+    return std::nullopt;
+  }
   return out;
 }
 
@@ -340,8 +405,11 @@ OverlayFrameReader::Status OverlayFrameReader::next(std::span<const std::uint8_t
       // The header is complete: check it before reading (or buffering) anything more.
       if (!known_type(header.type))
         return fail("unknown node-link frame type " + std::to_string(header.type));
-      if (header.payload_length > max_payload_) return fail("payload over the limit");
       const auto type = static_cast<OverlayFrameType>(header.type);
+      // A ROUTE listing many destinations may be larger than a small node's max_payload.
+      const std::uint32_t limit =
+          type == OverlayFrameType::route ? std::max(max_payload_, kMaxRoutePayload) : max_payload_;
+      if (header.payload_length > limit) return fail("payload over the limit");
       const bool wants_subject =
           type == OverlayFrameType::message || type == OverlayFrameType::link_dropped;
       if (wants_subject != (header.subject_length > 0)) {

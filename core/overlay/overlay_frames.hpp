@@ -19,11 +19,13 @@ namespace flume::overlay {
 
 // 2: NODE_HELLO carries the sender's epoch; NODE_ADVERT (link state) and NODE_INTEREST
 // (interest per origin, flooded) replace version 1's neighbour-only INTEREST / UNINTEREST.
-inline constexpr std::uint16_t kOverlayVersion = 2;
+// 3: ROUTE lists the destination nodes of its copy, each with the origin's sequence number for
+// that destination (in-order delivery across path switches, re-sending on link loss).
+inline constexpr std::uint16_t kOverlayVersion = 3;
 
 enum class OverlayFrameType : std::uint8_t {
   message = 0x09,     // lane: a forwarded message (the client protocol's MESSAGE frame)
-  route = 0x20,       // lane: origin, sequence and hop limit of the MESSAGE that follows
+  route = 0x20,       // lane: origin, sequence, hop limit and destinations of the next MESSAGE
   node_hello = 0x21,  // control, first frame each way: overlay version and node name
   // 0x22 and 0x23 were version 1's INTEREST and UNINTEREST; unknown since version 2.
   node_advert = 0x24,    // control, flooded: a node's address and links (link state)
@@ -31,8 +33,14 @@ enum class OverlayFrameType : std::uint8_t {
   link_dropped = 0x26,   // control: messages of a subject a link dropped on the way here
 };
 
-// Fixed payload sizes (docs/protocol.md 17.3).
-inline constexpr std::size_t kRoutePayloadSize = 25;  // origin u64, epoch u64, seq u64, hops u8
+// ROUTE (docs/protocol.md 17.3): origin u64, epoch u64, sequence u64, hop_limit u8, count u16,
+// then count x (node u64, dest_sequence u64). 1..kMaxRouteDestinations entries; a ROUTE is read
+// up to kMaxRoutePayload whatever the node's max_payload.
+inline constexpr std::size_t kRouteFixedSize = 27;
+inline constexpr std::size_t kRouteEntrySize = 16;
+inline constexpr std::size_t kMaxRouteDestinations = 1024;
+inline constexpr std::uint32_t kMaxRoutePayload =
+    kRouteFixedSize + kRouteEntrySize * kMaxRouteDestinations;
 // The largest NODE_ADVERT / NODE_INTEREST payload a node sends, and the least every node
 // accepts on the control stream whatever its max_payload (as HELLO in section 3.3).
 inline constexpr std::size_t kMaxControlPayload = 65536;
@@ -40,16 +48,39 @@ inline constexpr std::size_t kMaxLanes = 64;           // lane streams per link,
 inline constexpr std::size_t kMaxAdvertLinks = 256;    // links one NODE_ADVERT may list
 inline constexpr std::size_t kAdvertLinkCostSize = 8;  // cost u16, rtt_us u32, loss_permille u16
 
+// One destination node of a ROUTE copy and the origin's number for it: the origin numbers the
+// messages it sends to each node 0, 1, 2, ... per epoch and order class of the subject, so that
+// node sees gaps and order.
+struct RouteDestination {
+  std::uint64_t node = 0;  // node_id_of its name
+  std::uint64_t sequence = 0;
+  bool operator==(const RouteDestination &) const = default;
+};
+
 struct RouteHeader {
   std::uint64_t origin = 0;  // the origin node's id (node_id_of its name)
-  std::uint64_t epoch = 0;   // random per start of the origin node
+  std::uint64_t epoch = 0;   // the origin's start time
   std::uint64_t sequence = 0;
   std::uint8_t hop_limit = 0;
+  std::vector<RouteDestination> destinations;  // the nodes this copy is for, each once
 };
 
 // First 8 bytes of SHA-256 of the node name, big-endian.
 std::uint64_t node_id_of(std::string_view node_name);
 
+// FNV-1a-64 of the subject's bytes (offset basis 0xcbf29ce484222325, prime 0x100000001b3): the
+// lane a subject takes on a link (mod the link's lanes) and its order class (mod 64).
+std::uint64_t subject_hash(std::string_view subject);
+// An origin numbers the messages for each destination per order class (docs/protocol.md 17.3),
+// so a message missing in one class holds back only the subjects of that class, as a lost
+// packet on a lane holds back only that lane's subjects (with 1, 2, 4, ... 64 lanes a class
+// always travels on one lane).
+inline constexpr std::size_t kOrderClasses = 64;
+inline std::uint8_t order_class_of(std::string_view subject) {
+  return static_cast<std::uint8_t>(subject_hash(subject) % kOrderClasses);
+}
+
+// Empty buffer when the route lists no destination or more than kMaxRouteDestinations.
 SharedBuffer encode_route(const RouteHeader &route);
 // `lanes`: how many lane streams the sender opens (the dialer: 1..kMaxLanes; the listener: 0).
 // `epoch`: the sender's epoch (new each start), so a peer tells a restarted node from the old one.
@@ -62,7 +93,9 @@ struct OverlayFrame {
   std::span<const std::uint8_t> whole;  // header, subject and payload
 };
 
-std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload);
+// nullopt, with `error`, when the payload is truncated or too long for its count, the count is
+// 0 or over kMaxRouteDestinations, or a node is listed twice.
+std::optional<RouteHeader> parse_route(std::span<const std::uint8_t> payload, std::string &error);
 
 // LINK_DROPPED (docs/protocol.md 17.10): `count` messages of `subject` that a node link dropped
 // (its lane was full) before they reached the receiver; relayed towards interested nodes while
@@ -80,8 +113,10 @@ struct NodeHello {
   std::uint8_t lanes = 0;
   std::uint64_t epoch = 0;
 };
-// nullopt if the payload is malformed, the version unknown, the name invalid or lanes > 64.
-std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload);
+// nullopt, with `error` saying why, if the payload is malformed, the version not
+// kOverlayVersion, the name invalid or lanes > 64.
+std::optional<NodeHello> parse_node_hello(std::span<const std::uint8_t> payload,
+                                          std::string &error);
 
 // One link in a NODE_ADVERT: the peer and what the link costs. Today cost is 1 per hop and the
 // measurements are 0 (placeholders until links are measured); the fields are on the wire already.

@@ -70,8 +70,9 @@ void AddressLimits::refill(Entry &entry, std::uint64_t now_ns) const noexcept {
   // remainder carries over instead of being lost to rounding.
   const std::uint64_t ms = elapsed / 1'000'000;
   if (ms == 0) return;
-  entry.tokens_milli =
-      std::min(capacity_milli(), entry.tokens_milli + ms * config_.handshakes_per_second);
+  const std::uint64_t added = ms * config_.handshakes_per_second;
+  for (std::uint64_t *bucket : {&entry.unproven_milli, &entry.retry_milli, &entry.proven_milli})
+    *bucket = std::min(capacity_milli(), *bucket + added);
   entry.refilled_ns += ms * 1'000'000;
 }
 
@@ -86,24 +87,31 @@ AddressLimits::Verdict AddressLimits::check(const Key &key, bool address_validat
   }
   if (config_.handshakes_per_second == 0) return Verdict::admit;
   refill(entry, now_ns);
-  if (entry.tokens_milli >= kMilli) return Verdict::admit;
-  return address_validated ? Verdict::refuse_rate : Verdict::retry;
+  if (address_validated) {
+    return entry.proven_milli >= kMilli ? Verdict::admit : Verdict::refuse_rate;
+  }
+  if (entry.unproven_milli >= kMilli) return Verdict::admit;
+  if (entry.retry_milli < kMilli) return Verdict::drop;
+  entry.retry_milli -= kMilli;
+  return Verdict::retry;
 }
 
-bool AddressLimits::opened(const Key &key, std::uint64_t now_ns) {
+bool AddressLimits::opened(const Key &key, bool address_validated, std::uint64_t now_ns) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     if (entries_.size() >= config_.max_tracked_addresses && !make_room(now_ns)) {
       ++untracked_admissions_;
       return false;
     }
-    it = entries_.emplace(key, Entry{0, capacity_milli(), now_ns}).first;
+    const std::uint64_t full = capacity_milli();
+    it = entries_.emplace(key, Entry{0, full, full, full, now_ns}).first;
   }
   Entry &entry = it->second;
   ++entry.connections;
   if (config_.handshakes_per_second != 0) {
     refill(entry, now_ns);
-    entry.tokens_milli -= std::min(entry.tokens_milli, kMilli);
+    std::uint64_t &bucket = address_validated ? entry.proven_milli : entry.unproven_milli;
+    bucket -= std::min(bucket, kMilli);
   }
   return true;
 }
@@ -121,7 +129,10 @@ bool AddressLimits::make_room(std::uint64_t now_ns) {
   const std::size_t before = entries_.size();
   for (auto it = entries_.begin(); it != entries_.end();) {
     refill(it->second, now_ns);
-    if (it->second.connections == 0 && it->second.tokens_milli >= capacity_milli()) {
+    const Entry &e = it->second;
+    const std::uint64_t full = capacity_milli();
+    if (e.connections == 0 && e.unproven_milli >= full && e.retry_milli >= full &&
+        e.proven_milli >= full) {
       it = entries_.erase(it);
     } else {
       ++it;

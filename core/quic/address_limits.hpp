@@ -1,7 +1,18 @@
 // Per-source-address admission for a server endpoint: how many connections one address may hold
-// and how fast it may start handshakes (a token bucket). A flood from one address then costs the
+// and how fast it may start handshakes (token buckets). A flood from one address then costs the
 // server a table lookup per Initial, not a connection and a TLS handshake, while clients at other
 // addresses keep connecting.
+//
+// Three buckets per address, each `handshake_burst` deep and refilled at `handshakes_per_second`:
+// - new connections from an unproven address (an Initial without our Retry token);
+// - Retries: once the first is empty, an Initial is answered with a Retry so a real client can
+//   prove its address; past this bucket too, Initials are dropped without an answer. A Retry
+//   costs a token encryption and an integrity tag (tens of microseconds), so answering every
+//   packet of a flood would make the flood expensive for us instead of for the sender;
+// - new connections from a proven address (with our Retry token). A flood that spoofs a
+//   victim's address empties the first bucket but never sees the Retries, so the victim, who
+//   does, still gets in through this one; a sender flooding from its real address gets through
+//   both and is then refused with CONNECTION_REFUSED.
 //
 // An "address" is an IPv4 address, or the /64 prefix of an IPv6 one: a single IPv6 host usually
 // holds a whole /64 and could otherwise pick a fresh address per connection. An IPv4 peer of a
@@ -52,19 +63,22 @@ class AddressLimits {
 
   enum class Verdict : std::uint8_t {
     admit,
-    retry,               // over the handshake rate and the address is not proven: ask for Retry
+    retry,               // over the rate, not proven: answer with a Retry
+    drop,                // over the rate, not proven, and over the Retry rate too: no answer
     refuse_connections,  // the address holds max_connections_per_address already
-    refuse_rate,         // over the handshake rate with a proven address
+    refuse_rate,         // over the rate with a proven address
   };
 
   explicit AddressLimits(AddressLimitsConfig config) noexcept : config_(config) {}
 
   // Whether a new connection from `key` may start now. `address_validated`: the Initial carried
-  // our Retry token, so the source address is real (not spoofed). Changes nothing.
+  // our Retry token, so the source address is real (not spoofed). A `retry` verdict takes a
+  // token from the Retry bucket; nothing else changes.
   Verdict check(const Key &key, bool address_validated, std::uint64_t now_ns);
-  // A connection from `key` was created: takes a token. False when it could not be tracked (the
-  // table is full of busy entries); then do not call closed() for it.
-  bool opened(const Key &key, std::uint64_t now_ns);
+  // A connection from `key` was created: takes a token from the bucket check() judged it by.
+  // False when it could not be tracked (the table is full of busy entries); then do not call
+  // closed() for it.
+  bool opened(const Key &key, bool address_validated, std::uint64_t now_ns);
   // A connection opened() tracked is gone.
   void closed(const Key &key) noexcept;
 
@@ -73,9 +87,12 @@ class AddressLimits {
   const AddressLimitsConfig &config() const noexcept { return config_; }
 
  private:
+  // Thousandths of a handshake, so slow rates refill smoothly.
   struct Entry {
     std::size_t connections = 0;
-    std::uint64_t tokens_milli = 0;  // thousandths of a handshake, so slow rates refill smoothly
+    std::uint64_t unproven_milli = 0;
+    std::uint64_t retry_milli = 0;
+    std::uint64_t proven_milli = 0;
     std::uint64_t refilled_ns = 0;
   };
   struct KeyHash {

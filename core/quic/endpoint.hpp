@@ -52,7 +52,8 @@ struct EndpointStats {
   std::uint64_t connections_refused = 0;          // at max_connections
   std::uint64_t refused_address_connections = 0;  // the address at max_connections_per_address
   std::uint64_t refused_address_rate = 0;         // a proven address over its handshake rate
-  std::uint64_t retries_for_address_rate = 0;     // Retry asked of an address over its rate
+  std::uint64_t dropped_address_rate = 0;      // unanswered: over the rate and the Retry rate too
+  std::uint64_t retries_for_address_rate = 0;  // Retry asked of an address over its rate
   std::uint64_t retries_sent = 0;
   std::uint64_t invalid_tokens = 0;
   std::uint64_t version_negotiations_sent = 0;

@@ -123,7 +123,9 @@ void Endpoint::accept(const ReceivedDatagram &datagram, std::uint64_t now) {
   ++live_connections_;
   ++handshakes_in_flight_;
   ++stats_.connections_accepted;
-  if (limited && address_limits_.opened(address, now)) raw->limited_address_ = address;
+  if (limited && address_limits_.opened(address, original != nullptr, now)) {
+    raw->limited_address_ = address;
+  }
   raw->on_datagram(datagram, now);
 }
 
@@ -145,6 +147,10 @@ bool Endpoint::admit_address(const ngtcp2_pkt_hd &hd, const ReceivedDatagram &da
       // then judged as proven.
       ++stats_.retries_for_address_rate;
       send_retry(hd, datagram);
+      return false;
+    case AddressLimits::Verdict::drop:  // answering every packet of a flood would cost us more
+      ++stats_.dropped_address_rate;
+      ++stats_.datagrams_dropped;
       return false;
     case AddressLimits::Verdict::refuse_connections:
       ++stats_.refused_address_connections;

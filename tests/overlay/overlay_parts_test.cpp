@@ -29,15 +29,15 @@ std::string hex(const SharedBuffer &buffer) {
 // The examples of docs/protocol.md 17.6, byte for byte.
 TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
   EXPECT_EQ(hex(encode_node_hello("a", 8, 7)),
-            "21 00 00 00 00 0d 00 02 08 01 61 00 00 00 00 00 00 00 07");
+            "21 00 00 00 00 0d 00 03 08 01 61 00 00 00 00 00 00 00 07");
   EXPECT_EQ(hex(encode_node_hello("b", 0, 9)),
-            "21 00 00 00 00 0d 00 02 00 01 62 00 00 00 00 00 00 00 09");
+            "21 00 00 00 00 0d 00 03 00 01 62 00 00 00 00 00 00 00 09");
   EXPECT_EQ(hex(encode_node_interest({"c", 7, 3, {"orders.>"}})),
             "25 00 00 00 00 1f 01 63 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 03 00 00 00 01 "
             "08 6f 72 64 65 72 73 2e 3e");
-  EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8})),
-            "20 00 00 00 00 19 ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
-            "00 2a 08");
+  EXPECT_EQ(hex(encode_route({node_id_of("a"), 7, 42, 8, {{node_id_of("c"), 5}}})),
+            "20 00 00 00 00 2b ca 97 81 12 ca 1b bd ca 00 00 00 00 00 00 00 07 00 00 00 00 00 00 "
+            "00 2a 08 00 01 2e 7d 2c 03 a9 50 7a e2 00 00 00 00 00 00 00 05");
   NodeAdvert advert{"b", 7, 1, "127.0.0.1:7502", {{"a"}, {"c", 3, 1500, 20}}};
   EXPECT_EQ(hex(encode_node_advert(advert)),
             "24 00 00 00 00 37 01 62 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00 01 0e 31 32 37 "
@@ -46,7 +46,7 @@ TEST(OverlayFrames, EncodingMatchesTheProtocolDocumentExamples) {
 }
 
 TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
-  const RouteHeader route{node_id_of("a"), 7, 42, 3};
+  const RouteHeader route{node_id_of("a"), 7, 42, 3, {{node_id_of("b"), 0}, {node_id_of("c"), 9}}};
   std::vector<std::uint8_t> stream = bytes_of(encode_route(route));
   const auto interest = bytes_of(encode_node_interest({"c", 1, 9, {"orders.>"}}));
   stream.insert(stream.end(), interest.begin(), interest.end());
@@ -59,10 +59,12 @@ TEST(OverlayFrames, RouteSurvivesAnySplitOfTheStream) {
       while (reader.next(part, frame) == OverlayFrameReader::Status::frame) {
         types.push_back(frame.type);
         if (frame.type == OverlayFrameType::route) {
-          auto parsed = parse_route(frame.payload);
-          ASSERT_TRUE(parsed);
+          std::string error;
+          auto parsed = parse_route(frame.payload, error);
+          ASSERT_TRUE(parsed) << error;
           EXPECT_EQ(parsed->sequence, 42u);
           EXPECT_EQ(parsed->hop_limit, 3);
+          EXPECT_EQ(parsed->destinations, route.destinations);
         } else {
           std::string error;
           auto parsed = parse_node_interest(frame.payload, error);
@@ -151,18 +153,81 @@ TEST(OverlayFrames, OversizedPayloadIsRefusedBeforeItIsBuffered) {
 
 TEST(OverlayFrames, NodeHelloNamesTheNodeItsLanesAndItsEpoch) {
   const auto hello = bytes_of(encode_node_hello("node-1", 8, 0x0102030405060708));
-  auto parsed = parse_node_hello(std::span(hello).subspan(6));
-  ASSERT_TRUE(parsed);
+  std::string error;
+  auto parsed = parse_node_hello(std::span(hello).subspan(6), error);
+  ASSERT_TRUE(parsed) << error;
   EXPECT_EQ(parsed->node_name, "node-1");
   EXPECT_EQ(parsed->lanes, 8);
   EXPECT_EQ(parsed->epoch, 0x0102030405060708u);
   auto bad = hello;
   bad[6 + 2] = 65;  // more lanes than allowed
-  EXPECT_FALSE(parse_node_hello(std::span(bad).subspan(6)));
+  EXPECT_FALSE(parse_node_hello(std::span(bad).subspan(6), error));
+  EXPECT_EQ(error, "malformed NODE_HELLO");
   auto old = hello;
-  old[6 + 1] = 1;  // a version-1 node: refused, not misread
-  EXPECT_FALSE(parse_node_hello(std::span(old).subspan(6)));
-  EXPECT_FALSE(parse_node_hello(std::span(hello).subspan(6).first(hello.size() - 7)));
+  old[6 + 1] = 2;  // a version-2 node: refused with the reason, not misread
+  EXPECT_FALSE(parse_node_hello(std::span(old).subspan(6), error));
+  EXPECT_EQ(error, "NODE_HELLO of overlay version 2, this node speaks 3 only");
+  old[6 + 1] = 1;
+  EXPECT_FALSE(parse_node_hello(std::span(old).subspan(6), error));
+  EXPECT_EQ(error, "NODE_HELLO of overlay version 1, this node speaks 3 only");
+  EXPECT_FALSE(parse_node_hello(std::span(hello).subspan(6).first(hello.size() - 7), error));
+}
+
+TEST(OverlayFrames, RouteRefusesEveryTruncationAndBadCount) {
+  RouteHeader route{node_id_of("a"), 7, 42, 8, {}};
+  for (const char *name : {"n0", "n1", "n2"})
+    route.destinations.push_back({node_id_of(name), 100 + route.destinations.size()});
+  const auto whole = bytes_of(encode_route(route));
+  const std::span<const std::uint8_t> payload = std::span(whole).subspan(6);
+  std::string error;
+  ASSERT_TRUE(parse_route(payload, error)) << error;
+  for (std::size_t length = 0; length < payload.size(); ++length) {
+    EXPECT_FALSE(parse_route(payload.first(length), error)) << "truncated to " << length;
+    EXPECT_FALSE(error.empty());
+  }
+  auto longer = std::vector<std::uint8_t>(payload.begin(), payload.end());
+  longer.push_back(0);
+  EXPECT_FALSE(parse_route(longer, error));
+  EXPECT_EQ(error, "ROUTE length 76 does not match its 3 destinations");
+
+  auto count = std::vector<std::uint8_t>(payload.begin(), payload.end());
+  count[25] = 0;
+  count[26] = 0;  // no destination
+  EXPECT_FALSE(parse_route(count, error));
+  EXPECT_EQ(error, "ROUTE with 0 destinations (1 to 1024)");
+  count[25] = 0x04;
+  count[26] = 0x01;  // 1025: over the bound, whatever follows
+  EXPECT_FALSE(parse_route(count, error));
+  EXPECT_EQ(error, "ROUTE with 1025 destinations (1 to 1024)");
+  count[25] = 0;
+  count[26] = 4;  // more than the payload holds
+  EXPECT_FALSE(parse_route(count, error));
+
+  auto twice = std::vector<std::uint8_t>(payload.begin(), payload.end());
+  std::copy(twice.begin() + 27, twice.begin() + 35, twice.begin() + 43);  // entry 1 = entry 0
+  EXPECT_FALSE(parse_route(twice, error));
+  EXPECT_EQ(error, "ROUTE lists a destination twice");
+
+  EXPECT_FALSE(encode_route({node_id_of("a"), 7, 42, 8, {}})) << "a ROUTE for no one";
+  RouteHeader too_many{node_id_of("a"), 7, 42, 8, {}};
+  too_many.destinations.resize(kMaxRouteDestinations + 1);
+  EXPECT_FALSE(encode_route(too_many));
+  too_many.destinations.resize(kMaxRouteDestinations);
+  for (std::size_t i = 0; i < too_many.destinations.size(); ++i)
+    too_many.destinations[i].node = i + 1;
+  const auto largest = bytes_of(encode_route(too_many));
+  ASSERT_EQ(largest.size(), 6 + kMaxRoutePayload);
+  // A node whose max_payload is small still reads the largest ROUTE, and no larger one.
+  OverlayFrameReader reader(1024);
+  OverlayFrame frame{};
+  std::span<const std::uint8_t> input(largest);
+  ASSERT_EQ(reader.next(input, frame), OverlayFrameReader::Status::frame) << reader.error();
+  EXPECT_TRUE(parse_route(frame.payload, error)) << error;
+  auto over = largest;
+  over[5] += 1;  // the length field one more than kMaxRoutePayload
+  OverlayFrameReader strict(1024);
+  std::span<const std::uint8_t> header(over.data(), 6);
+  EXPECT_EQ(strict.next(header, frame), OverlayFrameReader::Status::error);
 }
 
 TEST(DedupeWindow, SecondCopyIsADuplicateAndARestartStartsAfresh) {

@@ -26,8 +26,8 @@ TEST(AddressLimits, an_address_at_its_connection_limit_is_refused_until_one_clos
   AddressLimits limits_(limits(2, 0, 0));
   const auto key = AddressLimits::key_of(at("10.0.0.1"));
   ASSERT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::admit);
-  limits_.opened(key, 0);
-  limits_.opened(key, 0);
+  limits_.opened(key, false, 0);
+  limits_.opened(key, false, 0);
   EXPECT_EQ(limits_.check(key, true, 0), AddressLimits::Verdict::refuse_connections);
   EXPECT_EQ(limits_.check(AddressLimits::key_of(at("10.0.0.2")), false, 0),
             AddressLimits::Verdict::admit);  // another address is not affected
@@ -35,25 +35,43 @@ TEST(AddressLimits, an_address_at_its_connection_limit_is_refused_until_one_clos
   EXPECT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::admit);
 }
 
-TEST(AddressLimits, over_the_handshake_rate_an_unproven_address_gets_retry_a_proven_one_refusal) {
+TEST(AddressLimits, over_the_rate_an_unproven_address_gets_retries_then_silence) {
   AddressLimits limits_(limits(0, 2, 3));  // 2 a second, 3 at once
   const auto key = AddressLimits::key_of(at("10.0.0.1"));
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::admit) << i;
-    limits_.opened(key, 0);
+    limits_.opened(key, false, 0);
   }
-  EXPECT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::retry);
-  EXPECT_EQ(limits_.check(key, true, 0), AddressLimits::Verdict::refuse_rate);
+  // The Retry bucket is as deep: three Retries, then the flood gets no answer at all.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::retry) << i;
+  EXPECT_EQ(limits_.check(key, false, 0), AddressLimits::Verdict::drop);
   // Half a second later one handshake's worth has come back, not two.
-  EXPECT_EQ(limits_.check(key, true, kSecond / 2), AddressLimits::Verdict::admit);
-  limits_.opened(key, kSecond / 2);
-  EXPECT_EQ(limits_.check(key, true, kSecond / 2 + 1), AddressLimits::Verdict::refuse_rate);
+  EXPECT_EQ(limits_.check(key, false, kSecond / 2), AddressLimits::Verdict::admit);
+  limits_.opened(key, false, kSecond / 2);
+  EXPECT_EQ(limits_.check(key, false, kSecond / 2 + 1), AddressLimits::Verdict::retry);
   // Long idle refills to the burst, no further.
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(limits_.check(key, false, 100 * kSecond), AddressLimits::Verdict::admit) << i;
-    limits_.opened(key, 100 * kSecond);
+    limits_.opened(key, false, 100 * kSecond);
   }
   EXPECT_EQ(limits_.check(key, false, 100 * kSecond), AddressLimits::Verdict::retry);
+}
+
+TEST(AddressLimits, a_proven_address_has_its_own_bucket_so_a_spoofed_flood_cannot_lock_it_out) {
+  AddressLimits limits_(limits(0, 1, 2));
+  const auto key = AddressLimits::key_of(at("10.0.0.1"));
+  // A flood spoofing 10.0.0.1 empties the unproven bucket and never sees the Retries.
+  for (int i = 0; i < 2; ++i)
+    limits_.opened(key, false, 0);
+  EXPECT_NE(limits_.check(key, false, 0), AddressLimits::Verdict::admit);
+  // The real 10.0.0.1 came back with its Retry token: admitted, twice (the bucket's depth).
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(limits_.check(key, true, 0), AddressLimits::Verdict::admit) << i;
+    limits_.opened(key, true, 0);
+  }
+  // A sender flooding from its real address gets through both buckets, and is then refused.
+  EXPECT_EQ(limits_.check(key, true, 0), AddressLimits::Verdict::refuse_rate);
 }
 
 TEST(AddressLimits, ipv6_addresses_of_one_slash_64_count_as_one_and_v4_mapped_as_ipv4) {
@@ -83,17 +101,17 @@ TEST(AddressLimits, the_table_stays_bounded_and_a_full_table_admits_untracked) {
   config.max_tracked_addresses = 4;
   AddressLimits limits_(config);
   for (int i = 1; i <= 4; ++i)
-    ASSERT_TRUE(limits_.opened(AddressLimits::key_of(at("10.0.0." + std::to_string(i))), 0));
+    ASSERT_TRUE(limits_.opened(AddressLimits::key_of(at("10.0.0." + std::to_string(i))), false, 0));
   EXPECT_EQ(limits_.tracked(), 4u);
   // Every entry holds a connection: nothing can be dropped, the fifth is admitted untracked.
   const auto fifth = AddressLimits::key_of(at("10.0.0.5"));
   EXPECT_EQ(limits_.check(fifth, false, 0), AddressLimits::Verdict::admit);
-  EXPECT_FALSE(limits_.opened(fifth, 0));
+  EXPECT_FALSE(limits_.opened(fifth, false, 0));
   EXPECT_EQ(limits_.tracked(), 4u);
   EXPECT_EQ(limits_.untracked_admissions(), 1u);
   // Once one closed and its bucket refilled, its entry makes room (after the sweep back-off).
   limits_.closed(AddressLimits::key_of(at("10.0.0.1")));
-  EXPECT_TRUE(limits_.opened(fifth, 2 * kSecond));
+  EXPECT_TRUE(limits_.opened(fifth, false, 2 * kSecond));
   EXPECT_EQ(limits_.tracked(), 4u);
 }
 

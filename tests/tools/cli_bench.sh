@@ -25,6 +25,25 @@ case $case_name in
     grep -Eq '"latency_us":\{"samples":[1-9][0-9]*,"p50":[0-9.]+,' "$work/out" || failed "no latency"
     grep -q '"errors":0}' "$work/out" || failed "errors reported"
     ;;
+  broker_cpu_per_message_with_broker_pid)
+    # The broker's own CPU over the measured window, per routed message and per delivery: with
+    # two subscribers each message is two deliveries, so the second is about half the first.
+    "$flume" bench --json --rate 2000 --duration 2 --warmup 0.5 --subscribers 2 \
+      --broker-pid "$FLUME_BROKER_PID" >"$work/out" 2>"$work/err" || failed "flume bench exited with $?"
+    python3 - "$work/out" <<'PY' || failed "broker_cpu is wrong: $(cat "$work/out")"
+import json, sys
+b = json.loads(open(sys.argv[1]).read())["broker_cpu"]
+assert b["window_s"] >= 0.9 and b["cpu_s"] > 0, b
+assert b["published"] > 1000 and 1.8 * b["published"] <= b["received"] <= 2.2 * b["published"], b
+assert b["us_per_message"] > 0 and abs(b["us_per_delivery"] * 2 - b["us_per_message"]) < 0.2 * b["us_per_message"], b
+PY
+    "$flume" bench --duration 1 --warmup 0 --broker-pid "$FLUME_BROKER_PID" >"$work/out" 2>"$work/err" ||
+      failed "flume bench exited with $?"
+    grep -Eq '^broker +CPU [0-9.]+ s over [0-9.]+ s \([0-9]+% of a core\): [0-9.]+ µs per routed message' "$work/out" ||
+      failed "no broker CPU line: $(cat "$work/out")"
+    "$flume" bench --broker-pid 999999999 >"$work/out" 2>"$work/err" && failed "a bad --broker-pid was accepted"
+    grep -q "cannot read /proc/999999999/task" "$work/err" || failed "unclear error: $(cat "$work/err")"
+    ;;
   *)
     echo "cli_bench.sh: unknown case '$case_name'" >&2
     exit 2
