@@ -190,6 +190,7 @@ class Cluster:
         self.net, self.work, self.broker, self.flume = net, work, broker, flume
         self.started: List[subprocess.Popen] = []
         self.nodes: Dict[str, Node] = {}
+        self.args = None  # the command line's options, set by main()
         self.ca_dir = self.make_ca("ca", net.hosts)
 
     def make_ca(self, name: str, hosts: Sequence[str]) -> str:
@@ -269,6 +270,8 @@ class PacedPublisher:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         cluster.started.append(self.proc)
         self.count, self.interval_s = count, interval_s
+        self.sent_ns: List[int] = []  # when each timed line went to `flume pub`, by sequence
+        self._stop = threading.Event()
         self.thread = threading.Thread(target=self._feed, daemon=True)
         self.thread.start()
 
@@ -286,13 +289,24 @@ class PacedPublisher:
             start = time.monotonic()
             for i in range(self.count):
                 delay = start + i * self.interval_s - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                self.proc.stdin.write(f"{self.name} {i} {time.time_ns()}\n".encode())
+                if delay > 0 and self._stop.wait(delay):
+                    break
+                if self._stop.is_set():
+                    break
+                now = time.time_ns()
+                self.proc.stdin.write(f"{self.name} {i} {now}\n".encode())
                 self.proc.stdin.flush()
+                self.sent_ns.append(now)
             self.proc.stdin.close()
         except (BrokenPipeError, ValueError):
             pass
+
+    def stop(self) -> int:
+        """Ends the feed early (a case that runs until its events are done); returns how many
+        timed lines were sent."""
+        self._stop.set()
+        self.thread.join(10)
+        return len(self.sent_ns)
 
     def finish(self, timeout_s: float = 60) -> None:
         self.thread.join(timeout_s)
@@ -543,16 +557,22 @@ CASES = {
 }
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
+def main(argv=None, cases=None, description=None, add_arguments=None) -> int:
+    """Runs one case of `cases` (default: this file's) from the command line; test_routes.py
+    uses it with its own cases and options (add_arguments(parser); the case finds the parsed
+    options in cluster.args)."""
+    cases = cases or CASES
+    ap = argparse.ArgumentParser(description=description or __doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(cases))
     ap.add_argument("--broker", required=True, help="flume-broker")
     ap.add_argument("--flume", required=True, help="flume (the CLI)")
     ap.add_argument("--emulator", help="flume-netem (default $FLUME_NETEM_BIN or build/*)")
     ap.add_argument("--keep", action="store_true", help="keep the logs and certificates")
+    if add_arguments:
+        add_arguments(ap)
     a = ap.parse_args(argv)
-    hosts, fn, settings = CASES[a.case]
+    hosts, fn, settings = cases[a.case]
     try:
         netem.check_environment(settings["mode"])
     except netem.Unavailable as e:
@@ -566,6 +586,7 @@ def main(argv=None) -> int:
             log(f"{a.case}: run {net.name}, hosts "
                 + ", ".join(f"{h} {net.addr(h)}" for h in hosts))
             cluster = Cluster(net, work, a.broker, a.flume)
+            cluster.args = a
             try:
                 t0 = time.monotonic()
                 fn(cluster)
